@@ -1,0 +1,1 @@
+//! tgsim: placeholder until the simulator lands.

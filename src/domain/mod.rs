@@ -1,0 +1,5 @@
+//! Pure domain rules: no I/O, no clock (callers pass `now`), no Telegram, HTTP or
+//! network types. Everything here is testable as plain functions.
+
+pub mod offer;
+pub mod schedule;

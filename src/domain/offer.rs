@@ -1,0 +1,585 @@
+//! Offers: what is sold (an action on a target), at what price, under which limits.
+//!
+//! Pure rules only. Whether an action can be verified on a target is decided
+//! here, from the facts in telegram.md, so the CLI and the bot wizard refuse the
+//! same combinations with the same reasons.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use super::schedule::Schedule;
+
+/// A price in Stars for each tier; the user's Premium flag picks the tier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PricePair {
+    pub regular: i64,
+    pub premium: i64,
+}
+
+impl PricePair {
+    pub fn for_user(&self, premium: bool) -> i64 {
+        if premium {
+            self.premium
+        } else {
+            self.regular
+        }
+    }
+}
+
+/// The catalog of verifiable actions (design.md section 5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Join a channel or supergroup; seen as updateChannelParticipant.
+    JoinChannel,
+    /// Join a private chat through a per-user link that needs approval.
+    JoinRequest,
+    /// Comment under a channel post, in its linked discussion group.
+    Comment,
+    /// React to a message in a group (or the discussion copy of a post).
+    Reaction,
+    /// Vote in a non-anonymous poll our bot sent.
+    PollVote,
+    /// Start our bot from the click.
+    StartBot,
+    /// Start a third-party bot or mini app; the advertiser reports it via the relay.
+    ThirdPartyBot,
+    /// Pay a Stars invoice sent by our bot.
+    StarsPayment,
+    /// Buy paid media sent by our bot.
+    PaidMedia,
+    /// Boost a channel.
+    Boost,
+    /// Bring unique visitors through a personal share link.
+    Share,
+}
+
+pub const ALL_ACTIONS: [Action; 11] = [
+    Action::JoinChannel,
+    Action::JoinRequest,
+    Action::Comment,
+    Action::Reaction,
+    Action::PollVote,
+    Action::StartBot,
+    Action::ThirdPartyBot,
+    Action::StarsPayment,
+    Action::PaidMedia,
+    Action::Boost,
+    Action::Share,
+];
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        use Action::*;
+        match self {
+            JoinChannel => "join_channel",
+            JoinRequest => "join_request",
+            Comment => "comment",
+            Reaction => "reaction",
+            PollVote => "poll_vote",
+            StartBot => "start_bot",
+            ThirdPartyBot => "third_party_bot",
+            StarsPayment => "stars_payment",
+            PaidMedia => "paid_media",
+            Boost => "boost",
+            Share => "share",
+        }
+    }
+
+    /// Default hold window: joins are easy to undo, so they wait 72 hours
+    /// (design.md section 6); payments and purchases cannot be undone by the user.
+    pub fn default_hold_seconds(self) -> i64 {
+        use Action::*;
+        match self {
+            JoinChannel | JoinRequest | Boost => 72 * 3600,
+            Comment | Reaction => 24 * 3600,
+            PollVote | StartBot => 24 * 3600,
+            ThirdPartyBot | StarsPayment | PaidMedia | Share => 0,
+        }
+    }
+
+    /// Whether the bot must be an administrator of the target chat to see the action.
+    pub fn needs_bot_admin(self) -> bool {
+        matches!(self, Action::JoinChannel | Action::JoinRequest | Action::Reaction | Action::Boost | Action::Comment)
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why an action/target combination is refused, and what to offer instead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unverifiable {
+    pub reason: &'static str,
+    pub alternative: &'static str,
+}
+
+impl fmt::Display for Unverifiable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} Instead: {}", self.reason, self.alternative)
+    }
+}
+
+impl FromStr for Action {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let norm = s.trim().to_ascii_lowercase().replace('-', "_");
+        if let Some(u) = known_unverifiable(&norm) {
+            return Err(format!("{s:?} cannot be verified per user. {u}"));
+        }
+        ALL_ACTIONS
+            .iter()
+            .copied()
+            .find(|a| a.as_str() == norm)
+            .ok_or_else(|| {
+                let names: Vec<_> = ALL_ACTIONS.iter().map(|a| a.as_str()).collect();
+                format!("unknown action {s:?}; expected one of {}", names.join(", "))
+            })
+    }
+}
+
+/// Actions people ask for that Telegram makes impossible to attribute (telegram.md section 0).
+fn known_unverifiable(name: &str) -> Option<Unverifiable> {
+    match name {
+        "forward" | "native_forward" | "repost" => Some(Unverifiable {
+            reason: "Native forwards are not visible per user to anyone (telegram.md 1.2).",
+            alternative: "a `share` offer with personal share links, counted by unique visitors.",
+        }),
+        "channel_reaction" => Some(CHANNEL_REACTION),
+        "buy_stars" | "buy_premium" | "gift_premium" => Some(Unverifiable {
+            reason: "Buying Stars or Premium elsewhere is invisible to bots (telegram.md 1.6, 1.8).",
+            alternative: "a `stars_payment` offer: the user pays an invoice from our bot; or a `boost` offer.",
+        }),
+        _ => None,
+    }
+}
+
+const CHANNEL_REACTION: Unverifiable = Unverifiable {
+    reason: "Reactions in channels are anonymous: bots only get counts (telegram.md 1.3).",
+    alternative: "a `reaction` on the post's copy in the linked discussion group, or a `comment`.",
+};
+
+/// What kind of place the target is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChatKind {
+    Channel,
+    Supergroup,
+    BasicGroup,
+    /// A private chat with our bot.
+    BotChat,
+}
+
+/// Where the action happens. Which fields matter depends on the action.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Target {
+    /// The chat where the action happens, as a bare MTProto id (channel id for channels).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chat_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chat_kind: Option<ChatKind>,
+    /// Public @username, without the @.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// A post or message id (comments, reactions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub msg_id: Option<i32>,
+    /// Linked discussion group for comments (and reactions on the discussion copy).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub discussion_chat_id: Option<i64>,
+    /// URL for shares and third-party bots / mini apps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Poll question and options, for poll offers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub poll: Option<PollSpec>,
+    /// Invoice amount in Stars the user pays, for stars_payment and paid_media.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stars: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PollSpec {
+    pub question: String,
+    pub options: Vec<String>,
+}
+
+/// Checks that `action` on `target` is something we can verify per user, and
+/// that the target carries what the action needs.
+pub fn check_verifiable(action: Action, target: &Target) -> Result<(), Unverifiable> {
+    use Action::*;
+    use ChatKind::*;
+    let kind = target.chat_kind;
+    match action {
+        JoinChannel | JoinRequest | Boost => {
+            if target.chat_id.is_none() && target.username.is_none() {
+                return Err(Unverifiable { reason: "The offer needs the chat (id or @username).", alternative: "set the target chat." });
+            }
+            if action == Boost && kind.is_some_and(|k| k != Channel && k != Supergroup) {
+                return Err(Unverifiable { reason: "Only channels and supergroups can be boosted.", alternative: "a `join_channel` offer." });
+            }
+            if kind == Some(BasicGroup) && action == JoinRequest {
+                return Err(Unverifiable { reason: "Basic groups have no join requests.", alternative: "upgrade the group to a supergroup." });
+            }
+            Ok(())
+        }
+        Comment => {
+            if kind != Some(Channel) || target.msg_id.is_none() {
+                return Err(Unverifiable { reason: "A comment offer targets one channel post.", alternative: "set the channel and the post id." });
+            }
+            if target.discussion_chat_id.is_none() {
+                return Err(Unverifiable {
+                    reason: "The channel has no linked discussion group, so there is nowhere to comment (telegram.md 1.4).",
+                    alternative: "link a discussion group to the channel and add the bot as its admin.",
+                });
+            }
+            Ok(())
+        }
+        Reaction => {
+            if kind == Some(Channel) && target.discussion_chat_id.is_none() {
+                return Err(CHANNEL_REACTION);
+            }
+            if target.msg_id.is_none() {
+                return Err(Unverifiable { reason: "A reaction offer targets one message.", alternative: "set the message id." });
+            }
+            Ok(())
+        }
+        PollVote => {
+            if kind == Some(Channel) {
+                return Err(Unverifiable {
+                    reason: "Polls in channels are anonymous: nobody can see who voted (telegram.md 1.9).",
+                    alternative: "a poll sent by our bot in the user's private chat or in a group.",
+                });
+            }
+            match &target.poll {
+                Some(p) if !p.question.trim().is_empty() && (2..=10).contains(&p.options.len()) => Ok(()),
+                _ => Err(Unverifiable { reason: "A poll needs a question and 2 to 10 options.", alternative: "set the poll." }),
+            }
+        }
+        PaidMedia => {
+            if kind == Some(Channel) {
+                return Err(Unverifiable {
+                    reason: "Purchases of paid media in channels are not reported per user (telegram.md 1.7).",
+                    alternative: "paid media sent by our bot in the user's private chat.",
+                });
+            }
+            price_set(target)
+        }
+        StarsPayment => price_set(target),
+        Share | ThirdPartyBot => match &target.url {
+            Some(u) if u.starts_with("https://") || u.starts_with("http://") => Ok(()),
+            _ => Err(Unverifiable { reason: "This offer needs the target URL (http or https).", alternative: "set the URL." }),
+        },
+        StartBot => Ok(()),
+    }
+}
+
+fn price_set(target: &Target) -> Result<(), Unverifiable> {
+    match target.stars {
+        Some(s) if (1..=100_000).contains(&s) => Ok(()),
+        _ => Err(Unverifiable { reason: "The invoice amount must be 1 to 100000 Stars.", alternative: "set the amount." }),
+    }
+}
+
+/// Offer lifecycle (design.md section 7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OfferStatus {
+    Draft,
+    AwaitingPayment,
+    PendingReview,
+    Active,
+    Paused,
+    Finished,
+    Rejected,
+}
+
+impl OfferStatus {
+    pub fn as_str(self) -> &'static str {
+        use OfferStatus::*;
+        match self {
+            Draft => "draft",
+            AwaitingPayment => "awaiting_payment",
+            PendingReview => "pending_review",
+            Active => "active",
+            Paused => "paused",
+            Finished => "finished",
+            Rejected => "rejected",
+        }
+    }
+
+    /// Allowed transitions; everything else is refused with the current status named.
+    pub fn can_become(self, to: OfferStatus) -> bool {
+        use OfferStatus::*;
+        matches!(
+            (self, to),
+            (Draft, AwaitingPayment)
+                | (Draft, PendingReview)
+                | (AwaitingPayment, PendingReview)
+                | (PendingReview, Active)
+                | (PendingReview, Rejected)
+                | (Active, Paused)
+                | (Paused, Active)
+                | (Active, Finished)
+                | (Paused, Finished)
+                | (Draft, Active)
+        )
+    }
+}
+
+impl FromStr for OfferStatus {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        use OfferStatus::*;
+        Ok(match s {
+            "draft" => Draft,
+            "awaiting_payment" => AwaitingPayment,
+            "pending_review" => PendingReview,
+            "active" => Active,
+            "paused" => Paused,
+            "finished" => Finished,
+            "rejected" => Rejected,
+            _ => return Err(format!("unknown offer status {s:?}")),
+        })
+    }
+}
+
+impl fmt::Display for OfferStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Caps on accepted conversions. `None` means no cap.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Caps {
+    pub total: Option<i64>,
+    pub hour: Option<i64>,
+    pub day: Option<i64>,
+    pub week: Option<i64>,
+}
+
+/// The HTTP shape of an offer's postback.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PostbackMethod {
+    Get,
+    PostForm,
+    PostJson,
+}
+
+impl PostbackMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PostbackMethod::Get => "get",
+            PostbackMethod::PostForm => "post_form",
+            PostbackMethod::PostJson => "post_json",
+        }
+    }
+}
+
+impl FromStr for PostbackMethod {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "get" => Ok(PostbackMethod::Get),
+            "post_form" | "post-form" | "form" => Ok(PostbackMethod::PostForm),
+            "post_json" | "post-json" | "json" => Ok(PostbackMethod::PostJson),
+            _ => Err(format!("unknown postback method {s:?}; expected get, post_form or post_json")),
+        }
+    }
+}
+
+/// A conversion status as reported to networks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConversionStatus {
+    Lead,
+    Hold,
+    Approved,
+    Rejected,
+}
+
+impl ConversionStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConversionStatus::Lead => "lead",
+            ConversionStatus::Hold => "hold",
+            ConversionStatus::Approved => "approved",
+            ConversionStatus::Rejected => "rejected",
+        }
+    }
+}
+
+impl FromStr for ConversionStatus {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim() {
+            "lead" => Ok(ConversionStatus::Lead),
+            "hold" => Ok(ConversionStatus::Hold),
+            "approved" => Ok(ConversionStatus::Approved),
+            "rejected" => Ok(ConversionStatus::Rejected),
+            _ => Err(format!("unknown status {s:?}; expected lead, hold, approved or rejected")),
+        }
+    }
+}
+
+impl fmt::Display for ConversionStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Parses `lead,hold,approved` into a sorted, deduplicated list.
+pub fn parse_statuses(s: &str) -> Result<Vec<ConversionStatus>, String> {
+    let mut v = s
+        .split(',')
+        .filter(|p| !p.trim().is_empty())
+        .map(str::parse)
+        .collect::<Result<Vec<ConversionStatus>, _>>()?;
+    v.sort();
+    v.dedup();
+    Ok(v)
+}
+
+/// The postback settings of an offer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PostbackSpec {
+    pub url: Option<String>,
+    pub method: PostbackMethod,
+    pub preset: String,
+    pub statuses: Vec<ConversionStatus>,
+    pub send_user_id: bool,
+}
+
+/// An offer as the domain sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Offer {
+    pub id: i64,
+    pub name: String,
+    pub advertiser_id: Option<i64>,
+    pub action: Action,
+    pub target: Target,
+    pub status: OfferStatus,
+    pub price: PricePair,
+    /// Decimal string reported as {payout}.
+    pub payout: String,
+    pub currency: String,
+    pub caps: Caps,
+    pub schedule: Schedule,
+    pub timezone: String,
+    pub hold_seconds: i64,
+    pub budget_total: Option<i64>,
+    pub budget_spent: i64,
+    pub postback: PostbackSpec,
+    pub relay_secret: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl Offer {
+    /// Whether clicks are accepted right now (status only; caps and schedule are
+    /// checked when a conversion is decided, because a click costs nothing).
+    pub fn accepts_clicks(&self) -> bool {
+        self.status == OfferStatus::Active
+    }
+
+    pub fn budget_left(&self) -> Option<i64> {
+        self.budget_total.map(|t| (t - self.budget_spent).max(0))
+    }
+}
+
+/// Validates a decimal payout like `1`, `0.25`, `12.5`.
+pub fn valid_payout(s: &str) -> bool {
+    let mut parts = s.splitn(2, '.');
+    let int = parts.next().unwrap_or("");
+    let frac = parts.next();
+    !int.is_empty()
+        && int.len() <= 12
+        && int.chars().all(|c| c.is_ascii_digit())
+        && frac.is_none_or(|f| !f.is_empty() && f.len() <= 6 && f.chars().all(|c| c.is_ascii_digit()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn action_names_round_trip() {
+        for a in ALL_ACTIONS {
+            assert_eq!(a.as_str().parse::<Action>().unwrap(), a);
+            let json = serde_json::to_string(&a).unwrap();
+            assert_eq!(json, format!("\"{}\"", a.as_str()));
+        }
+    }
+
+    #[test]
+    fn unverifiable_names_explain_the_alternative() {
+        let e = "forward".parse::<Action>().unwrap_err();
+        assert!(e.contains("share"), "{e}");
+        let e = "buy_stars".parse::<Action>().unwrap_err();
+        assert!(e.contains("stars_payment"), "{e}");
+    }
+
+    #[test]
+    fn channel_reaction_is_refused_with_alternative() {
+        let t = Target { chat_id: Some(1), chat_kind: Some(ChatKind::Channel), msg_id: Some(5), ..Default::default() };
+        let e = check_verifiable(Action::Reaction, &t).unwrap_err();
+        assert!(e.alternative.contains("discussion"));
+        let t = Target { discussion_chat_id: Some(2), ..t };
+        assert!(check_verifiable(Action::Reaction, &t).is_ok());
+    }
+
+    #[test]
+    fn channel_polls_and_paid_media_are_refused() {
+        let poll = PollSpec { question: "Q?".into(), options: vec!["a".into(), "b".into()] };
+        let t = Target { chat_kind: Some(ChatKind::Channel), poll: Some(poll.clone()), stars: Some(5), ..Default::default() };
+        assert!(check_verifiable(Action::PollVote, &t).is_err());
+        assert!(check_verifiable(Action::PaidMedia, &t).is_err());
+        let t = Target { chat_kind: Some(ChatKind::BotChat), poll: Some(poll), stars: Some(5), ..Default::default() };
+        assert!(check_verifiable(Action::PollVote, &t).is_ok());
+        assert!(check_verifiable(Action::PaidMedia, &t).is_ok());
+    }
+
+    #[test]
+    fn comment_needs_discussion_group() {
+        let t = Target { chat_id: Some(1), chat_kind: Some(ChatKind::Channel), msg_id: Some(3), ..Default::default() };
+        assert!(check_verifiable(Action::Comment, &t).unwrap_err().reason.contains("discussion"));
+    }
+
+    #[test]
+    fn offer_transitions() {
+        use OfferStatus::*;
+        assert!(Active.can_become(Paused));
+        assert!(Paused.can_become(Active));
+        assert!(!Finished.can_become(Active));
+        assert!(!Rejected.can_become(Active));
+    }
+
+    #[test]
+    fn payouts() {
+        for ok in ["0", "1", "0.25", "12.500000"] {
+            assert!(valid_payout(ok), "{ok}");
+        }
+        for bad in ["", ".5", "1.", "-1", "1e3", "1.1234567", "abc"] {
+            assert!(!valid_payout(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn statuses_parse() {
+        use ConversionStatus::*;
+        assert_eq!(parse_statuses("approved,lead,approved").unwrap(), vec![Lead, Approved]);
+        assert!(parse_statuses("approved,won").is_err());
+    }
+}

@@ -1,0 +1,1 @@
+//! Postback delivery (being built).

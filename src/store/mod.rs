@@ -1,0 +1,235 @@
+//! The store: one SQLite file, and the only module that writes SQL.
+//!
+//! Layout: one writer connection behind a mutex (SQLite allows one writer at a
+//! time anyway, and a single connection avoids busy-retry sleeps between our
+//! own threads), plus an r2d2 pool of readers (WAL lets them run beside the
+//! writer). Every query is a named function in a submodule taking `&Connection`,
+//! so callers can group several into one transaction with [`Store::write`].
+//!
+//! Checkpoints: the writer runs with `wal_autocheckpoint = 0`, and a
+//! background thread runs passive checkpoints ([`Store::spawn_checkpointer`]).
+//! Inline auto-checkpoints made the commit that crossed the threshold pay for
+//! copying the WAL back into the database, which was the p99 of /click.
+
+pub mod audit;
+pub mod clicks;
+pub mod conversions;
+pub mod events;
+pub mod leads;
+pub mod migrations;
+pub mod offers;
+pub mod payments;
+pub mod postbacks;
+pub mod session;
+pub mod settings;
+pub mod shares;
+pub mod stats;
+pub mod users;
+pub mod wizard;
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use r2d2_sqlite::SqliteConnectionManager;
+pub use rusqlite::Connection;
+use rusqlite::OpenFlags;
+
+/// How long a connection waits on a lock held by another process (e.g. the
+/// CLI while the daemon runs) before giving up with SQLITE_BUSY.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Typed row ids, so an offer id is never passed where a click id is expected.
+macro_rules! typed_id {
+    ($($name:ident),*) => {$(
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub i64);
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result { self.0.fmt(f) }
+        }
+        impl rusqlite::ToSql for $name {
+            fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> { self.0.to_sql() }
+        }
+        impl rusqlite::types::FromSql for $name {
+            fn column_result(v: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+                i64::column_result(v).map($name)
+            }
+        }
+    )*};
+}
+typed_id!(OfferId, ClickId, LeadId, ConversionId, PostbackId, ShareId, EventId);
+
+/// Errors a caller acts on differently; everything else is `Sqlite`.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("database pool error: {0}")]
+    Pool(#[from] r2d2::Error),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    // One writer: SQLite serialises writers anyway, and sharing one connection
+    // keeps our threads from sleeping in the busy handler against each other.
+    writer: Mutex<Connection>,
+    readers: r2d2::Pool<SqliteConnectionManager>,
+}
+
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    // WAL: readers never block the writer. NORMAL: a commit survives a crash of
+    // this process (SIGKILL included); see README "Durability".
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = NORMAL;
+         PRAGMA foreign_keys = ON;
+         PRAGMA temp_store = MEMORY;",
+    )
+}
+
+impl Store {
+    /// Opens (creating if needed) the database, runs pending migrations in one
+    /// transaction, then builds the reader pool.
+    pub fn open(path: &Path, readers: u32) -> anyhow::Result<Store> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("creating database directory {}", dir.display()))?;
+        }
+        let mut writer = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .with_context(|| format!("opening database {}", path.display()))?;
+        configure(&writer).with_context(|| format!("configuring database {}", path.display()))?;
+        writer.execute_batch("PRAGMA wal_autocheckpoint = 0;")?;
+        migrations::run(&mut writer)
+            .with_context(|| format!("migrating database {}", path.display()))?;
+
+        let manager = SqliteConnectionManager::file(path)
+            .with_flags(OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+            .with_init(|c| {
+                c.busy_timeout(BUSY_TIMEOUT)?;
+                c.execute_batch("PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;")
+            });
+        let readers = r2d2::Pool::builder()
+            .max_size(readers.max(1))
+            .min_idle(Some(1))
+            .build(manager)
+            .context("building the reader pool")?;
+        Ok(Store {
+            inner: Arc::new(Inner {
+                path: path.to_path_buf(),
+                writer: Mutex::new(writer),
+                readers,
+            }),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    fn writer(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock cannot leave a half-done transaction
+        // behind (rusqlite rolls back on drop), so a poisoned lock is safe to reuse.
+        self.inner.writer.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Runs `f` in one write transaction; commits if it returns Ok.
+    pub fn write<T, E>(&self, f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<StoreError>,
+    {
+        let mut conn = self.writer();
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(StoreError::from)?;
+        let out = f(&tx)?;
+        tx.commit().map_err(StoreError::from)?;
+        Ok(out)
+    }
+
+    /// Runs `f` on a pooled read-only connection.
+    pub fn read<T, E>(&self, f: impl FnOnce(&Connection) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<StoreError>,
+    {
+        let conn = self.inner.readers.get().map_err(StoreError::from)?;
+        f(&conn)
+    }
+
+    /// Cheap liveness probe for /healthz.
+    pub fn ping(&self) -> Result<()> {
+        self.read(|c| Ok(c.query_row("SELECT 1", [], |_| Ok(()))?))
+    }
+
+    /// Passive checkpoint: copies what it can without waiting for readers or
+    /// blocking the writer. Returns (wal frames, frames checkpointed).
+    pub fn checkpoint(&self) -> Result<(i64, i64)> {
+        let conn = self.inner.readers.get()?;
+        // A read-only connection can still checkpoint: it only needs the WAL index.
+        Ok(conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+            Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+        })?)
+    }
+
+    /// Starts the background checkpointer. It stops when `stop` is dropped or sent to.
+    pub fn spawn_checkpointer(&self, every: Duration) -> (mpsc::Sender<()>, thread::JoinHandle<()>) {
+        let (tx, rx) = mpsc::channel::<()>();
+        let store = self.clone();
+        let handle = thread::Builder::new()
+            .name("checkpoint".into())
+            .spawn(move || loop {
+                match rx.recv_timeout(every) {
+                    Err(mpsc::RecvTimeoutError::Timeout) => {
+                        if let Err(e) = store.checkpoint() {
+                            log::warn!("wal checkpoint failed: {e}");
+                        }
+                    }
+                    _ => {
+                        let _ = store.checkpoint();
+                        return;
+                    }
+                }
+            })
+            .expect("spawning the checkpoint thread");
+        (tx, handle)
+    }
+
+    /// Online backup to `dest`, page by page, safe while the daemon writes.
+    pub fn backup(&self, dest: &Path) -> anyhow::Result<()> {
+        let src = self.inner.readers.get()?;
+        let mut dst = Connection::open(dest)
+            .with_context(|| format!("creating backup file {}", dest.display()))?;
+        let backup = rusqlite::backup::Backup::new(&src, &mut dst)?;
+        // 256 pages per step, short pauses: the writer is never locked out for long.
+        backup
+            .run_to_completion(256, Duration::from_millis(5), None)
+            .with_context(|| format!("backing up to {}", dest.display()))?;
+        Ok(())
+    }
+}
+
+/// Current unix time in seconds: the one place the store's callers read the clock.
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
