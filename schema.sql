@@ -124,11 +124,15 @@ CREATE TABLE conversions (
     hold_until  INTEGER,
     reason      TEXT,
     created_at  INTEGER NOT NULL,
+    -- When the action was observed and accepted into hold: caps count from here.
+    accepted_at INTEGER,
     updated_at  INTEGER NOT NULL,
     UNIQUE (offer_id, tg_user_id, action)
 );
 CREATE INDEX conversions_status_hold ON conversions(status, hold_until);
 CREATE INDEX conversions_offer_time ON conversions(offer_id, created_at);
+CREATE INDEX conversions_offer_accepted ON conversions(offer_id, accepted_at);
+CREATE INDEX conversions_user ON conversions(tg_user_id);
 
 -- Audit trail: every decision and check, with its reason.
 CREATE TABLE audit (
@@ -158,14 +162,17 @@ CREATE TABLE postbacks (
     preset        TEXT    NOT NULL DEFAULT 'generic',
     state         TEXT    NOT NULL DEFAULT 'pending' CHECK (state IN ('pending','delivered','failed','dead')),
     attempts      INTEGER NOT NULL DEFAULT 0,
-    next_at       INTEGER NOT NULL,
+    -- When the next attempt is due, in unix MILLISECONDS: backoff steps are
+    -- often shorter than a second in tests, and a drain of thousands per second
+    -- needs finer ordering than whole seconds.
+    due_at_ms     INTEGER NOT NULL,
     last_error    TEXT,
     is_test       INTEGER NOT NULL DEFAULT 0,
     created_at    INTEGER NOT NULL,
     updated_at    INTEGER NOT NULL
 );
 CREATE UNIQUE INDEX postbacks_conversion_status ON postbacks(conversion_id, status) WHERE conversion_id IS NOT NULL;
-CREATE INDEX postbacks_due ON postbacks(state, next_at);
+CREATE INDEX postbacks_due ON postbacks(state, due_at_ms);
 
 CREATE TABLE postback_attempts (
     id          INTEGER PRIMARY KEY,

@@ -1,5 +1,7 @@
 //! Pure domain rules: no I/O, no clock (callers pass `now`), no Telegram, HTTP or
 //! network types. Everything here is testable as plain functions.
 
+pub mod conversion;
 pub mod offer;
 pub mod schedule;
+pub mod token;

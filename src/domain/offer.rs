@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::schedule::Schedule;
 
+
 /// A price in Stars for each tier; the user's Premium flag picks the tier.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PricePair {
@@ -581,5 +582,132 @@ mod tests {
         use ConversionStatus::*;
         assert_eq!(parse_statuses("approved,lead,approved").unwrap(), vec![Lead, Approved]);
         assert!(parse_statuses("approved,won").is_err());
+    }
+}
+
+/// What an operator or advertiser asks for, before validation.
+#[derive(Debug, Clone)]
+pub struct OfferDraft {
+    pub name: String,
+    pub advertiser_id: Option<i64>,
+    pub action: Action,
+    pub target: Target,
+    pub price: PricePair,
+    pub payout: String,
+    pub currency: String,
+    pub caps: Caps,
+    pub schedule: Schedule,
+    pub timezone: String,
+    /// None: the action's default hold window.
+    pub hold_seconds: Option<i64>,
+    pub budget_total: Option<i64>,
+}
+
+/// Why a draft was refused; each names the field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DraftError {
+    pub field: &'static str,
+    pub problem: String,
+}
+
+impl fmt::Display for DraftError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.field, self.problem)
+    }
+}
+
+/// A draft that passed validation, with defaults filled in.
+#[derive(Debug, Clone)]
+pub struct ValidDraft {
+    pub draft: OfferDraft,
+    pub hold_seconds: i64,
+}
+
+/// Validates a draft against the minimum prices for its action. Used by the
+/// CLI and by the bot's /ads wizard, so both refuse the same things.
+pub fn validate_draft(mut d: OfferDraft, min: PricePair) -> Result<ValidDraft, DraftError> {
+    let e = |field, problem: String| DraftError { field, problem };
+    d.name = d.name.trim().to_string();
+    if d.name.is_empty() || d.name.chars().count() > 100 {
+        return Err(e("name", "must be 1 to 100 characters".into()));
+    }
+    check_verifiable(d.action, &d.target).map_err(|u| e("action", u.to_string()))?;
+    if d.price.regular < min.regular {
+        return Err(e("price", format!("regular price {} is below the minimum {} for {}", d.price.regular, min.regular, d.action)));
+    }
+    if d.price.premium < min.premium {
+        return Err(e("price", format!("premium price {} is below the minimum {} for {}", d.price.premium, min.premium, d.action)));
+    }
+    if !valid_payout(&d.payout) {
+        return Err(e("payout", format!("{:?} is not a decimal amount like 0.5", d.payout)));
+    }
+    let cur = d.currency.trim().to_ascii_uppercase();
+    if !(3..=5).contains(&cur.len()) || !cur.chars().all(|c| c.is_ascii_alphabetic()) {
+        return Err(e("currency", format!("{:?} is not a currency code like USD or XTR", d.currency)));
+    }
+    d.currency = cur;
+    for (field, v) in [("cap_total", d.caps.total), ("cap_hour", d.caps.hour), ("cap_day", d.caps.day), ("cap_week", d.caps.week)] {
+        if v.is_some_and(|v| v <= 0) {
+            return Err(e(field, "must be a positive number".into()));
+        }
+    }
+    if !super::schedule::valid_timezone(&d.timezone) {
+        return Err(e("timezone", format!("{:?} is not a time zone like Europe/Moscow or UTC", d.timezone)));
+    }
+    let hold = d.hold_seconds.unwrap_or_else(|| d.action.default_hold_seconds());
+    if !(0..=90 * 86400).contains(&hold) {
+        return Err(e("hold", "must be between 0 and 90 days".into()));
+    }
+    if let Some(b) = d.budget_total {
+        if b < d.price.regular.max(d.price.premium) {
+            return Err(e("budget", format!("{b} Stars cannot pay a single conversion")));
+        }
+    }
+    Ok(ValidDraft { draft: d, hold_seconds: hold })
+}
+
+#[cfg(test)]
+mod draft_tests {
+    use super::*;
+
+    fn draft() -> OfferDraft {
+        OfferDraft {
+            name: " Join ".into(),
+            advertiser_id: None,
+            action: Action::JoinChannel,
+            target: Target { username: Some("news".into()), ..Default::default() },
+            price: PricePair { regular: 5, premium: 10 },
+            payout: "1".into(),
+            currency: "usd".into(),
+            caps: Caps::default(),
+            schedule: Schedule::Always,
+            timezone: "UTC".into(),
+            hold_seconds: None,
+            budget_total: None,
+        }
+    }
+
+    #[test]
+    fn fills_defaults() {
+        let v = validate_draft(draft(), PricePair { regular: 5, premium: 10 }).unwrap();
+        assert_eq!(v.hold_seconds, 72 * 3600);
+        assert_eq!(v.draft.currency, "USD");
+        assert_eq!(v.draft.name, "Join");
+    }
+
+    #[test]
+    fn refuses_with_field_named() {
+        let min = PricePair { regular: 5, premium: 10 };
+        let cases: Vec<(OfferDraft, &str)> = vec![
+            (OfferDraft { price: PricePair { regular: 4, premium: 10 }, ..draft() }, "price"),
+            (OfferDraft { timezone: "Mars/Base".into(), ..draft() }, "timezone"),
+            (OfferDraft { payout: "1,5".into(), ..draft() }, "payout"),
+            (OfferDraft { caps: Caps { day: Some(0), ..Default::default() }, ..draft() }, "cap_day"),
+            (OfferDraft { budget_total: Some(3), ..draft() }, "budget"),
+            (OfferDraft { target: Target::default(), ..draft() }, "action"),
+        ];
+        for (d, field) in cases {
+            assert_eq!(validate_draft(d, min).unwrap_err().field, field);
+        }
     }
 }

@@ -20,6 +20,7 @@ pub mod migrations;
 pub mod offers;
 pub mod payments;
 pub mod postbacks;
+pub mod report;
 pub mod session;
 pub mod settings;
 pub mod shares;

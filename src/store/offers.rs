@@ -4,7 +4,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::{OfferId, Result, StoreError};
 use crate::domain::offer::{
-    parse_statuses, Caps, ConversionStatus, Offer, OfferStatus, PostbackMethod, PostbackSpec, PricePair, Target,
+    parse_statuses, Caps, ConversionStatus, Offer, OfferStatus, PostbackSpec, PricePair, Target,
 };
 use crate::domain::schedule::Schedule;
 
@@ -192,7 +192,7 @@ pub fn spend_budget(c: &Connection, id: OfferId, delta: i64, now: i64) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::offer::Action;
+    use crate::domain::offer::{Action, PostbackMethod};
 
     pub(crate) fn sample() -> NewOffer {
         NewOffer {

@@ -1,0 +1,566 @@
+//! The command line: parsing (clap) and the operator's commands.
+//!
+//! Exit codes: 0 success, 1 runtime failure, 2 usage or config error (one line
+//! naming the key and the problem).
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context as _};
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::{Config, ConfigError};
+use crate::domain::offer::{
+    parse_statuses, validate_draft, Action, Caps, ChatKind, OfferDraft, OfferStatus, PollSpec, PostbackMethod,
+    PostbackSpec, PricePair, Target,
+};
+use crate::domain::schedule::Schedule;
+use crate::store::{self, OfferId, Store};
+
+#[derive(Parser, Debug)]
+#[command(name = "tgtrack", version, about = "Sell verified Telegram actions to CPA networks")]
+pub struct Cli {
+    /// Config file [default: $TGTRACK_CONFIG, else ./config.toml]
+    #[arg(long, global = true, env = "TGTRACK_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the daemon: HTTP sidecar, postback worker and (with [telegram]) the bot.
+    Run,
+    /// Offline demo: simulated Telegram, the real daemon, a mock CPA receiver. No credentials needed.
+    Demo(DemoArgs),
+    /// Create or upgrade the database schema, then exit.
+    Migrate,
+    /// Validate the config and print the effective values, secrets redacted.
+    CheckConfig,
+    /// Print a fully commented example config.
+    ExampleConfig,
+    /// Manage offers.
+    #[command(subcommand)]
+    Offer(OfferCmd),
+    /// Inspect and retry postbacks.
+    #[command(subcommand)]
+    Postback(PostbackCmd),
+    /// Per-day figures per offer.
+    Stats(StatsArgs),
+    /// The audit trail of a conversion: click, start, action, checks, postbacks.
+    Audit {
+        /// Conversion id (see `stats` or `postback list`).
+        conversion: i64,
+    },
+    /// Online backup of the database to PATH, safe while the daemon runs.
+    Backup { path: PathBuf },
+}
+
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// Stay up after the story and print the links and the simulator's control API.
+    #[arg(long)]
+    pub keep: bool,
+    /// Keep the demo database here instead of a temporary directory.
+    #[arg(long, value_name = "PATH")]
+    pub db: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum OfferCmd {
+    /// Create an offer (active unless --paused).
+    Create(Box<OfferCreate>),
+    /// List offers.
+    List,
+    /// Show one offer with its links.
+    Show { id: i64 },
+    /// Stop accepting clicks and conversions.
+    Pause { id: i64 },
+    /// Accept clicks and conversions again.
+    Resume { id: i64 },
+    /// Set where and how conversions are posted back.
+    SetPostback(SetPostback),
+}
+
+#[derive(Args, Debug)]
+pub struct OfferCreate {
+    #[arg(long)]
+    pub name: String,
+    /// join_channel, join_request, comment, reaction, poll_vote, start_bot,
+    /// third_party_bot, stars_payment, paid_media, boost, share
+    #[arg(long)]
+    pub action: String,
+    /// Target chat id (bare MTProto id).
+    #[arg(long)]
+    pub chat_id: Option<i64>,
+    /// channel, supergroup, basic_group or bot_chat
+    #[arg(long)]
+    pub chat_kind: Option<String>,
+    /// Target @username (without @).
+    #[arg(long)]
+    pub username: Option<String>,
+    #[arg(long)]
+    pub title: Option<String>,
+    /// Post or message id (comment, reaction).
+    #[arg(long)]
+    pub msg_id: Option<i32>,
+    /// Linked discussion group id (comment, reaction on a post).
+    #[arg(long)]
+    pub discussion_chat_id: Option<i64>,
+    /// Target URL (share, third_party_bot).
+    #[arg(long)]
+    pub url: Option<String>,
+    /// Invoice amount in Stars (stars_payment, paid_media).
+    #[arg(long)]
+    pub stars: Option<i64>,
+    #[arg(long)]
+    pub poll_question: Option<String>,
+    /// Repeat for each option.
+    #[arg(long = "poll-option")]
+    pub poll_options: Vec<String>,
+    /// Stars per conversion for regular users [default: the configured minimum]
+    #[arg(long)]
+    pub price: Option<i64>,
+    /// Stars per conversion for Premium users [default: the configured minimum]
+    #[arg(long)]
+    pub price_premium: Option<i64>,
+    /// Amount reported to the network as {payout}.
+    #[arg(long, default_value = "0")]
+    pub payout: String,
+    #[arg(long, default_value = "USD")]
+    pub currency: String,
+    #[arg(long)]
+    pub cap_total: Option<i64>,
+    #[arg(long)]
+    pub cap_hour: Option<i64>,
+    #[arg(long)]
+    pub cap_day: Option<i64>,
+    #[arg(long)]
+    pub cap_week: Option<i64>,
+    /// always, weekdays, weekends, or a grid like "mon-fri 9-18; sat 10-14"
+    #[arg(long, default_value = "always")]
+    pub schedule: String,
+    #[arg(long, default_value = "UTC")]
+    pub timezone: String,
+    /// Hold window like "72h" [default: per action]
+    #[arg(long)]
+    pub hold: Option<String>,
+    /// Prepaid budget in Stars [default: unlimited]
+    #[arg(long)]
+    pub budget: Option<i64>,
+    /// Create it paused.
+    #[arg(long)]
+    pub paused: bool,
+    #[command(flatten)]
+    pub postback: PostbackArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct PostbackArgs {
+    /// URL template, e.g. "https://tracker/postback?subid={click_id}&status={status}&payout={payout}"
+    #[arg(long = "postback-url")]
+    pub url: Option<String>,
+    /// get, post_form or post_json
+    #[arg(long = "postback-method", default_value = "get")]
+    pub method: String,
+    /// generic, keitaro, affise, binom, altercpa
+    #[arg(long, default_value = "generic")]
+    pub preset: String,
+    /// Statuses to post back, comma-separated: lead,hold,approved,rejected
+    #[arg(long, default_value = "approved,rejected")]
+    pub statuses: String,
+    /// Allow {tg_user_id} in the URL (off by default: the network learns nothing about the user).
+    #[arg(long)]
+    pub send_user_id: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct SetPostback {
+    pub id: i64,
+    #[command(flatten)]
+    pub postback: PostbackArgs,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PostbackCmd {
+    /// List postbacks, newest first.
+    List {
+        /// pending, delivered, failed or dead
+        #[arg(long)]
+        state: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+    /// Send a failed or dead postback again (or all dead ones).
+    Retry {
+        #[arg(required_unless_present = "all_dead", conflicts_with = "all_dead")]
+        id: Option<i64>,
+        #[arg(long)]
+        all_dead: bool,
+    },
+    /// Fire a clearly marked test postback for an offer and show the exchange.
+    Test {
+        #[arg(long)]
+        offer: i64,
+        /// Status to report.
+        #[arg(long, default_value = "approved")]
+        status: String,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct StatsArgs {
+    #[arg(long)]
+    pub offer: Option<i64>,
+    /// First day, YYYY-MM-DD (UTC) [default: 30 days ago]
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Last day, inclusive, YYYY-MM-DD (UTC) [default: today]
+    #[arg(long)]
+    pub to: Option<String>,
+    #[arg(long)]
+    pub csv: bool,
+}
+
+/// A failure that is the user's to fix: exit code 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+impl From<ConfigError> for UsageError {
+    fn from(e: ConfigError) -> Self {
+        UsageError(format!("config error: {e}"))
+    }
+}
+
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(
+        // grammers is chatty at info; our own modules speak at info.
+        "info,grammers_session=warn,grammers_mtsender=warn,grammers_client=warn,grammers_mtproto=warn",
+    ))
+    .format_timestamp_millis()
+    .init();
+    match dispatch(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            if let Some(u) = e.downcast_ref::<UsageError>() {
+                eprintln!("tgtrack: {u}");
+                return ExitCode::from(2);
+            }
+            eprintln!("tgtrack: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn config_path(cli: &Cli) -> PathBuf {
+    cli.config.clone().unwrap_or_else(|| PathBuf::from("config.toml"))
+}
+
+fn load_config(cli: &Cli) -> anyhow::Result<Config> {
+    let path = config_path(cli);
+    if !path.exists() {
+        return Err(UsageError(format!(
+            "config file {} not found; create one with `tgtrack example-config > {}`, or pass --config",
+            path.display(),
+            path.display()
+        ))
+        .into());
+    }
+    Ok(Config::load(&path).map_err(UsageError::from)?)
+}
+
+fn open_store(cfg: &Config) -> anyhow::Result<Store> {
+    Store::open(&cfg.database.path, 2)
+}
+
+fn dispatch(cli: Cli) -> anyhow::Result<()> {
+    match &cli.command {
+        Command::ExampleConfig => {
+            print!("{}", crate::config::EXAMPLE);
+            Ok(())
+        }
+        Command::CheckConfig => {
+            let cfg = load_config(&cli)?;
+            println!("# {} is valid. Effective configuration (secrets redacted):", config_path(&cli).display());
+            print!("{}", cfg.redacted());
+            if cfg.telegram.is_none() {
+                println!("# no [telegram] section: `run` will serve links and postbacks without the bot");
+            }
+            Ok(())
+        }
+        Command::Migrate => {
+            let cfg = load_config(&cli)?;
+            let store = open_store(&cfg)?;
+            let v = store.read(|c| Ok::<_, anyhow::Error>(store::migrations::current_version(c)?))?;
+            println!("database {} is at schema version {v}", store.path().display());
+            Ok(())
+        }
+        Command::Run => {
+            let cfg = load_config(&cli)?;
+            crate::app::run_until_signal(cfg)
+        }
+        Command::Demo(args) => crate::demo::run(args),
+        Command::Offer(cmd) => {
+            let cfg = load_config(&cli)?;
+            let store = open_store(&cfg)?;
+            offer_cmd(&cfg, &store, cmd)
+        }
+        Command::Postback(cmd) => {
+            let cfg = load_config(&cli)?;
+            let store = open_store(&cfg)?;
+            crate::postback::cli::run(&cfg, &store, cmd)
+        }
+        Command::Stats(args) => {
+            let cfg = load_config(&cli)?;
+            let store = open_store(&cfg)?;
+            stats_cmd(&store, args, &mut std::io::stdout().lock())
+        }
+        Command::Audit { conversion } => {
+            let cfg = load_config(&cli)?;
+            let store = open_store(&cfg)?;
+            audit_cmd(&store, *conversion)
+        }
+        Command::Backup { path } => {
+            let cfg = load_config(&cli)?;
+            backup_cmd(&cfg, path)
+        }
+    }
+}
+
+fn backup_cmd(cfg: &Config, dest: &Path) -> anyhow::Result<()> {
+    if dest.exists() {
+        return Err(UsageError(format!("{} already exists; choose a new file", dest.display())).into());
+    }
+    let store = open_store(cfg)?;
+    store.backup(dest)?;
+    let size = std::fs::metadata(dest).map(|m| m.len()).unwrap_or(0);
+    println!("backed up {} to {} ({} KiB)", store.path().display(), dest.display(), size / 1024);
+    Ok(())
+}
+
+fn usage(msg: impl Into<String>) -> anyhow::Error {
+    UsageError(msg.into()).into()
+}
+
+/// Builds the postback spec from CLI flags, validating the template.
+pub fn postback_spec(a: &PostbackArgs) -> anyhow::Result<PostbackSpec> {
+    let method: PostbackMethod = a.method.parse().map_err(usage)?;
+    let statuses = parse_statuses(&a.statuses).map_err(|e| usage(format!("--statuses: {e}")))?;
+    if let Some(url) = &a.url {
+        crate::postback::validate_template(url, &a.preset).map_err(|e| usage(format!("--postback-url: {e}")))?;
+    } else if crate::postback::preset(&a.preset).is_none() {
+        return Err(usage(format!("--preset: unknown preset {:?}", a.preset)));
+    }
+    Ok(PostbackSpec { url: a.url.clone(), method, preset: a.preset.clone(), statuses, send_user_id: a.send_user_id })
+}
+
+fn offer_cmd(cfg: &Config, store: &Store, cmd: &OfferCmd) -> anyhow::Result<()> {
+    let now = store::unix_now();
+    match cmd {
+        OfferCmd::Create(a) => {
+            let action: Action = a.action.parse().map_err(|e| usage(format!("--action: {e}")))?;
+            let chat_kind = a
+                .chat_kind
+                .as_deref()
+                .map(|k| serde_json::from_value::<ChatKind>(serde_json::Value::String(k.to_string())))
+                .transpose()
+                .map_err(|_| usage("--chat-kind: expected channel, supergroup, basic_group or bot_chat"))?;
+            let poll = a.poll_question.as_ref().map(|q| PollSpec { question: q.clone(), options: a.poll_options.clone() });
+            let target = Target {
+                chat_id: a.chat_id,
+                chat_kind,
+                username: a.username.as_ref().map(|u| u.trim_start_matches('@').to_string()),
+                title: a.title.clone(),
+                msg_id: a.msg_id,
+                discussion_chat_id: a.discussion_chat_id,
+                url: a.url.clone(),
+                poll,
+                stars: a.stars,
+            };
+            let min = store::settings::min_price(store, &cfg.pricing, action)?;
+            let hold_seconds = a
+                .hold
+                .as_deref()
+                .map(|h| humantime::parse_duration(h).map(|d| d.as_secs() as i64))
+                .transpose()
+                .map_err(|e| usage(format!("--hold: {e}")))?;
+            let schedule = Schedule::parse(&a.schedule).map_err(|e| usage(format!("--schedule: {e}")))?;
+            let draft = OfferDraft {
+                name: a.name.clone(),
+                advertiser_id: None,
+                action,
+                target,
+                price: PricePair { regular: a.price.unwrap_or(min.regular), premium: a.price_premium.unwrap_or(min.premium) },
+                payout: a.payout.clone(),
+                currency: a.currency.clone(),
+                caps: Caps { total: a.cap_total, hour: a.cap_hour, day: a.cap_day, week: a.cap_week },
+                schedule,
+                timezone: a.timezone.clone(),
+                hold_seconds,
+                budget_total: a.budget,
+            };
+            let valid = validate_draft(draft, min).map_err(|e| usage(e.to_string()))?;
+            let postback = postback_spec(&a.postback)?;
+            let status = if a.paused { OfferStatus::Paused } else { OfferStatus::Active };
+            let new = store::offers::NewOffer {
+                name: valid.draft.name,
+                advertiser_id: None,
+                action,
+                target: valid.draft.target,
+                status,
+                price: valid.draft.price,
+                payout: valid.draft.payout,
+                currency: valid.draft.currency,
+                caps: valid.draft.caps,
+                schedule: valid.draft.schedule,
+                timezone: valid.draft.timezone,
+                hold_seconds: valid.hold_seconds,
+                budget_total: valid.draft.budget_total,
+                postback,
+                relay_secret: Some(crate::domain::token::secret()),
+            };
+            let id = store.write(|tx| store::offers::insert_offer(tx, &new, now))?;
+            println!("created offer {id} ({status})");
+            println!("click link for networks: {}/click/{id}?uid={{click_id}}", cfg.http.public_base_url);
+            Ok(())
+        }
+        OfferCmd::List => {
+            let offers = store.read(|c| store::offers::list_offers(c))?;
+            if offers.is_empty() {
+                println!("no offers yet; create one with `tgtrack offer create --help`");
+                return Ok(());
+            }
+            println!("{:>5}  {:<10}  {:<16}  {:>7}  {:>9}  {}", "id", "status", "action", "price", "budget", "name");
+            for o in offers {
+                let budget = o.budget_left().map_or("-".to_string(), |b| b.to_string());
+                println!(
+                    "{:>5}  {:<10}  {:<16}  {:>7}  {:>9}  {}",
+                    o.id,
+                    o.status.as_str(),
+                    o.action.as_str(),
+                    format!("{}/{}", o.price.regular, o.price.premium),
+                    budget,
+                    o.name
+                );
+            }
+            Ok(())
+        }
+        OfferCmd::Show { id } => {
+            let o = store
+                .read(|c| store::offers::get_offer(c, OfferId(*id)))?
+                .ok_or_else(|| usage(format!("no offer {id}")))?;
+            let mut shown = serde_json::to_value(&o)?;
+            if let Some(s) = shown.get_mut("relay_secret").filter(|s| !s.is_null()) {
+                *s = serde_json::Value::String("**** (shown only to its advertiser in the bot)".into());
+            }
+            println!("{}", serde_json::to_string_pretty(&shown)?);
+            println!("click link: {}/click/{}?uid={{click_id}}", cfg.http.public_base_url, o.id);
+            Ok(())
+        }
+        OfferCmd::Pause { id } => set_status(store, *id, OfferStatus::Paused, now),
+        OfferCmd::Resume { id } => set_status(store, *id, OfferStatus::Active, now),
+        OfferCmd::SetPostback(a) => {
+            let spec = postback_spec(&a.postback)?;
+            let ok = store.write(|tx| store::offers::set_postback(tx, OfferId(a.id), &spec, now))?;
+            if !ok {
+                return Err(usage(format!("no offer {}", a.id)));
+            }
+            println!("offer {}: postback set ({} {}, statuses {})", a.id, spec.method.as_str(), spec.preset, a.postback.statuses);
+            Ok(())
+        }
+    }
+}
+
+fn set_status(store: &Store, id: i64, to: OfferStatus, now: i64) -> anyhow::Result<()> {
+    let done = store.write(|tx| -> anyhow::Result<Result<OfferStatus, String>> {
+        let Some(o) = store::offers::get_offer(tx, OfferId(id))? else {
+            return Ok(Err(format!("no offer {id}")));
+        };
+        if o.status == to {
+            return Ok(Ok(to));
+        }
+        if !o.status.can_become(to) {
+            return Ok(Err(format!("offer {id} is {} and cannot become {to}", o.status)));
+        }
+        store::offers::set_status(tx, OfferId(id), to, now)?;
+        Ok(Ok(to))
+    })?;
+    let status = done.map_err(usage)?;
+    println!("offer {id} is {status}");
+    Ok(())
+}
+
+fn parse_day(s: &str, flag: &str) -> anyhow::Result<i64> {
+    let d = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| usage(format!("{flag}: {s:?} is not a date like 2026-11-26")))?;
+    Ok(d.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc().timestamp())
+}
+
+pub fn stats_cmd(store: &Store, a: &StatsArgs, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
+    let now = store::unix_now();
+    let today = now - now.rem_euclid(86400);
+    let to = match &a.to {
+        Some(s) => parse_day(s, "--to")? + 86400,
+        None => today + 86400,
+    };
+    let from = match &a.from {
+        Some(s) => parse_day(s, "--from")?,
+        None => to - 30 * 86400,
+    };
+    if from >= to {
+        return Err(usage("--from must not be after --to"));
+    }
+    let rows = store.read(|c| store::report::daily(c, a.offer.map(OfferId), from, to))?;
+    let total = store::report::total(&rows);
+    if a.csv {
+        writeln!(out, "day,offer_id,clicks,hits,leads,holds,approved,rejected,premium,spent_stars,cr_percent,postbacks_sent,postbacks_failed")?;
+        for r in rows.iter().chain(std::iter::once(&total)) {
+            let offer = if r.day == "total" { String::new() } else { r.offer_id.to_string() };
+            writeln!(
+                out,
+                "{},{},{},{},{},{},{},{},{},{},{:.2},{},{}",
+                r.day, offer, r.clicks, r.hits, r.leads, r.holds, r.approved, r.rejected, r.premium, r.spent, r.cr(), r.postbacks_sent, r.postbacks_failed
+            )?;
+        }
+        return Ok(());
+    }
+    if rows.is_empty() {
+        writeln!(out, "no activity in this period")?;
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "{:<10} {:>5} {:>7} {:>6} {:>6} {:>6} {:>8} {:>8} {:>7} {:>6} {:>6} {:>5}/{:<5}",
+        "day", "offer", "clicks", "leads", "holds", "appr", "rejected", "premium", "spent", "CR%", "", "pb ok", "fail"
+    )?;
+    for r in rows.iter().chain(std::iter::once(&total)) {
+        let offer = if r.day == "total" { String::new() } else { r.offer_id.to_string() };
+        writeln!(
+            out,
+            "{:<10} {:>5} {:>7} {:>6} {:>6} {:>6} {:>8} {:>8} {:>7} {:>6.2} {:>6} {:>5}/{:<5}",
+            r.day, offer, r.clicks, r.leads, r.holds, r.approved, r.rejected, r.premium, r.spent, r.cr(), "", r.postbacks_sent, r.postbacks_failed
+        )?;
+    }
+    Ok(())
+}
+
+fn audit_cmd(store: &Store, conversion: i64) -> anyhow::Result<()> {
+    let trail = store.read(|c| store::audit::trail_for_conversion(c, store::ConversionId(conversion)))?;
+    if trail.is_empty() {
+        return Err(usage(format!("no conversion {conversion}")));
+    }
+    for e in trail {
+        let when = chrono::DateTime::from_timestamp(e.at, 0).map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string()).unwrap_or_default();
+        println!("{when}  {:<18} {}", e.kind, e.detail);
+    }
+    Ok(())
+}
