@@ -1,1 +1,614 @@
-//! tgsim: placeholder until the simulator lands.
+//! tgsim: a fake Telegram datacenter that the real, unmodified grammers 0.11 client talks to
+//! over loopback, for offline end-to-end tests, the demo and load generation (issue 3).
+//!
+//! grammers skips the RSA/DH key exchange when its session already holds an auth key for the
+//! DC, so the simulator and the client share a known 256-byte key ([`seed_session`]). Behind
+//! the MTProto layer ([`net`]) sits a small world of users, chats and messages ([`world`]) whose
+//! update engine follows Telegram's pts/qts/seq rules; RPCs are answered in [`rpc`].
+//!
+//! The [`Sim`] handle is the in-process API (documented in `sim/API.md`); `tgsim serve` wraps
+//! the same handle in a JSON control API ([`control`]).
+
+pub mod control;
+pub mod crypto;
+pub mod net;
+pub mod obs;
+pub mod rpc;
+pub mod tlb;
+pub mod world;
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::{broadcast, watch};
+
+pub use obs::{
+    Button, ButtonKind, CallbackAnswer, JoinRequestDecision, ObservedInvite, ObservedMedia,
+    ObservedMessage, Observations, PeerKey, PrecheckoutAnswer, Refund,
+};
+
+use crate::crypto::AuthKey;
+use crate::net::Shared;
+use crate::world::{ChatKind, World};
+
+/// grammers' default home DC (`grammers-session` `DEFAULT_DC`); seeding it means no migration.
+pub const DC_ID: i32 = 2;
+
+/// An error from a world-building call or a user action (bad id, action not possible).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SimError(pub String);
+
+impl SimError {
+    pub fn new(msg: impl Into<String>) -> Self {
+        SimError(msg.into())
+    }
+}
+
+impl fmt::Display for SimError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for SimError {}
+
+/// Simulator configuration. `SimConfig::default()` suits tests.
+#[derive(Clone, Debug)]
+pub struct SimConfig {
+    /// Where the MTProto server listens (default 127.0.0.1:0, an ephemeral port).
+    pub listen: SocketAddr,
+    pub bot_token: String,
+    pub bot_id: i64,
+    pub bot_username: String,
+    pub bot_first_name: String,
+    /// The pre-shared auth key; random when `None`.
+    pub auth_key: Option<[u8; 256]>,
+    /// How long a pre-checkout query waits for the bot (Bot API: 10 s, telegram.md §1.6).
+    pub precheckout_timeout: Duration,
+    /// The code `auth.signIn` accepts.
+    pub login_code: String,
+    /// Telegram's default privacy mode for bots in groups (telegram.md §1.4 [S46]).
+    pub bot_privacy_mode: bool,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            bot_token: "123456:TEST-TOKEN".into(),
+            bot_id: 123456,
+            bot_username: "tgsim_bot".into(),
+            bot_first_name: "Sim Bot".into(),
+            auth_key: None,
+            precheckout_timeout: Duration::from_secs(10),
+            login_code: "12345".into(),
+            bot_privacy_mode: true,
+        }
+    }
+}
+
+/// A user account to create.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct UserSpec {
+    pub first_name: String,
+    pub last_name: Option<String>,
+    pub username: Option<String>,
+    pub premium: bool,
+    pub lang_code: Option<String>,
+}
+
+impl UserSpec {
+    pub fn new(first_name: &str) -> Self {
+        Self {
+            first_name: first_name.into(),
+            lang_code: Some("en".into()),
+            ..Default::default()
+        }
+    }
+    pub fn username(mut self, u: &str) -> Self {
+        self.username = Some(u.into());
+        self
+    }
+    pub fn last_name(mut self, l: &str) -> Self {
+        self.last_name = Some(l.into());
+        self
+    }
+    pub fn premium(mut self, p: bool) -> Self {
+        self.premium = p;
+        self
+    }
+    pub fn lang(mut self, l: &str) -> Self {
+        self.lang_code = Some(l.into());
+        self
+    }
+}
+
+/// A channel or group to create.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ChatSpec {
+    pub title: String,
+    pub username: Option<String>,
+    pub about: String,
+}
+
+impl ChatSpec {
+    pub fn new(title: &str) -> Self {
+        Self {
+            title: title.into(),
+            ..Default::default()
+        }
+    }
+    pub fn username(mut self, u: &str) -> Self {
+        self.username = Some(u.into());
+        self
+    }
+}
+
+/// Admin rights (the subset of `chatAdminRights` the daemon cares about).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AdminRights {
+    pub change_info: bool,
+    pub post_messages: bool,
+    pub edit_messages: bool,
+    pub delete_messages: bool,
+    pub ban_users: bool,
+    pub invite_users: bool,
+    pub pin_messages: bool,
+    pub add_admins: bool,
+}
+
+impl AdminRights {
+    pub fn all() -> Self {
+        Self {
+            change_info: true,
+            post_messages: true,
+            edit_messages: true,
+            delete_messages: true,
+            ban_users: true,
+            invite_users: true,
+            pin_messages: true,
+            add_admins: true,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JoinOutcome {
+    Joined,
+    /// A join request is pending the bot's decision.
+    Requested,
+    AlreadyMember,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum PaymentOutcome {
+    Paid { charge_id: String },
+    Declined { error: String },
+    TimedOut,
+}
+
+/// A running simulator. Dropping it stops the server.
+pub struct Sim {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    key: AuthKey,
+    stop: watch::Sender<bool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    rt: tokio::runtime::Handle,
+}
+
+impl Sim {
+    /// Binds the listener and serves in the background on its own runtime (2 worker threads).
+    pub fn start(cfg: SimConfig) -> anyhow::Result<Sim> {
+        let key = cfg.auth_key.map(AuthKey::new).unwrap_or_else(AuthKey::random);
+        let listener = net::bind(cfg.listen)?;
+        let addr = listener.local_addr()?;
+        let (version, _) = watch::channel(0u64);
+        let (kick, _) = broadcast::channel(4);
+        let shared = Arc::new(Shared {
+            world: Mutex::new(World::new(cfg, key.clone())),
+            cond: Condvar::new(),
+            version,
+            kick,
+            next_conn: AtomicU64::new(1),
+        });
+        let (stop, stop_rx) = watch::channel(false);
+        let (rt_tx, rt_rx) = std::sync::mpsc::channel();
+        let sh = Arc::clone(&shared);
+        let thread = std::thread::Builder::new()
+            .name("tgsim".into())
+            .spawn(move || {
+                let rt = match tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .thread_name("tgsim-worker")
+                    .enable_all()
+                    .build()
+                {
+                    Ok(rt) => rt,
+                    Err(e) => {
+                        let _ = rt_tx.send(Err(e));
+                        return;
+                    }
+                };
+                let _ = rt_tx.send(Ok(rt.handle().clone()));
+                rt.block_on(async move {
+                    match tokio::net::TcpListener::from_std(listener) {
+                        Ok(l) => net::accept_loop(l, sh.clone(), stop_rx).await,
+                        Err(e) => log::error!("tgsim: listener: {e}"),
+                    }
+                    let _ = sh.kick.send(());
+                });
+                rt.shutdown_timeout(Duration::from_millis(200));
+            })?;
+        let rt = rt_rx.recv()??;
+        Ok(Sim {
+            shared,
+            addr,
+            key,
+            stop,
+            thread: Some(thread),
+            rt,
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn auth_key(&self) -> [u8; 256] {
+        self.key.data
+    }
+
+    /// Writes the raw 256-byte auth key (for `tgsim serve --auth-key-file` and the daemon).
+    pub fn write_auth_key_file(&self, path: impl AsRef<Path>) -> std::io::Result<()> {
+        std::fs::write(path, self.key.data)
+    }
+
+    /// Registers another (unauthorised) auth key, e.g. for the owner's user-account client.
+    pub fn new_auth_key(&self) -> [u8; 256] {
+        let k = AuthKey::random();
+        let data = k.data;
+        self.world()
+            .keys
+            .insert(k.id, world::KeyState { key: k, account: None });
+        data
+    }
+
+    pub fn bot_token(&self) -> String {
+        self.world().cfg.bot_token.clone()
+    }
+
+    pub fn bot_id(&self) -> i64 {
+        self.world().cfg.bot_id
+    }
+
+    pub fn bot_username(&self) -> String {
+        self.world().cfg.bot_username.clone()
+    }
+
+    /// Stops the server and closes every connection.
+    pub fn shutdown(mut self) {
+        self.stop_now();
+    }
+
+    fn stop_now(&mut self) {
+        let _ = self.stop.send(true);
+        let _ = self.shared.kick.send(());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+
+    fn world(&self) -> MutexGuard<'_, World> {
+        self.shared.world.lock().unwrap()
+    }
+
+    /// Runs `f` on the world, then wakes observation waiters.
+    fn with<T>(&self, f: impl FnOnce(&mut World) -> T) -> T {
+        let r = f(&mut self.world());
+        self.shared.changed();
+        r
+    }
+
+    // ----- world building ----------------------------------------------------------------------
+
+    pub fn add_user(&self, spec: UserSpec) -> Result<i64, SimError> {
+        self.with(|w| w.add_user(spec))
+    }
+
+    /// A user who can log in (`auth.sendCode` + `auth.signIn` with `SimConfig::login_code`).
+    pub fn add_owner_account(
+        &self,
+        spec: UserSpec,
+        phone: &str,
+        password: Option<&str>,
+    ) -> Result<i64, SimError> {
+        self.with(|w| w.add_owner_account(spec, phone, password))
+    }
+
+    pub fn add_channel(&self, spec: ChatSpec) -> Result<i64, SimError> {
+        self.with(|w| w.add_chat(ChatKind::Channel, spec))
+    }
+
+    pub fn add_supergroup(&self, spec: ChatSpec) -> Result<i64, SimError> {
+        self.with(|w| w.add_chat(ChatKind::Supergroup, spec))
+    }
+
+    pub fn add_basic_group(&self, spec: ChatSpec) -> Result<i64, SimError> {
+        self.with(|w| w.add_chat(ChatKind::Basic, spec))
+    }
+
+    pub fn link_discussion(&self, channel: i64, group: i64) -> Result<(), SimError> {
+        self.with(|w| w.link_discussion(channel, group))
+    }
+
+    pub fn set_bot_admin(&self, chat: i64, rights: AdminRights) -> Result<(), SimError> {
+        self.with(|w| w.set_member(chat, w.bot(), Some(rights)))
+    }
+
+    pub fn set_bot_member(&self, chat: i64) -> Result<(), SimError> {
+        self.with(|w| w.set_member(chat, w.bot(), None))
+    }
+
+    pub fn remove_bot(&self, chat: i64) -> Result<(), SimError> {
+        self.with(|w| w.remove_member(chat, w.bot()))
+    }
+
+    /// A member from before the test started; no update is sent.
+    pub fn add_member(&self, chat: i64, user: i64) -> Result<(), SimError> {
+        self.with(|w| w.set_member(chat, user, None))
+    }
+
+    /// Makes `user` the chat's creator (all admin rights), e.g. the owner account.
+    pub fn set_chat_owner(&self, chat: i64, user: i64) -> Result<(), SimError> {
+        self.with(|w| w.set_chat_owner(chat, user))
+    }
+
+    pub fn post_to_channel(&self, channel: i64, text: &str) -> Result<i32, SimError> {
+        self.with(|w| w.post_to_channel(channel, text))
+    }
+
+    /// A user's message in a group. Returns the message id in the group (for basic groups: the
+    /// id in the bot's box, or 0 when the bot does not receive it).
+    pub fn send_group_message(&self, chat: i64, user: i64, text: &str) -> Result<i32, SimError> {
+        self.with(|w| w.send_group_message(chat, user, text, None))
+    }
+
+    // ----- user actions ------------------------------------------------------------------------
+
+    pub fn user_start_bot(&self, user: i64, payload: Option<&str>) -> Result<i32, SimError> {
+        self.with(|w| w.user_start_bot(user, payload))
+    }
+
+    pub fn user_send_text(&self, user: i64, text: &str) -> Result<i32, SimError> {
+        self.with(|w| w.user_send_text(user, text))
+    }
+
+    /// Presses a callback button on the bot's message `msg_id` in the private chat. Returns the
+    /// query id; the bot's answer shows up in [`Observations::callback_answers`].
+    pub fn user_press_button(&self, user: i64, msg_id: i32, data: &[u8]) -> Result<i64, SimError> {
+        self.with(|w| w.user_press_button(user, msg_id, data))
+    }
+
+    pub fn user_join(&self, user: i64, chat: i64) -> Result<(), SimError> {
+        self.with(|w| w.user_join(user, chat))
+    }
+
+    pub fn user_join_via_link(&self, user: i64, link: &str) -> Result<JoinOutcome, SimError> {
+        self.with(|w| w.user_join_via_link(user, link))
+    }
+
+    pub fn user_leave(&self, user: i64, chat: i64) -> Result<(), SimError> {
+        self.with(|w| w.user_leave(user, chat))
+    }
+
+    pub fn user_react(&self, user: i64, chat: i64, msg_id: i32, emoji: &str) -> Result<(), SimError> {
+        self.with(|w| w.user_react(user, chat, msg_id, Some(emoji)))
+    }
+
+    pub fn user_unreact(&self, user: i64, chat: i64, msg_id: i32) -> Result<(), SimError> {
+        self.with(|w| w.user_react(user, chat, msg_id, None))
+    }
+
+    pub fn user_comment(&self, user: i64, channel: i64, post_id: i32, text: &str) -> Result<i32, SimError> {
+        self.with(|w| w.user_comment(user, channel, post_id, text))
+    }
+
+    /// Votes in a poll: `chat` None = the private chat with the bot.
+    pub fn user_vote(&self, user: i64, chat: Option<i64>, msg_id: i32, options: &[usize]) -> Result<(), SimError> {
+        self.with(|w| w.user_vote(user, chat, msg_id, options))
+    }
+
+    /// Starts paying the bot's invoice `msg_id`; returns a payment id for [`Sim::payment_outcome`].
+    pub fn user_pay_invoice(&self, user: i64, msg_id: i32) -> Result<i64, SimError> {
+        let id = self.with(|w| w.user_pay_invoice(user, msg_id))?;
+        let timeout = self.world().cfg.precheckout_timeout;
+        let shared = Arc::clone(&self.shared);
+        self.rt.spawn(async move {
+            tokio::time::sleep(timeout).await;
+            shared.world.lock().unwrap().expire_precheckout(id);
+            shared.changed();
+        });
+        Ok(id)
+    }
+
+    pub fn payment_outcome(&self, payment_id: i64) -> Option<PaymentOutcome> {
+        self.world().payments.get(&payment_id)?.outcome.clone()
+    }
+
+    /// Blocks until the payment is decided or `timeout` passes.
+    pub fn wait_payment(&self, payment_id: i64, timeout: Duration) -> Option<PaymentOutcome> {
+        let mut out = None;
+        self.wait_world(timeout, |w| {
+            out = w.payments.get(&payment_id).and_then(|p| p.outcome.clone());
+            out.is_some()
+        });
+        out
+    }
+
+    /// Async version of [`Sim::wait_payment`], for use inside a tokio runtime.
+    pub async fn wait_payment_async(&self, payment_id: i64, timeout: Duration) -> Option<PaymentOutcome> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut rx = self.shared.version.subscribe();
+        loop {
+            if let Some(o) = self.payment_outcome(payment_id) {
+                return Some(o);
+            }
+            if tokio::time::timeout_at(deadline, rx.changed()).await.is_err() {
+                return self.payment_outcome(payment_id);
+            }
+        }
+    }
+
+    pub fn user_buy_paid_media(&self, user: i64, msg_id: i32) -> Result<(), SimError> {
+        self.with(|w| w.user_buy_paid_media(user, msg_id))
+    }
+
+    pub fn user_boost(&self, user: i64, chat: i64) -> Result<(), SimError> {
+        self.with(|w| w.user_boost(user, chat))
+    }
+
+    pub fn user_block_bot(&self, user: i64) -> Result<(), SimError> {
+        self.with(|w| w.user_block_bot(user, true))
+    }
+
+    pub fn user_unblock_bot(&self, user: i64) -> Result<(), SimError> {
+        self.with(|w| w.user_block_bot(user, false))
+    }
+
+    pub fn set_premium(&self, user: i64, premium: bool) -> Result<(), SimError> {
+        self.with(|w| w.set_premium(user, premium))
+    }
+
+    /// Whether `user` is currently a member of `chat`.
+    pub fn is_member(&self, chat: i64, user: i64) -> bool {
+        self.world().is_member(chat, user)
+    }
+
+    // ----- fault injection -------------------------------------------------------------------
+
+    /// The next push to the bot is logged but not sent (the client must recover the gap).
+    pub fn drop_next_push(&self) {
+        self.world().drop_next_push = true;
+    }
+
+    /// Closes every client connection; clients reconnect and catch up with getDifference.
+    pub fn kick_connections(&self) {
+        let _ = self.shared.kick.send(());
+    }
+
+    pub fn connection_count(&self) -> usize {
+        self.world().conns.len()
+    }
+
+    /// Bot state as the server sees it: (pts, qts, seq).
+    pub fn bot_update_state(&self) -> (i32, i32, i32) {
+        let w = self.world();
+        let a = &w.accounts[&w.bot()];
+        (a.pts, a.qts, a.seq)
+    }
+
+    // ----- observations ----------------------------------------------------------------------
+
+    pub fn observations(&self) -> Observations {
+        self.world().obs.clone()
+    }
+
+    pub fn sent_to(&self, user: i64) -> Vec<ObservedMessage> {
+        self.world().obs.sent_to(user)
+    }
+
+    pub fn callback_answers(&self) -> Vec<CallbackAnswer> {
+        self.world().obs.callback_answers.clone()
+    }
+
+    pub fn precheckout_answers(&self) -> Vec<PrecheckoutAnswer> {
+        self.world().obs.precheckout_answers.clone()
+    }
+
+    pub fn invite_links(&self) -> Vec<ObservedInvite> {
+        self.world().obs.invite_links.clone()
+    }
+
+    pub fn join_request_decisions(&self) -> Vec<JoinRequestDecision> {
+        self.world().obs.join_request_decisions.clone()
+    }
+
+    pub fn deleted_messages(&self) -> Vec<(PeerKey, i32)> {
+        self.world().obs.deleted_messages.clone()
+    }
+
+    fn wait_world(&self, timeout: Duration, mut pred: impl FnMut(&World) -> bool) -> bool {
+        let deadline = Instant::now() + timeout;
+        let mut w = self.world();
+        loop {
+            if pred(&w) {
+                return true;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            w = self.shared.cond.wait_timeout(w, left).unwrap().0;
+        }
+    }
+
+    /// Blocks the calling thread until `pred` holds on the observations or `timeout` passes.
+    /// Do not call it on a current-thread runtime that also drives the client; use
+    /// [`Sim::wait_for_async`] there.
+    pub fn wait_for(&self, mut pred: impl FnMut(&Observations) -> bool, timeout: Duration) -> bool {
+        self.wait_world(timeout, |w| pred(&w.obs))
+    }
+
+    /// Waits (asynchronously) until `pred` holds on the observations or `timeout` passes.
+    pub async fn wait_for_async(
+        &self,
+        mut pred: impl FnMut(&Observations) -> bool,
+        timeout: Duration,
+    ) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut rx = self.shared.version.subscribe();
+        loop {
+            if pred(&self.world().obs) {
+                return true;
+            }
+            if tokio::time::timeout_at(deadline, rx.changed()).await.is_err() {
+                return pred(&self.world().obs);
+            }
+        }
+    }
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        self.stop_now();
+    }
+}
+
+/// Points a grammers session at the simulator: home DC 2 with `addr` and the auth key, so the
+/// client skips key generation (simulator.md, "The key idea").
+pub async fn seed_session<S: grammers_session::Session>(session: &S, addr: SocketAddr, key: &[u8; 256]) {
+    use std::net::{Ipv4Addr, SocketAddrV4, SocketAddrV6};
+    let v4 = match addr {
+        SocketAddr::V4(a) => a,
+        SocketAddr::V6(a) => SocketAddrV4::new(Ipv4Addr::LOCALHOST, a.port()),
+    };
+    let opt = grammers_session::types::DcOption {
+        id: DC_ID,
+        ipv4: v4,
+        ipv6: SocketAddrV6::new(v4.ip().to_ipv6_mapped(), v4.port(), 0, 0),
+        auth_key: Some(*key),
+    };
+    let _ = session.set_dc_option(&opt).await;
+    let _ = session.set_home_dc_id(DC_ID).await;
+}

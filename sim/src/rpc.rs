@@ -24,7 +24,7 @@ type R = Result<Vec<u8>, RpcErr>;
 struct Tail(Vec<u8>);
 
 impl Deserializable for Tail {
-    fn deserialize(buf: tl::deserialize::Buffer) -> tl::deserialize::Result<Self> {
+    fn deserialize(buf: &mut tl::deserialize::Cursor) -> tl::deserialize::Result<Self> {
         let mut v = Vec::new();
         buf.read_to_end(&mut v)?;
         Ok(Tail(v))

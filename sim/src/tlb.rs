@@ -180,24 +180,14 @@ pub fn admin_rights(r: &crate::AdminRights) -> tl::enums::ChatAdminRights {
 }
 
 pub fn boost(id: &str, user_id: i64, date: i32) -> tl::types::Boost {
-    blank(|b| {
+    let mut boost: tl::types::Boost = blank(|b| {
         0u32.serialize(b);
         id.to_string().serialize(b);
         date.serialize(b);
         (date + 86400 * 30).serialize(b);
-    })
-    .with_user(user_id)
-}
-
-trait WithUser {
-    fn with_user(self, user_id: i64) -> Self;
-}
-
-impl WithUser for tl::types::Boost {
-    fn with_user(mut self, user_id: i64) -> Self {
-        self.user_id = Some(user_id);
-        self
-    }
+    });
+    boost.user_id = Some(user_id);
+    boost
 }
 
 pub fn stars_transaction(

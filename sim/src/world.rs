@@ -99,7 +99,7 @@ pub struct Msg {
 }
 
 impl Msg {
-    fn new(tl: tl::enums::Message) -> Self {
+    pub fn new(tl: tl::enums::Message) -> Self {
         Self {
             tl,
             reactions: BTreeMap::new(),
@@ -257,6 +257,20 @@ pub struct World {
     pub login_codes: HashMap<String, String>,
 }
 
+impl Account {
+    /// pts and qts start at 1: grammers treats 0 as "no state" (`NO_PTS`) and would then skip
+    /// the qts updates of a difference. seq starts at 0 so a client without saved state still
+    /// accepts the first push (simulator.md §4.1).
+    pub fn new() -> Self {
+        Account {
+            pts: 1,
+            qts: 1,
+            next_msg_id: 1,
+            ..Default::default()
+        }
+    }
+}
+
 impl World {
     pub fn new(cfg: SimConfig, key: AuthKey) -> Self {
         let mut w = World {
@@ -294,10 +308,7 @@ impl World {
         w.users.insert(bot.id, bot);
         w.accounts.insert(
             w.cfg.bot_id,
-            Account {
-                next_msg_id: 1,
-                ..Default::default()
-            },
+            Account::new(),
         );
         w
     }
@@ -614,10 +625,7 @@ impl World {
         u.password = password.map(str::to_string);
         self.accounts.insert(
             id,
-            Account {
-                next_msg_id: 1,
-                ..Default::default()
-            },
+            Account::new(),
         );
         Ok(id)
     }
@@ -1008,6 +1016,7 @@ impl World {
         if self.is_member(chat, user) {
             return Err(SimError::new("already a member"));
         }
+        let bot = self.bot();
         let date = now();
         let c = self.chat_mut(chat)?;
         c.members.insert(
@@ -1023,7 +1032,7 @@ impl World {
         let action = if by_request {
             tl::enums::MessageAction::ChatJoinedByRequest
         } else if invite.is_some() {
-            tl::types::MessageActionChatJoinedByLink { inviter_id: self.bot() }.into()
+            tl::types::MessageActionChatJoinedByLink { inviter_id: bot }.into()
         } else {
             tl::types::MessageActionChatAddUser { users: vec![user] }.into()
         };
@@ -1901,7 +1910,10 @@ fn observed_media(msg: &Msg) -> Option<ObservedMedia> {
                 options: poll
                     .answers
                     .iter()
-                    .map(|tl::enums::PollAnswer::Answer(a)| text_of(&a.text))
+                    .map(|a| match a {
+                        tl::enums::PollAnswer::Answer(a) => text_of(&a.text),
+                        tl::enums::PollAnswer::InputPollAnswer(a) => text_of(&a.text),
+                    })
                     .collect(),
                 anonymous: !poll.public_voters,
             })

@@ -155,3 +155,35 @@ pub fn task_of_lead(c: &Connection, lead: LeadId, kind: &str) -> Result<Option<(
         .query_row(params![lead, kind], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .optional()?)
 }
+
+/// The start token of a lead's click (passed on to third-party bots).
+pub fn click_token(c: &Connection, click: ClickId) -> Result<Option<String>> {
+    Ok(c.prepare_cached("SELECT token FROM clicks WHERE id = ?1")?.query_row([click], |r| r.get(0)).optional()?)
+}
+
+/// Leads still waiting for their action, of offers with `action`, started since `since`,
+/// oldest check first: the reconciliation sweep looks for joins it missed.
+pub fn waiting_leads(c: &Connection, action: &str, since: i64, limit: u32) -> Result<Vec<Lead>> {
+    let mut st = c.prepare_cached(
+        "SELECT l.id, l.click_id, l.offer_id, l.tg_user_id, l.started_at, l.premium_at_start, l.member_at_start
+           FROM leads l JOIN conversions v ON v.lead_id = l.id
+          WHERE v.status = 'lead' AND v.action = ?1 AND l.started_at >= ?2
+          ORDER BY v.updated_at LIMIT ?3",
+    )?;
+    let rows = st.query_map(params![action, since, limit], lead_row)?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// Share leads whose personal link has at least one unique visitor and whose
+/// conversion still waits: the share action is done.
+pub fn shares_with_visitors(c: &Connection, limit: u32) -> Result<Vec<(Lead, i64)>> {
+    let mut st = c.prepare_cached(
+        "SELECT l.id, l.click_id, l.offer_id, l.tg_user_id, l.started_at, l.premium_at_start, l.member_at_start,
+                (SELECT count(*) FROM share_visits v WHERE v.share_id = s.id) AS uniq
+           FROM share_links s JOIN leads l ON l.id = s.lead_id
+           JOIN conversions c ON c.lead_id = l.id AND c.action = 'share' AND c.status = 'lead'
+          WHERE uniq > 0 LIMIT ?1",
+    )?;
+    let rows = st.query_map(params![limit], |r| Ok((lead_row(r)?, r.get(7)?)))?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}

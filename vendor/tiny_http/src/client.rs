@@ -2,10 +2,14 @@ use ascii::AsciiString;
 
 use std::io::Error as IoError;
 use std::io::Result as IoResult;
-use std::io::{BufReader, BufWriter, ErrorKind, Read};
+use std::io::{BufRead, BufReader, BufWriter, ErrorKind, Read, Write};
 
-use std::net::SocketAddr;
+use std::net::{Shutdown, SocketAddr};
 use std::str::FromStr;
+use std::time::{Duration, Instant};
+
+use crate::connection::Connection;
+use crate::Limits;
 
 use crate::common::{HTTPVersion, Method};
 use crate::util::RefinedTcpStream;
@@ -34,6 +38,39 @@ pub struct ClientConnection {
 
     // true if the connection goes through SSL
     secure: bool,
+
+    // tgtrack patch: caps and deadline (see `Limits`).
+    limits: Limits,
+
+    // tgtrack patch: a duplicate of the socket, to half-close it when refusing a request.
+    control: Option<Connection>,
+}
+
+/// tgtrack patch: why reading one line of the request head stopped.
+enum LineError {
+    /// The line exceeded its cap.
+    TooLong,
+    /// The peer closed, or stayed silent past the idle timeout, before the request began.
+    Idle,
+    /// The request began but did not arrive before its deadline.
+    TimedOut,
+    Io(IoError),
+}
+
+/// tgtrack patch: a `Read` that fails with `TimedOut` once the request deadline
+/// has passed, so a slow body cannot hold the connection thread indefinitely.
+struct DeadlineReader<R> {
+    inner: R,
+    deadline: Option<Instant>,
+}
+
+impl<R: Read> Read for DeadlineReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> IoResult<usize> {
+        if self.deadline.is_some_and(|d| Instant::now() >= d) {
+            return Err(IoError::new(ErrorKind::TimedOut, "request deadline passed"));
+        }
+        self.inner.read(buf)
+    }
 }
 
 /// Error that can happen when reading a request.
@@ -44,6 +81,10 @@ enum ReadError {
     /// the client sent an unrecognized `Expect` header
     ExpectationFailed(HTTPVersion),
     ReadIoError(IoError),
+    /// tgtrack patch: answer with this status and reason, then close.
+    Refused(HTTPVersion, u16, &'static str),
+    /// tgtrack patch: the connection ended quietly between requests.
+    Closed,
 }
 
 impl ClientConnection {
@@ -51,9 +92,11 @@ impl ClientConnection {
     pub fn new(
         write_socket: RefinedTcpStream,
         mut read_socket: RefinedTcpStream,
+        limits: Limits,
     ) -> ClientConnection {
         let remote_addr = read_socket.peer_addr();
         let secure = read_socket.secure();
+        let control = read_socket.control();
 
         let mut source = SequentialReaderBuilder::new(BufReader::with_capacity(1024, read_socket));
         let first_header = source.next().unwrap();
@@ -65,6 +108,8 @@ impl ClientConnection {
             next_header_source: first_header,
             no_more_requests: false,
             secure,
+            limits,
+            control,
         }
     }
 
@@ -73,41 +118,92 @@ impl ClientConnection {
         self.secure
     }
 
-    /// Reads the next line from self.next_header_source.
+    /// tgtrack patch: reads one line of the request head, at most `limit` bytes
+    /// without its line ending (CRLF, or a bare LF as RFC 9112 allows).
     ///
-    /// Reads until `CRLF` is reached. The next read will start
-    ///  at the first byte of the new line.
-    fn read_next_line(&mut self) -> IoResult<AsciiString> {
-        let mut buf = Vec::new();
-        let mut prev_byte_was_cr = false;
-
+    /// Searches each buffer for the line end instead of reading byte by byte.
+    /// `deadline` is set when the first byte of the request arrives and checked
+    /// before every read that may block; the socket read timeout bounds each read.
+    fn read_line(&mut self, limit: usize, deadline: &mut Option<Instant>) -> Result<Vec<u8>, LineError> {
+        let mut line = Vec::new();
+        let mut may_block = false;
         loop {
-            let byte = self.next_header_source.by_ref().bytes().next();
-
-            let byte = match byte {
-                Some(b) => b?,
-                None => return Err(IoError::new(ErrorKind::ConnectionAborted, "Unexpected EOF")),
-            };
-
-            if byte == b'\n' && prev_byte_was_cr {
-                buf.pop(); // removing the '\r'
-                return AsciiString::from_ascii(buf)
-                    .map_err(|_| IoError::new(ErrorKind::InvalidInput, "Header is not in ASCII"));
+            if may_block && deadline.is_some_and(|d| Instant::now() >= d) {
+                return Err(LineError::TimedOut);
             }
-
-            prev_byte_was_cr = byte == b'\r';
-
-            buf.push(byte);
+            let buf = match self.next_header_source.fill_buf() {
+                Ok(buf) => buf,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                    return Err(if deadline.is_some() { LineError::TimedOut } else { LineError::Idle });
+                }
+                Err(e) if deadline.is_none() => {
+                    // A reset or abort between requests is an ordinary end of a connection.
+                    let _ = e;
+                    return Err(LineError::Idle);
+                }
+                Err(e) => return Err(LineError::Io(e)),
+            };
+            if buf.is_empty() {
+                return Err(if deadline.is_some() {
+                    LineError::Io(IoError::new(ErrorKind::ConnectionAborted, "Unexpected EOF"))
+                } else {
+                    LineError::Idle
+                });
+            }
+            if deadline.is_none() {
+                *deadline = self.limits.read_timeout.map(|t| Instant::now() + t);
+            }
+            let available = buf.len();
+            match buf.iter().position(|&b| b == b'\n') {
+                Some(i) => {
+                    if line.len() + i > limit + 1 {
+                        return Err(LineError::TooLong);
+                    }
+                    line.extend_from_slice(&buf[..i]);
+                    self.next_header_source.consume(i + 1);
+                    if line.last() == Some(&b'\r') {
+                        line.pop();
+                    }
+                    if line.len() > limit {
+                        return Err(LineError::TooLong);
+                    }
+                    return Ok(line);
+                }
+                None => {
+                    line.extend_from_slice(buf);
+                    self.next_header_source.consume(available);
+                    // One byte of slack: the CR of a CRLF split across reads.
+                    if line.len() > limit + 1 {
+                        return Err(LineError::TooLong);
+                    }
+                    may_block = true;
+                }
+            }
         }
     }
 
     /// Reads a request from the stream.
     /// Blocks until the header has been read.
     fn read(&mut self) -> Result<Request, ReadError> {
-        let (method, path, version, headers) = {
+        // tgtrack patch: the head is read under `Limits` (line caps, header count,
+        // deadline); a violation becomes `Refused` with a status and a reason.
+        let mut deadline = None;
+        let (method, path, version, mut headers) = {
             // reading the request line
             let (method, path, version) = {
-                let line = self.read_next_line().map_err(ReadError::ReadIoError)?;
+                let line = match self.read_line(self.limits.max_request_line, &mut deadline) {
+                    Ok(line) => line,
+                    Err(LineError::TooLong) => {
+                        return Err(ReadError::Refused(HTTPVersion(1, 1), 414, "request line too long"))
+                    }
+                    Err(LineError::Idle) => return Err(ReadError::Closed),
+                    Err(LineError::TimedOut) => {
+                        return Err(ReadError::Refused(HTTPVersion(1, 1), 408, "request not received in time"))
+                    }
+                    Err(LineError::Io(e)) => return Err(ReadError::ReadIoError(e)),
+                };
+                let line = AsciiString::from_ascii(line).map_err(|_| ReadError::WrongRequestLine)?;
 
                 parse_request_line(
                     line.as_str().trim(), // TODO: remove this conversion
@@ -116,13 +212,29 @@ impl ClientConnection {
 
             // getting all headers
             let headers = {
-                let mut headers = Vec::new();
+                let mut headers: Vec<crate::Header> = Vec::new();
+                let mut budget = self.limits.max_header_bytes;
                 loop {
-                    let line = self.read_next_line().map_err(ReadError::ReadIoError)?;
+                    let line = match self.read_line(budget, &mut deadline) {
+                        Ok(line) => line,
+                        Err(LineError::TooLong) => {
+                            return Err(ReadError::Refused(version, 431, "request headers too large"))
+                        }
+                        Err(LineError::Idle) => return Err(ReadError::Closed),
+                        Err(LineError::TimedOut) => {
+                            return Err(ReadError::Refused(version, 408, "request not received in time"))
+                        }
+                        Err(LineError::Io(e)) => return Err(ReadError::ReadIoError(e)),
+                    };
 
                     if line.is_empty() {
                         break;
                     };
+                    budget -= line.len();
+                    if headers.len() == self.limits.max_headers {
+                        return Err(ReadError::Refused(version, 431, "too many request headers"));
+                    }
+                    let line = AsciiString::from_ascii(line).map_err(|_| ReadError::WrongHeader(version.clone()))?;
                     headers.push(match FromStr::from_str(line.as_str().trim()) {
                         // TODO: remove this conversion
                         Ok(h) => h,
@@ -136,12 +248,52 @@ impl ClientConnection {
             (method, path, version, headers)
         };
 
+        // tgtrack patch: body framing. Only a Content-Length body within the cap is
+        // accepted, and it is read here in full (request.rs), so no other thread
+        // ever waits on this socket.
+        if headers.iter().any(|h| h.field.equiv("Transfer-Encoding")) {
+            return Err(ReadError::Refused(version, 411, "chunked request bodies are not accepted; send Content-Length"));
+        }
+        let mut content_length: Option<usize> = None;
+        for h in headers.iter().filter(|h| h.field.equiv("Content-Length")) {
+            let v = h.value.as_str();
+            let n = if !v.is_empty() && v.len() <= 19 && v.bytes().all(|b| b.is_ascii_digit()) {
+                v.parse::<u64>().ok()
+            } else {
+                None
+            };
+            match (n, content_length) {
+                (None, _) => return Err(ReadError::Refused(version, 400, "invalid Content-Length")),
+                (Some(n), Some(prev)) if prev as u64 != n => {
+                    return Err(ReadError::Refused(version, 400, "conflicting Content-Length headers"))
+                }
+                (Some(n), _) if n > self.limits.max_body as u64 => {
+                    return Err(ReadError::Refused(version, 413, "request body too large"))
+                }
+                (Some(n), _) => content_length = Some(n as usize),
+            }
+        }
+        let expects_continue = headers
+            .iter()
+            .any(|h| h.field.equiv("Expect") && h.value.as_str().eq_ignore_ascii_case("100-continue"));
+
         // building the writer for the request
-        let writer = self.sink.next().unwrap();
+        let mut writer = self.sink.next().unwrap();
+
+        // tgtrack patch: answer `Expect: 100-continue` here, so the body is read
+        // below like any other; the request then carries no pending expectation.
+        if expects_continue {
+            if content_length.unwrap_or(0) > 0 {
+                let _ = writer.write_all(b"HTTP/1.1 100 Continue\r\n\r\n");
+                let _ = writer.flush();
+            }
+            headers.retain(|h| !h.field.equiv("Expect"));
+        }
 
         // follow-up for next potential request
         let mut data_source = self.source.next().unwrap();
         std::mem::swap(&mut self.next_header_source, &mut data_source);
+        let data_source = DeadlineReader { inner: data_source, deadline };
 
         // building the next reader
         let request = crate::request::new_request(
@@ -185,31 +337,21 @@ impl Iterator for ClientConnection {
 
         loop {
             let rq = match self.read() {
+                // tgtrack patch: malformed heads and timeouts get a reason and a drained close.
                 Err(ReadError::WrongRequestLine) => {
-                    let writer = self.sink.next().unwrap();
-                    let response = Response::new_empty(StatusCode(400));
-                    response
-                        .raw_print(writer, HTTPVersion(1, 1), &[], false, None)
-                        .ok();
+                    self.refuse(HTTPVersion(1, 1), 400, "malformed request line");
                     return None; // we don't know where the next request would start,
                                  // se we have to close
                 }
 
                 Err(ReadError::WrongHeader(ver)) => {
-                    let writer = self.sink.next().unwrap();
-                    let response = Response::new_empty(StatusCode(400));
-                    response.raw_print(writer, ver, &[], false, None).ok();
+                    self.refuse(ver, 400, "malformed request header");
                     return None; // we don't know where the next request would start,
                                  // se we have to close
                 }
 
                 Err(ReadError::ReadIoError(ref err)) if err.kind() == ErrorKind::TimedOut => {
-                    // request timeout
-                    let writer = self.sink.next().unwrap();
-                    let response = Response::new_empty(StatusCode(408));
-                    response
-                        .raw_print(writer, HTTPVersion(1, 1), &[], false, None)
-                        .ok();
+                    self.refuse(HTTPVersion(1, 1), 408, "request not received in time");
                     return None; // closing the connection
                 }
 
@@ -219,6 +361,14 @@ impl Iterator for ClientConnection {
                     response.raw_print(writer, ver, &[], true, None).ok();
                     return None; // TODO: should be recoverable, but needs handling in case of body
                 }
+
+                // tgtrack patch: a refused request gets its status and reason, then close.
+                Err(ReadError::Refused(ver, code, reason)) => {
+                    self.refuse(ver, code, reason);
+                    return None;
+                }
+
+                Err(ReadError::Closed) => return None,
 
                 Err(ReadError::ReadIoError(_)) => return None,
 
@@ -261,6 +411,35 @@ impl Iterator for ClientConnection {
 
             // returning the request
             return Some(rq);
+        }
+    }
+}
+
+impl ClientConnection {
+    /// tgtrack patch: answers a request we will not serve, then closes politely.
+    ///
+    /// Closing a socket that still has unread input makes the kernel send a reset,
+    /// which can destroy the answer before the client reads it. So: send the answer,
+    /// half-close, and discard what the client still sends (bounded in bytes and time).
+    fn refuse(&mut self, version: HTTPVersion, code: u16, reason: &'static str) {
+        use crate::{Response, StatusCode};
+        let mut writer = self.sink.next().unwrap();
+        let response = Response::from_string(format!("{reason}\n")).with_status_code(StatusCode(code));
+        let _ = response.raw_print(&mut writer, version, &[], false, None);
+        let _ = writer.flush();
+        drop(writer);
+        if let Some(control) = &self.control {
+            let _ = control.shutdown(Shutdown::Write);
+            let _ = control.set_read_timeout(Some(Duration::from_millis(500)));
+            let mut drained = 0usize;
+            let mut buf = [0u8; 4096];
+            let until = Instant::now() + Duration::from_secs(1);
+            while drained < 256 * 1024 && Instant::now() < until {
+                match self.next_header_source.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => drained += n,
+                }
+            }
         }
     }
 }

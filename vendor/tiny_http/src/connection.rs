@@ -95,6 +95,32 @@ impl Connection {
         }
     }
 
+    /// tgtrack patch: socket timeouts from [`crate::Limits`]; no Nagle delay on responses.
+    pub(crate) fn apply_limits(&self, limits: &crate::Limits) {
+        // Failures here leave the socket as upstream would have it; nothing to report.
+        match self {
+            Self::Tcp(s) => {
+                let _ = s.set_read_timeout(limits.read_timeout);
+                let _ = s.set_write_timeout(limits.write_timeout);
+                let _ = s.set_nodelay(true);
+            }
+            #[cfg(unix)]
+            Self::Unix(s) => {
+                let _ = s.set_read_timeout(limits.read_timeout);
+                let _ = s.set_write_timeout(limits.write_timeout);
+            }
+        }
+    }
+
+    /// tgtrack patch: used for a short read timeout while draining before close.
+    pub(crate) fn set_read_timeout(&self, t: Option<std::time::Duration>) -> std::io::Result<()> {
+        match self {
+            Self::Tcp(s) => s.set_read_timeout(t),
+            #[cfg(unix)]
+            Self::Unix(s) => s.set_read_timeout(t),
+        }
+    }
+
     pub(crate) fn try_clone(&self) -> std::io::Result<Self> {
         match self {
             Self::Tcp(s) => s.try_clone().map(Self::from),

@@ -116,6 +116,47 @@ pub use request::{ReadWrite, Request};
 pub use response::{Response, ResponseBox};
 pub use test::TestRequest;
 
+/// tgtrack patch: caps on what one client may send, and socket timeouts.
+///
+/// Upstream reads request lines and headers without any bound and has no
+/// timeouts, so one client could grow a header line without limit or hold a
+/// connection open forever. Every refusal is answered with a short reason and
+/// the connection is closed.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Longest request line (method, target, version); longer is 414.
+    pub max_request_line: usize,
+    /// Total bytes of all header lines; more is 431.
+    pub max_header_bytes: usize,
+    /// Number of header lines; more is 431.
+    pub max_headers: usize,
+    /// Largest accepted `Content-Length`; more is 413. Bodies up to this size
+    /// are read in full by the connection's own thread before the request is
+    /// handed out, so a slow sender never holds a thread calling `recv()`.
+    /// Chunked request bodies are refused with 411.
+    pub max_body: usize,
+    /// Socket read timeout: how long an idle keep-alive connection stays open,
+    /// and the deadline for a whole request (head and body) from its first byte.
+    /// A request that misses it gets 408. Reads are checked against the deadline
+    /// between socket reads, so the worst case is about twice this value.
+    pub read_timeout: Option<Duration>,
+    /// Socket write timeout, so a client that never reads cannot block a response.
+    pub write_timeout: Option<Duration>,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_request_line: 8 * 1024,
+            max_header_bytes: 16 * 1024,
+            max_headers: 64,
+            max_body: 64 * 1024,
+            read_timeout: Some(Duration::from_secs(10)),
+            write_timeout: Some(Duration::from_secs(10)),
+        }
+    }
+}
+
 mod client;
 mod common;
 mod connection;
@@ -243,6 +284,15 @@ impl Server {
         listener: L,
         ssl_config: Option<SslConfig>,
     ) -> Result<Server, Box<dyn Error + Send + Sync + 'static>> {
+        Self::from_listener_with_limits(listener, ssl_config, Limits::default())
+    }
+
+    /// tgtrack patch: [`Server::from_listener`] with explicit [`Limits`].
+    pub fn from_listener_with_limits<L: Into<Listener>>(
+        listener: L,
+        ssl_config: Option<SslConfig>,
+        limits: Limits,
+    ) -> Result<Server, Box<dyn Error + Send + Sync + 'static>> {
         let listener = listener.into();
         // building the "close" variable
         let close_trigger = Arc::new(AtomicBool::new(false));
@@ -294,6 +344,8 @@ impl Server {
                 let new_client = match server.accept() {
                     Ok((sock, _)) => {
                         use util::RefinedTcpStream;
+                        // tgtrack patch: timeouts and TCP_NODELAY on every accepted socket.
+                        sock.apply_limits(&limits);
                         let (read_closable, write_closable) = match ssl {
                             None => RefinedTcpStream::new(sock),
                             #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
@@ -311,7 +363,7 @@ impl Server {
                             Some(ref _ssl) => unreachable!(),
                         };
 
-                        Ok(ClientConnection::new(write_closable, read_closable))
+                        Ok(ClientConnection::new(write_closable, read_closable, limits))
                     }
                     Err(e) => Err(e),
                 };
@@ -338,10 +390,12 @@ impl Server {
                         }));
                     }
 
+                    // tgtrack patch: upstream stopped accepting for good on the first
+                    // accept error, and EMFILE under a burst is transient. Log, pause
+                    // briefly so a persistent error does not spin, and keep accepting.
                     Err(e) => {
                         log::error!("Error accepting new client: {}", e);
-                        inside_messages.push(e.into());
-                        break;
+                        thread::sleep(Duration::from_millis(50));
                     }
                 }
             }

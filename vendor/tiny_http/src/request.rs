@@ -191,8 +191,11 @@ where
     } else if let Some(content_length) = content_length {
         if content_length == 0 {
             Box::new(io::empty()) as Box<dyn Read + Send + 'static>
-        } else if content_length <= 1024 && !expects_continue {
-            // if the content-length is small enough, we just read everything into a buffer
+        } else if !expects_continue {
+            // tgtrack patch: upstream buffered bodies up to 1024 bytes only and left larger
+            // ones to whichever thread handled the request. The connection now refuses
+            // bodies over `Limits::max_body` before this point, so every body is read here,
+            // on the connection's own thread, under the request deadline.
 
             let mut buffer = vec![0; content_length];
             let mut offset = 0;

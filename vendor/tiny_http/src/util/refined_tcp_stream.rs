@@ -121,6 +121,16 @@ impl RefinedTcpStream {
     pub(crate) fn peer_addr(&mut self) -> IoResult<Option<SocketAddr>> {
         self.stream.peer_addr()
     }
+
+    /// tgtrack patch: a duplicate of the plain socket, so the connection thread
+    /// can half-close it after refusing a request (see client.rs `refuse`).
+    pub(crate) fn control(&self) -> Option<Connection> {
+        match &self.stream {
+            Stream::Http(c) => c.try_clone().ok(),
+            #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
+            Stream::Https(_) => None,
+        }
+    }
 }
 
 impl Drop for RefinedTcpStream {

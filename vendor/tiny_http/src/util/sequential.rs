@@ -1,5 +1,5 @@
 use std::io::Result as IoResult;
-use std::io::{Read, Write};
+use std::io::{BufRead, Read, Write};
 
 use std::sync::mpsc::channel;
 use std::sync::mpsc::{Receiver, Sender};
@@ -121,6 +121,29 @@ impl<R: Read + Send> Read for SequentialReader<R> {
         let result = reader.read(buf);
         self.inner = SequentialReaderInner::MyTurn(reader);
         result
+    }
+}
+
+/// tgtrack patch: lets the connection read the request head a buffer at a
+/// time (a line search over the buffer) instead of one `read` call per byte.
+impl<R: BufRead + Send> BufRead for SequentialReader<R> {
+    fn fill_buf(&mut self) -> IoResult<&[u8]> {
+        if let SequentialReaderInner::Waiting(ref mut recv) = self.inner {
+            let reader = recv.recv().unwrap();
+            self.inner = SequentialReaderInner::MyTurn(reader);
+        }
+        match self.inner {
+            SequentialReaderInner::MyTurn(ref mut reader) => reader.fill_buf(),
+            _ => unreachable!(),
+        }
+    }
+
+    fn consume(&mut self, amt: usize) {
+        match self.inner {
+            SequentialReaderInner::MyTurn(ref mut reader) => reader.consume(amt),
+            // Nothing can have been buffered before our turn.
+            _ => assert_eq!(amt, 0),
+        }
     }
 }
 

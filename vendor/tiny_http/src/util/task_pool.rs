@@ -69,7 +69,12 @@ impl TaskPool {
     pub fn spawn(&self, code: Box<dyn FnMut() + Send>) {
         let mut queue = self.sharing.todo.lock().unwrap();
 
-        if self.sharing.waiting_tasks.load(Ordering::Acquire) == 0 {
+        // tgtrack patch: the upstream test (`waiting_tasks == 0`) queued a burst of new
+        // connections behind the idle count, which only drops once the woken threads run;
+        // each connection task then holds its thread for the connection's whole life, so
+        // queued keep-alive connections got no service at all. Spawn unless there are more
+        // idle threads than queued tasks, so every queued task has a thread waiting for it.
+        if self.sharing.waiting_tasks.load(Ordering::Acquire) <= queue.len() {
             self.add_thread(Some(code));
         } else {
             queue.push_back(code);

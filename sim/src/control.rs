@@ -1,0 +1,321 @@
+//! The JSON control API of `tgsim serve` and the world file.
+//!
+//! A deliberately small HTTP/1.1 server on loopback (one thread per connection, bodies framed
+//! by Content-Length, `Connection: close`): every route maps onto one [`Sim`] method, so the
+//! control API drives exactly what the library API drives. Routes are listed in `sim/README.md`.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::Arc;
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::{AdminRights, ChatSpec, Sim, UserSpec};
+
+/// A world file (TOML or JSON): users and chats that exist when the server starts.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct WorldFile {
+    pub users: Vec<WorldUser>,
+    pub chats: Vec<WorldChat>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct WorldUser {
+    /// Name used by `chats[].members` and reported back with the assigned id.
+    pub key: String,
+    #[serde(flatten)]
+    pub spec: UserSpec,
+    /// Makes this user an owner account that can log in with this phone.
+    #[serde(default)]
+    pub phone: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct WorldChat {
+    pub key: String,
+    /// "channel", "supergroup" or "basic_group".
+    pub kind: String,
+    #[serde(flatten)]
+    pub spec: ChatSpec,
+    /// "admin" (with `rights`, default all), "member" or "none".
+    #[serde(default)]
+    pub bot: Option<String>,
+    #[serde(default)]
+    pub rights: Option<AdminRights>,
+    #[serde(default)]
+    pub members: Vec<String>,
+    #[serde(default)]
+    pub owner: Option<String>,
+    /// Key of the discussion group of this channel.
+    #[serde(default)]
+    pub linked: Option<String>,
+}
+
+impl WorldFile {
+    pub fn parse(text: &str) -> anyhow::Result<Self> {
+        if text.trim_start().starts_with('{') {
+            Ok(serde_json::from_str(text)?)
+        } else {
+            Ok(toml::from_str(text)?)
+        }
+    }
+
+    /// Creates everything in `sim`; returns key -> id.
+    pub fn apply(&self, sim: &Sim) -> anyhow::Result<BTreeMap<String, i64>> {
+        let mut ids = BTreeMap::new();
+        for u in &self.users {
+            let id = match &u.phone {
+                Some(p) => sim.add_owner_account(u.spec.clone(), p, None)?,
+                None => sim.add_user(u.spec.clone())?,
+            };
+            ids.insert(u.key.clone(), id);
+        }
+        for c in &self.chats {
+            let id = match c.kind.as_str() {
+                "channel" => sim.add_channel(c.spec.clone())?,
+                "supergroup" => sim.add_supergroup(c.spec.clone())?,
+                "basic_group" => sim.add_basic_group(c.spec.clone())?,
+                other => anyhow::bail!("unknown chat kind {other}"),
+            };
+            ids.insert(c.key.clone(), id);
+        }
+        let id_of = |k: &str| ids.get(k).copied().ok_or_else(|| anyhow::anyhow!("unknown key {k}"));
+        for c in &self.chats {
+            let chat = id_of(&c.key)?;
+            match c.bot.as_deref() {
+                Some("admin") => sim.set_bot_admin(chat, c.rights.unwrap_or_else(AdminRights::all))?,
+                Some("member") => sim.set_bot_member(chat)?,
+                None | Some("none") => {}
+                Some(other) => anyhow::bail!("bot must be admin, member or none, not {other}"),
+            }
+            for m in &c.members {
+                sim.add_member(chat, id_of(m)?)?;
+            }
+            if let Some(o) = &c.owner {
+                sim.set_chat_owner(chat, id_of(o)?)?;
+            }
+            if let Some(l) = &c.linked {
+                sim.link_discussion(chat, id_of(l)?)?;
+            }
+        }
+        Ok(ids)
+    }
+}
+
+/// Serves the control API on `listener` until the process exits.
+pub fn serve(sim: Arc<Sim>, listener: TcpListener, world: BTreeMap<String, i64>) {
+    let world = Arc::new(world);
+    for stream in listener.incoming().flatten() {
+        let sim = Arc::clone(&sim);
+        let world = Arc::clone(&world);
+        std::thread::spawn(move || {
+            if let Err(e) = handle(&sim, &world, stream) {
+                log::debug!("tgsim control: {e}");
+            }
+        });
+    }
+}
+
+fn handle(sim: &Sim, world: &BTreeMap<String, i64>, stream: TcpStream) -> std::io::Result<()> {
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut line = String::new();
+    reader.read_line(&mut line)?;
+    let mut parts = line.split_whitespace();
+    let method = parts.next().unwrap_or_default().to_string();
+    let path = parts.next().unwrap_or_default().to_string();
+    let mut len = 0usize;
+    loop {
+        let mut h = String::new();
+        if reader.read_line(&mut h)? == 0 || h.trim().is_empty() {
+            break;
+        }
+        if let Some((k, v)) = h.split_once(':') {
+            if k.eq_ignore_ascii_case("content-length") {
+                len = v.trim().parse().unwrap_or(0);
+            }
+        }
+    }
+    if len > 1 << 20 {
+        return respond(stream, 413, &json!({"error": "body too large"}));
+    }
+    let mut body = vec![0; len];
+    reader.read_exact(&mut body)?;
+    let body: Value = if body.is_empty() {
+        Value::Null
+    } else {
+        match serde_json::from_slice(&body) {
+            Ok(v) => v,
+            Err(e) => return respond(stream, 400, &json!({"error": format!("bad JSON: {e}")})),
+        }
+    };
+    match route(sim, world, &method, &path, body) {
+        Ok(v) => respond(stream, 200, &v),
+        Err(RouteError::NotFound) => respond(stream, 404, &json!({"error": "no such route"})),
+        Err(RouteError::Bad(e)) => respond(stream, 400, &json!({"error": e})),
+    }
+}
+
+fn respond(mut stream: TcpStream, code: u16, v: &Value) -> std::io::Result<()> {
+    let body = v.to_string();
+    let reason = match code {
+        200 => "OK",
+        404 => "Not Found",
+        413 => "Payload Too Large",
+        _ => "Bad Request",
+    };
+    write!(
+        stream,
+        "HTTP/1.1 {code} {reason}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+enum RouteError {
+    NotFound,
+    Bad(String),
+}
+
+impl<E: std::fmt::Display> From<E> for RouteError {
+    fn from(e: E) -> Self {
+        RouteError::Bad(e.to_string())
+    }
+}
+
+fn arg<T: serde::de::DeserializeOwned>(body: &Value, key: &str) -> Result<T, RouteError> {
+    serde_json::from_value(body.get(key).cloned().unwrap_or(Value::Null))
+        .map_err(|e| RouteError::Bad(format!("field {key}: {e}")))
+}
+
+fn route(sim: &Sim, world: &BTreeMap<String, i64>, method: &str, path: &str, b: Value) -> Result<Value, RouteError> {
+    let ok = || Ok(json!({"ok": true}));
+    let path = path.trim_end_matches('/');
+    if method == "GET" {
+        return match path {
+            "/info" => Ok(json!({
+                "mtproto": sim.addr().to_string(),
+                "bot_id": sim.bot_id(),
+                "bot_username": sim.bot_username(),
+                "world": world,
+                "connections": sim.connection_count(),
+            })),
+            "/observations" => Ok(serde_json::to_value(sim.observations())?),
+            p if p.starts_with("/sent/") => {
+                let user: i64 = p["/sent/".len()..].parse()?;
+                Ok(serde_json::to_value(sim.sent_to(user))?)
+            }
+            p if p.starts_with("/payments/") => {
+                let id: i64 = p["/payments/".len()..].parse()?;
+                Ok(json!({"outcome": sim.payment_outcome(id)}))
+            }
+            _ => Err(RouteError::NotFound),
+        };
+    }
+    if method != "POST" {
+        return Err(RouteError::NotFound);
+    }
+    match path {
+        "/users" => {
+            let spec: UserSpec = serde_json::from_value(b.clone())?;
+            let id = match b.get("phone").and_then(Value::as_str) {
+                Some(p) => sim.add_owner_account(spec, p, None)?,
+                None => sim.add_user(spec)?,
+            };
+            Ok(json!({"id": id}))
+        }
+        "/channels" => Ok(json!({"id": sim.add_channel(serde_json::from_value(b)?)?})),
+        "/supergroups" => Ok(json!({"id": sim.add_supergroup(serde_json::from_value(b)?)?})),
+        "/basic_groups" => Ok(json!({"id": sim.add_basic_group(serde_json::from_value(b)?)?})),
+        "/link_discussion" => {
+            sim.link_discussion(arg(&b, "channel")?, arg(&b, "group")?)?;
+            ok()
+        }
+        "/bot_admin" => {
+            let rights: Option<AdminRights> = arg(&b, "rights")?;
+            sim.set_bot_admin(arg(&b, "chat")?, rights.unwrap_or_else(AdminRights::all))?;
+            ok()
+        }
+        "/bot_member" => {
+            sim.set_bot_member(arg(&b, "chat")?)?;
+            ok()
+        }
+        "/remove_bot" => {
+            sim.remove_bot(arg(&b, "chat")?)?;
+            ok()
+        }
+        "/members" => {
+            sim.add_member(arg(&b, "chat")?, arg(&b, "user")?)?;
+            ok()
+        }
+        "/chat_owner" => {
+            sim.set_chat_owner(arg(&b, "chat")?, arg(&b, "user")?)?;
+            ok()
+        }
+        "/post" => Ok(json!({"msg_id": sim.post_to_channel(arg(&b, "channel")?, &arg::<String>(&b, "text")?)?})),
+        "/group_message" => Ok(json!({"msg_id": sim.send_group_message(arg(&b, "chat")?, arg(&b, "user")?, &arg::<String>(&b, "text")?)?})),
+        "/actions/start" => {
+            let payload: Option<String> = arg(&b, "payload")?;
+            Ok(json!({"msg_id": sim.user_start_bot(arg(&b, "user")?, payload.as_deref())?}))
+        }
+        "/actions/text" => Ok(json!({"msg_id": sim.user_send_text(arg(&b, "user")?, &arg::<String>(&b, "text")?)?})),
+        "/actions/press" => {
+            let data: String = arg(&b, "data")?;
+            Ok(json!({"query_id": sim.user_press_button(arg(&b, "user")?, arg(&b, "msg_id")?, data.as_bytes())?}))
+        }
+        "/actions/join" => {
+            sim.user_join(arg(&b, "user")?, arg(&b, "chat")?)?;
+            ok()
+        }
+        "/actions/join_link" => Ok(json!({"outcome": sim.user_join_via_link(arg(&b, "user")?, &arg::<String>(&b, "link")?)?})),
+        "/actions/leave" => {
+            sim.user_leave(arg(&b, "user")?, arg(&b, "chat")?)?;
+            ok()
+        }
+        "/actions/react" => {
+            sim.user_react(arg(&b, "user")?, arg(&b, "chat")?, arg(&b, "msg_id")?, &arg::<String>(&b, "emoji")?)?;
+            ok()
+        }
+        "/actions/unreact" => {
+            sim.user_unreact(arg(&b, "user")?, arg(&b, "chat")?, arg(&b, "msg_id")?)?;
+            ok()
+        }
+        "/actions/comment" => Ok(json!({"msg_id": sim.user_comment(arg(&b, "user")?, arg(&b, "channel")?, arg(&b, "post_id")?, &arg::<String>(&b, "text")?)?})),
+        "/actions/vote" => {
+            let options: Vec<usize> = arg(&b, "options")?;
+            sim.user_vote(arg(&b, "user")?, arg(&b, "chat")?, arg(&b, "msg_id")?, &options)?;
+            ok()
+        }
+        "/actions/pay" => Ok(json!({"payment_id": sim.user_pay_invoice(arg(&b, "user")?, arg(&b, "msg_id")?)?})),
+        "/actions/buy_paid_media" => {
+            sim.user_buy_paid_media(arg(&b, "user")?, arg(&b, "msg_id")?)?;
+            ok()
+        }
+        "/actions/boost" => {
+            sim.user_boost(arg(&b, "user")?, arg(&b, "chat")?)?;
+            ok()
+        }
+        "/actions/block" => {
+            sim.user_block_bot(arg(&b, "user")?)?;
+            ok()
+        }
+        "/actions/unblock" => {
+            sim.user_unblock_bot(arg(&b, "user")?)?;
+            ok()
+        }
+        "/actions/premium" => {
+            sim.set_premium(arg(&b, "user")?, arg(&b, "premium")?)?;
+            ok()
+        }
+        "/faults/drop_next_push" => {
+            sim.drop_next_push();
+            ok()
+        }
+        "/faults/kick" => {
+            sim.kick_connections();
+            ok()
+        }
+        _ => Err(RouteError::NotFound),
+    }
+}

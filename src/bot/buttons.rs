@@ -1,0 +1,52 @@
+//! Typed callback data. Telegram limits callback data to 64 bytes; ours is
+//! `<tag>:<number>` and decoded in one place, so a stale or forged button is
+//! an error answered politely, never a panic.
+
+/// What an inline button asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Button {
+    /// "Check": verify the action of the user's lead for this offer.
+    Check { offer: i64 },
+    /// Show the task card again.
+    Task { offer: i64 },
+}
+
+impl Button {
+    pub fn encode(self) -> Vec<u8> {
+        match self {
+            Button::Check { offer } => format!("chk:{offer}"),
+            Button::Task { offer } => format!("task:{offer}"),
+        }
+        .into_bytes()
+    }
+
+    pub fn decode(data: &[u8]) -> Option<Button> {
+        if data.len() > 64 {
+            return None;
+        }
+        let s = std::str::from_utf8(data).ok()?;
+        let (tag, n) = s.split_once(':')?;
+        let offer: i64 = n.parse().ok().filter(|n| *n > 0)?;
+        match tag {
+            "chk" => Some(Button::Check { offer }),
+            "task" => Some(Button::Task { offer }),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_garbage() {
+        for b in [Button::Check { offer: 1 }, Button::Task { offer: i64::MAX }] {
+            assert!(b.encode().len() <= 64);
+            assert_eq!(Button::decode(&b.encode()), Some(b));
+        }
+        for bad in [&b"chk:"[..], b"chk:-1", b"chk:x", b"zzz:1", b"\xff\xfe", b"", &[b'1'; 65]] {
+            assert_eq!(Button::decode(bad), None, "{bad:?}");
+        }
+    }
+}

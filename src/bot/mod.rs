@@ -1,0 +1,275 @@
+//! The Telegram bot: the only module that imports grammers.
+//!
+//! One OS thread owns a current-thread tokio runtime with the grammers client,
+//! logged in as the bot ([`spawn`]). Updates stream with `catch_up`, so what
+//! Telegram still holds after a restart is delivered. Each update is routed to
+//! a task per Telegram user, so one user's updates are handled in order while
+//! different users proceed concurrently. Handlers turn raw updates into
+//! engine calls (`crate::engine`), which are idempotent: a repeated update
+//! finds its conversion already decided.
+//!
+//! A scheduler on the same runtime ends hold windows (re-checking with
+//! Telegram), reconciles memberships of conversions in hold, and converts
+//! share links that got visitors.
+
+mod handlers;
+mod scheduler;
+pub mod buttons;
+pub mod session;
+pub mod texts;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use grammers_client::sender::UpdatesConfiguration;
+use grammers_client::peer::PeerMap;
+use grammers_client::update::Update;
+use grammers_client::{Client, InvocationError, SenderPool};
+use tokio::sync::{mpsc, watch};
+
+use crate::clock::Clock;
+use crate::config::TelegramConfig;
+use crate::engine::Engine;
+use crate::store::Store;
+use session::StoreSession;
+
+/// What the bot needs besides Telegram credentials.
+#[derive(Clone)]
+pub struct BotContext {
+    pub telegram: TelegramConfig,
+    /// Base of share links (`{public_base_url}/s/TOKEN`).
+    pub public_base_url: String,
+    pub store: Store,
+    pub engine: Engine,
+    pub clock: Clock,
+    /// How often the scheduler looks for ended holds and reconciles (shortened in tests and the demo).
+    pub tick: Duration,
+}
+
+/// A running bot thread.
+pub struct BotHandle {
+    stop: watch::Sender<bool>,
+    poke: mpsc::UnboundedSender<()>,
+    thread: Option<std::thread::JoinHandle<anyhow::Result<()>>>,
+}
+
+impl BotHandle {
+    /// Asks the scheduler to run now (the demo advances its clock, then pokes).
+    pub fn poke(&self) {
+        let _ = self.poke.send(());
+    }
+
+    /// Stops the update loop, saves the update state, and joins the thread.
+    pub fn stop(mut self) -> anyhow::Result<()> {
+        let _ = self.stop.send(true);
+        match self.thread.take().map(|t| t.join()) {
+            Some(Ok(r)) => r,
+            Some(Err(_)) => anyhow::bail!("the bot thread panicked"),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for BotHandle {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
+}
+
+/// Explains the one-time migration away from the cloud Bot API (telegram.md 2.2).
+pub const WEBHOOK_NOTE: &str = "tgtrack talks to Telegram over MTProto as the bot. Do not also run the cloud Bot API \
+(a webhook or getUpdates) with the same token: Telegram delivers each update to one consumer only, so updates would be \
+lost. If the token was used with the Bot API before, call https://api.telegram.org/bot<TOKEN>/deleteWebhook once, then \
+.../logOut, and never call the HTTP Bot API with this token again.";
+
+/// Starts the bot on its own thread. Returns once the thread runs; login
+/// errors are reported by the thread (logged, and returned from `stop`).
+pub fn spawn(ctx: BotContext) -> anyhow::Result<BotHandle> {
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let (poke_tx, poke_rx) = mpsc::unbounded_channel();
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<(), String>>();
+    let thread = std::thread::Builder::new()
+        .name("bot".into())
+        .spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .context("building the bot's tokio runtime")?;
+            let out = rt.block_on(run(ctx, stop_rx, poke_rx, ready_tx));
+            if let Err(e) = &out {
+                log::error!("bot stopped: {e:#}");
+            }
+            out
+        })
+        .context("spawning the bot thread")?;
+    // Wait for login so `run` can report a bad token at start instead of later.
+    match ready_rx.recv_timeout(Duration::from_secs(60)) {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => {
+            let _ = thread.join();
+            anyhow::bail!("{e}");
+        }
+        Err(_) => {
+            let _ = stop_tx.send(true);
+            anyhow::bail!("the bot did not log in within 60 s (is Telegram, or the test DC, reachable?)");
+        }
+    }
+    Ok(BotHandle { stop: stop_tx, poke: poke_tx, thread: Some(thread) })
+}
+
+/// Everything handlers share.
+pub(crate) struct Shared {
+    pub client: Client,
+    pub session: Arc<StoreSession>,
+    pub ctx: BotContext,
+}
+
+async fn run(
+    ctx: BotContext,
+    mut stop: watch::Receiver<bool>,
+    poke: mpsc::UnboundedReceiver<()>,
+    ready: std::sync::mpsc::Sender<Result<(), String>>,
+) -> anyhow::Result<()> {
+    let tg = ctx.telegram.clone();
+    let session = Arc::new(StoreSession::load(ctx.store.clone(), "bot").context("loading the bot session")?);
+    if let Some(dc) = &tg.test_dc {
+        let key = std::fs::read(&dc.auth_key_file)
+            .with_context(|| format!("reading telegram.test_dc.auth_key_file {}", dc.auth_key_file.display()))?;
+        let key: [u8; 256] = key
+            .try_into()
+            .map_err(|k: Vec<u8>| anyhow::anyhow!("telegram.test_dc.auth_key_file must hold 256 bytes, not {}", k.len()))?;
+        session.seed_test_dc(dc.address, key);
+        log::info!("bot: using the test datacenter at {}", dc.address);
+    }
+    let SenderPool { runner, updates, handle } = SenderPool::new(Arc::clone(&session), tg.api_id);
+    let client = Client::new(handle.clone());
+    let pool = tokio::spawn(runner.run());
+
+    let login = async {
+        if !client.is_authorized().await? {
+            log::info!("bot: signing in");
+            client.bot_sign_in(tg.bot_token.expose(), tg.api_hash.expose()).await?;
+        }
+        client.get_me().await
+    };
+    let me = match login.await {
+        Ok(me) => me,
+        Err(e) => {
+            let msg = match &e {
+                InvocationError::Rpc(r) if r.name == "ACCESS_TOKEN_INVALID" => {
+                    "telegram.bot_token: Telegram refused the token (ACCESS_TOKEN_INVALID); check it with @BotFather".to_string()
+                }
+                _ => format!("bot login failed: {e}"),
+            };
+            let _ = ready.send(Err(msg.clone()));
+            handle.quit();
+            let _ = pool.await;
+            anyhow::bail!(msg);
+        }
+    };
+    let me_id = me.id().bare_id_unchecked();
+    if me.username().is_some_and(|u| !u.eq_ignore_ascii_case(&tg.bot_username)) {
+        log::warn!(
+            "bot: logged in as @{} but telegram.bot_username is {}; click links redirect to the configured name",
+            me.username().unwrap_or_default(),
+            tg.bot_username
+        );
+    }
+    log::info!("bot: logged in as @{} (id {me_id})", me.username().unwrap_or("?"));
+    let _ = ready.send(Ok(()));
+
+    let shared = Arc::new(Shared { client: client.clone(), session: Arc::clone(&session), ctx });
+    handlers::set_commands(&shared).await;
+
+    let mut stream = client
+        .stream_updates(updates, UpdatesConfiguration { catch_up: true })
+        .await
+        .map_err(|e| anyhow::anyhow!("starting the update stream: {e}"))?;
+    let sched = tokio::spawn(scheduler::run(Arc::clone(&shared), poke, stop.clone()));
+
+    // One queue per Telegram user keeps that user's updates in order.
+    let mut queues: HashMap<i64, mpsc::UnboundedSender<(Update, PeerMap)>> = HashMap::new();
+    let mut reaped = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        tokio::select! {
+            _ = stop.changed() => break,
+            _ = reaped.tick() => queues.retain(|_, q| !q.is_closed()),
+            next = stream.next_raw() => {
+                let (raw, state, peers) = match next {
+                    Ok(u) => u,
+                    Err(InvocationError::Dropped(_)) => break,
+                    Err(e) => {
+                        // grammers reconnects by itself on the next call and
+                        // catches up with getDifference; just say it happened.
+                        log::warn!("bot: update stream error: {e}; reconnecting");
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                        continue;
+                    }
+                };
+                let peer_handle = peers.handle();
+                let update = (Update::from_raw(&client, raw, state, peers), peer_handle);
+                let key = handlers::order_key(&update.0);
+                let Some(key) = key else { continue };
+                let mut update = Some(update);
+                if let Some(q) = queues.get(&key) {
+                    if let Err(mpsc::error::SendError(u)) = q.send(update.take().expect("present")) {
+                        update = Some(u);
+                    }
+                }
+                if let Some(u) = update {
+                    let (tx, rx) = mpsc::unbounded_channel();
+                    tx.send(u).expect("receiver alive");
+                    queues.insert(key, tx);
+                    tokio::spawn(user_queue(Arc::clone(&shared), rx));
+                }
+            }
+        }
+    }
+    log::info!("bot: stopping");
+    sched.abort();
+    drop(queues);
+    if let Err(e) = stream.sync_update_state().await {
+        log::warn!("bot: could not save the update state: {e}");
+    }
+    handle.quit();
+    let _ = pool.await;
+    Ok(())
+}
+
+/// Handles one user's updates in order; ends after a quiet minute.
+async fn user_queue(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<(Update, PeerMap)>) {
+    loop {
+        match tokio::time::timeout(Duration::from_secs(30), rx.recv()).await {
+            Ok(Some((u, peers))) => handlers::handle(&shared, u, &peers).await,
+            Ok(None) => return,
+            Err(_) => {
+                // Close first, then drain: an update sent between the timeout
+                // and the close is still handled here, never dropped.
+                rx.close();
+                while let Ok((u, peers)) = rx.try_recv() {
+                    handlers::handle(&shared, u, &peers).await;
+                }
+                return;
+            }
+        }
+    }
+}
+
+/// Calls Telegram, sleeping through FLOOD_WAIT instead of failing (grammers
+/// itself only sleeps through waits of up to a minute).
+pub(crate) async fn invoke<R: grammers_tl_types::RemoteCall>(client: &Client, req: &R) -> Result<R::Return, InvocationError> {
+    let mut tries = 0;
+    loop {
+        match client.invoke(req).await {
+            Err(InvocationError::Rpc(e)) if e.code == 420 && tries < 3 => {
+                let secs = e.value.unwrap_or(1).min(600) as u64;
+                log::warn!("bot: FLOOD_WAIT {secs}s on {}; sleeping", e.name);
+                tokio::time::sleep(Duration::from_secs(secs)).await;
+                tries += 1;
+            }
+            other => return other,
+        }
+    }
+}
