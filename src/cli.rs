@@ -3,11 +3,9 @@
 //! Exit codes: 0 success, 1 runtime failure, 2 usage or config error (one line
 //! naming the key and the problem).
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{bail, Context as _};
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::{Config, ConfigError};
@@ -192,6 +190,8 @@ pub enum PostbackCmd {
         #[arg(long, default_value_t = 50)]
         limit: u32,
     },
+    /// Show one postback and every attempt.
+    Show { id: i64 },
     /// Send a failed or dead postback again (or all dead ones).
     Retry {
         #[arg(required_unless_present = "all_dead", conflicts_with = "all_dead")]
@@ -318,7 +318,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Postback(cmd) => {
             let cfg = load_config(&cli)?;
             let store = open_store(&cfg)?;
-            crate::postback::cli::run(&cfg, &store, cmd)
+            postback_cmd(&cfg, &store, cmd)
         }
         Command::Stats(args) => {
             let cfg = load_config(&cli)?;
@@ -335,6 +335,33 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
             backup_cmd(&cfg, path)
         }
     }
+}
+
+fn postback_cmd(cfg: &Config, store: &Store, cmd: &PostbackCmd) -> anyhow::Result<()> {
+    use crate::postback::cli as pb;
+    use crate::store::postbacks::PostbackState;
+    match cmd {
+        PostbackCmd::List { state, limit } => {
+            let state = state
+                .as_deref()
+                .map(|s| s.parse::<PostbackState>())
+                .transpose()
+                .map_err(|e| usage(format!("--state: {e}")))?;
+            print!("{}", pb::list(store, state, *limit as usize)?);
+        }
+        PostbackCmd::Show { id } => println!("{}", pb::show(store, store::PostbackId(*id))?),
+        PostbackCmd::Retry { id: Some(id), .. } => println!("{}", pb::retry(store, store::PostbackId(*id))?),
+        PostbackCmd::Retry { id: None, .. } => println!("{} dead postback(s) requeued", pb::retry_all_dead(store)?),
+        PostbackCmd::Test { offer, status } => {
+            let status = status.parse().map_err(|e: String| usage(format!("--status: {e}")))?;
+            let report = pb::test(store, &cfg.postback, OfferId(*offer), Some(status))?;
+            println!("{report}");
+            if !report.delivered {
+                return Err(anyhow::anyhow!("the test postback was not delivered"));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn backup_cmd(cfg: &Config, dest: &Path) -> anyhow::Result<()> {

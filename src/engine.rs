@@ -9,6 +9,7 @@
 
 use crate::domain::conversion::{decide_action, on_hold_end, on_undone, window_starts, Decision, RejectReason};
 use crate::domain::offer::{Action, ConversionStatus, Offer};
+use crate::domain::relay::RelayEvent;
 use crate::postback::{self, ConversionFacts};
 use crate::store::audit::Subject;
 use crate::store::conversions::Conversion;
@@ -33,6 +34,17 @@ pub enum StartOutcome {
     UnknownToken,
     /// The offer no longer takes part (paused, finished, ...).
     OfferClosed(Offer),
+}
+
+/// What a relay event led to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RelayOutcome {
+    Done(ActionOutcome),
+    /// This event id was already accepted for the offer.
+    Duplicate,
+    /// No lead matches the token or user for this offer.
+    UnknownLead,
+    OfferClosed,
 }
 
 /// What an observed action led to.
@@ -113,50 +125,38 @@ impl Engine {
     /// The attributed user did the offer's action. Decides it once: accept into
     /// hold (or approve at once with no hold window), or reject with the reason.
     pub fn action_observed(&self, lead: LeadId, action: Action, premium: bool, evidence: &str, now: i64) -> Result<ActionOutcome> {
-        let out = self.store.write(|tx| -> Result<ActionOutcome> {
-            let lead = store::leads::get_lead(tx, lead)?.ok_or_else(|| StoreError::Corrupt(format!("no lead {lead}")))?;
-            let offer = load_offer(tx, lead.offer_id)?;
-            let (conv, _) = store::conversions::ensure(tx, lead.offer_id, Some(lead.id), lead.tg_user_id, action, premium, now)?;
-            if conv.status != ConversionStatus::Lead {
-                return Ok(ActionOutcome::AlreadyDecided(conv));
-            }
-            let subject = Subject { conversion: Some(conv.id), lead: Some(lead.id), ..Default::default() };
-            store::audit::record(tx, subject, now, "action", evidence)?;
-            let (h, d, w) = window_starts(now, &offer.timezone);
-            let usage = store::conversions::usage(tx, lead.offer_id, h, d, w)?;
-            let mut decision = decide_action(&offer, usage, premium, now);
-            if let Decision::Accept { price, .. } = decision {
-                // The conditional debit is the last word on money: two decisions
-                // racing for the last Stars cannot both pass.
-                if !store::offers::spend_budget(tx, lead.offer_id, price, now)? {
-                    decision = Decision::Reject(RejectReason::BudgetExhausted);
-                }
-            }
-            match decision {
-                Decision::Accept { price, hold_until, approve_now } => {
-                    let status = if approve_now { ConversionStatus::Approved } else { ConversionStatus::Hold };
-                    store::conversions::accept(tx, conv.id, status, price, premium, hold_until, now)?;
-                    let detail = if approve_now {
-                        format!("approved at {price} Stars (premium: {premium}); no hold window")
-                    } else {
-                        format!("accepted into hold at {price} Stars (premium: {premium}) until {}", fmt_time(hold_until))
-                    };
-                    store::audit::record(tx, subject, now, "decision", &detail)?;
-                    let conv = store::conversions::get(tx, conv.id)?.expect("conversion exists");
-                    let facts = facts(tx, &conv, &offer, now)?;
-                    postback::enqueue(tx, &offer, &facts, ConversionStatus::Hold, now)?;
-                    if approve_now {
-                        postback::enqueue(tx, &offer, &facts, ConversionStatus::Approved, now)?;
-                    }
-                    Ok(ActionOutcome::Decided(conv))
-                }
-                Decision::Reject(reason) => {
-                    let conv = reject(tx, &offer, &conv, reason, false, now)?;
-                    Ok(ActionOutcome::Decided(conv))
-                }
-            }
-        })?;
+        let out = self.store.write(|tx| observe(tx, lead, action, premium, evidence, now))?;
         if matches!(out, ActionOutcome::Decided(_)) {
+            self.waker.wake();
+        }
+        Ok(out)
+    }
+
+    /// A signed relay event from the advertiser's own bot or mini app. The
+    /// event id is recorded in the same transaction as the decision, so a
+    /// retry after a crash is either fully new or a clean duplicate.
+    pub fn relay(&self, offer: &Offer, ev: &RelayEvent, now: i64) -> Result<RelayOutcome> {
+        let out = self.store.write(|tx| -> Result<RelayOutcome> {
+            if !store::events::record_relay_event(tx, OfferId(offer.id), &ev.event_id, now)? {
+                return Ok(RelayOutcome::Duplicate);
+            }
+            let lead = match (&ev.start_token, ev.tg_user_id) {
+                (Some(token), _) => match store::leads::click_by_token(tx, token)? {
+                    Some(click) if click.offer_id.0 == offer.id => store::leads::lead_by_click(tx, click.id)?,
+                    _ => None,
+                },
+                (None, Some(user)) => store::leads::lead_by_offer_user(tx, OfferId(offer.id), user)?,
+                (None, None) => None,
+            };
+            let Some(lead) = lead else { return Ok(RelayOutcome::UnknownLead) };
+            if !offer.accepts_clicks() {
+                return Ok(RelayOutcome::OfferClosed);
+            }
+            let premium = store::users::get_user(tx, lead.tg_user_id)?.is_some_and(|u| u.is_premium);
+            let evidence = format!("relay event {:?} from the advertiser (signed)", ev.event_id);
+            Ok(RelayOutcome::Done(observe(tx, lead.id, offer.action, premium, &evidence, ev.occurred_at.unwrap_or(now).min(now))?))
+        })?;
+        if matches!(out, RelayOutcome::Done(ActionOutcome::Decided(_))) {
             self.waker.wake();
         }
         Ok(out)
@@ -238,6 +238,48 @@ impl Engine {
     /// Records a check that changed nothing (e.g. "Check" pressed before joining).
     pub fn note(&self, conversion: Option<ConversionId>, lead: Option<LeadId>, kind: &str, detail: &str, now: i64) -> Result<()> {
         self.store.write(|tx| store::audit::record(tx, Subject { conversion, lead, click: None }, now, kind, detail))
+    }
+}
+
+/// Decides an observed action inside the caller's transaction.
+fn observe(tx: &Connection, lead: LeadId, action: Action, premium: bool, evidence: &str, now: i64) -> Result<ActionOutcome> {
+    let lead = store::leads::get_lead(tx, lead)?.ok_or_else(|| StoreError::Corrupt(format!("no lead {lead}")))?;
+    let offer = load_offer(tx, lead.offer_id)?;
+    let (conv, _) = store::conversions::ensure(tx, lead.offer_id, Some(lead.id), lead.tg_user_id, action, premium, now)?;
+    if conv.status != ConversionStatus::Lead {
+        return Ok(ActionOutcome::AlreadyDecided(conv));
+    }
+    let subject = Subject { conversion: Some(conv.id), lead: Some(lead.id), ..Default::default() };
+    store::audit::record(tx, subject, now, "action", evidence)?;
+    let (h, d, w) = window_starts(now, &offer.timezone);
+    let usage = store::conversions::usage(tx, lead.offer_id, h, d, w)?;
+    let mut decision = decide_action(&offer, usage, premium, now);
+    if let Decision::Accept { price, .. } = decision {
+        // The conditional debit is the last word on money: two decisions
+        // racing for the last Stars cannot both pass.
+        if !store::offers::spend_budget(tx, lead.offer_id, price, now)? {
+            decision = Decision::Reject(RejectReason::BudgetExhausted);
+        }
+    }
+    match decision {
+        Decision::Accept { price, hold_until, approve_now } => {
+            let status = if approve_now { ConversionStatus::Approved } else { ConversionStatus::Hold };
+            store::conversions::accept(tx, conv.id, status, price, premium, hold_until, now)?;
+            let detail = if approve_now {
+                format!("approved at {price} Stars (premium: {premium}); no hold window")
+            } else {
+                format!("accepted into hold at {price} Stars (premium: {premium}) until {}", fmt_time(hold_until))
+            };
+            store::audit::record(tx, subject, now, "decision", &detail)?;
+            let conv = store::conversions::get(tx, conv.id)?.expect("conversion exists");
+            let facts = facts(tx, &conv, &offer, now)?;
+            postback::enqueue(tx, &offer, &facts, ConversionStatus::Hold, now)?;
+            if approve_now {
+                postback::enqueue(tx, &offer, &facts, ConversionStatus::Approved, now)?;
+            }
+            Ok(ActionOutcome::Decided(conv))
+        }
+        Decision::Reject(reason) => Ok(ActionOutcome::Decided(reject(tx, &offer, &conv, reason, false, now)?)),
     }
 }
 

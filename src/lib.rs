@@ -7,11 +7,14 @@
 //! - [`http`]: the tiny_http sidecar (clicks, shares, relay, health, metrics).
 //! - [`postback`]: the durable outbox worker; its sender is the only user of ureq.
 
+pub mod app;
 pub mod bot;
 pub mod clock;
 pub mod config;
+pub mod demo;
 pub mod domain;
 pub mod engine;
+pub mod cli;
 pub mod http;
 pub mod postback;
 pub mod store;

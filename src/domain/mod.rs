@@ -3,5 +3,6 @@
 
 pub mod conversion;
 pub mod offer;
+pub mod relay;
 pub mod schedule;
 pub mod token;

@@ -51,10 +51,14 @@ fn route_index(r: Route) -> usize {
 }
 
 impl Metrics {
-    /// One answered request.
-    pub fn observe(&self, route: Route, status: u16, elapsed: Duration) {
+    /// One answer, by route and status.
+    pub fn count(&self, route: Route, status: u16) {
         let s = STATUSES.iter().position(|x| *x == status).unwrap_or(STATUSES.len() - 1);
         self.responses[route_index(route)][s].fetch_add(1, Relaxed);
+    }
+
+    /// How long one request took, from being taken to its answer written.
+    pub fn observe_latency(&self, elapsed: Duration) {
         let us = elapsed.as_micros().min(u64::MAX as u128) as u64;
         let b = BUCKETS_US.iter().position(|le| us <= *le).unwrap_or(BUCKETS_US.len() - 1);
         self.latency_buckets[b].fetch_add(1, Relaxed);
@@ -128,9 +132,10 @@ mod tests {
     #[test]
     fn renders_counts_and_cumulative_buckets() {
         let m = Metrics::default();
-        m.observe(Route::Click, 302, Duration::from_micros(100));
-        m.observe(Route::Click, 302, Duration::from_millis(3));
-        m.observe(Route::Click, 418, Duration::from_secs(5));
+        for (status, t) in [(302, Duration::from_micros(100)), (302, Duration::from_millis(3)), (418, Duration::from_secs(5))] {
+            m.count(Route::Click, status);
+            m.observe_latency(t);
+        }
         m.click_recorded(true);
         m.share_visited(true);
         m.share_visited(false);

@@ -26,6 +26,7 @@ mod client_ip;
 mod health;
 mod metrics;
 mod query;
+mod relay;
 mod router;
 pub mod server;
 mod share;

@@ -17,7 +17,7 @@ use tiny_http::{Header, Method, Request, Response};
 
 use super::metrics::Route;
 use super::server::Context;
-use super::{click, health, share};
+use super::{click, health, relay, share};
 use crate::domain::offer::OfferStatus;
 use crate::store::StoreError;
 
@@ -32,8 +32,14 @@ pub enum HttpError {
     MethodNotAllowed(&'static str),
     /// 410: the offer exists but does not take traffic; a short human page.
     OfferUnavailable(OfferStatus),
+    /// 401: a relay request whose timestamp or signature does not verify.
+    Unauthorized(&'static str),
+    /// 409: a relay event id seen before.
+    Conflict(&'static str),
     /// 413: a body over the cap.
     PayloadTooLarge,
+    /// 422: well-formed but refers to nothing we know (a relay for an unknown lead).
+    Unprocessable(&'static str),
     /// 501: a route that exists but is not built yet.
     NotImplemented(&'static str),
     /// 503: clicks need the bot's username for the redirect.
@@ -109,6 +115,9 @@ pub fn error_reply(e: HttpError) -> Reply {
         }
         HttpError::OfferUnavailable(status) => Reply::text(410, "text/html; charset=utf-8", gone_page(status)),
         HttpError::PayloadTooLarge => Reply::text(413, TEXT, "request body too large\n"),
+        HttpError::Unauthorized(why) => Reply::text(401, TEXT, format!("{why}\n")),
+        HttpError::Conflict(why) => Reply::text(409, TEXT, format!("{why}\n")),
+        HttpError::Unprocessable(why) => Reply::text(422, TEXT, format!("{why}\n")),
         HttpError::NotImplemented(what) => Reply::text(501, TEXT, format!("not implemented: {what}\n")),
         HttpError::BotNotConfigured => Reply::text(503, TEXT, "bot not configured\n"),
         HttpError::Store(e) => {
@@ -158,7 +167,6 @@ fn get_or_head(rq: &Request) -> Result<(), HttpError> {
 }
 
 /// Accepts only `method`; for routes other than GET/HEAD.
-#[allow(dead_code)] // used by the relay route once it lands
 pub fn allow(rq: &Request, method: Method, allow: &'static str) -> Result<(), HttpError> {
     if *rq.method() == method {
         Ok(())
@@ -197,7 +205,7 @@ pub fn dispatch(ctx: &Context, rq: &mut Request) -> (Route, Reply) {
     } else if path == "/postbacks/relay" {
         let r = allow(rq, Method::Post, "POST")
             .and_then(|_| read_body(rq, super::limits::MAX_BODY))
-            .and_then(|_body| Err(HttpError::NotImplemented("the relay arrives with the bot")));
+            .and_then(|body| relay::relay(ctx, rq, &body));
         (Route::Relay, r)
     } else {
         (Route::Other, Err(HttpError::NotFound("no such page")))

@@ -35,6 +35,9 @@ pub struct Context {
     /// Per-install salt of share visitor hashes, from `settings`.
     pub(crate) visitor_salt: [u8; 32],
     pub(crate) metrics: Metrics,
+    /// The conversion engine and clock for `POST /postbacks/relay`; None when
+    /// the daemon runs without them (the route then answers 501).
+    pub(crate) relay: Option<(crate::engine::Engine, crate::clock::Clock)>,
 }
 
 impl Context {
@@ -59,7 +62,14 @@ impl Context {
             read_timeout: http.read_timeout,
             visitor_salt,
             metrics: Metrics::default(),
+            relay: None,
         })
+    }
+
+    /// Enables the signed relay route with the engine that decides its events.
+    pub fn with_relay(mut self, engine: crate::engine::Engine, clock: crate::clock::Clock) -> Context {
+        self.relay = Some((engine, clock));
+        self
     }
 
     /// The request counters, e.g. for a test or the benchmark to read.
@@ -178,9 +188,11 @@ fn handle(ctx: &Context, mut rq: tiny_http::Request) {
             (super::metrics::Route::Other, error_reply(e))
         }
     };
-    let status = reply.status;
+    // Counted before writing, so a client that reads its answer and then asks
+    // /metrics sees it; the latency is recorded once the answer is written.
+    ctx.metrics.count(route, reply.status);
     if let Err(e) = rq.respond(reply.into_response()) {
         log::debug!("http: could not write the answer: {e}");
     }
-    ctx.metrics.observe(route, status, started.elapsed());
+    ctx.metrics.observe_latency(started.elapsed());
 }

@@ -1,0 +1,261 @@
+//! Every sidecar endpoint with good and bad input, against a real server and
+//! a real SQLite file.
+
+mod http_common;
+
+use http_common::{start_token, Conn, Opts, TestServer};
+use tgtrack::domain::offer::OfferStatus;
+use tgtrack::store::shares::{insert_share, NewShare};
+use tgtrack::store::unix_now;
+
+fn assert_private(r: &http_common::Response) {
+    assert_eq!(r.header("Cache-Control"), Some("no-store"), "{r:?}");
+    assert_eq!(r.header("Referrer-Policy"), Some("no-referrer"), "{r:?}");
+}
+
+#[test]
+fn click_row_is_committed_before_the_redirect() {
+    let srv = TestServer::start(Opts::default());
+    let offer = srv.offer(OfferStatus::Active);
+    let r = Conn::open(srv.addr).get(
+        &format!("/click/{offer}?uid=net-42&sub1=camp%201&sub3=x+y&other=ignored"),
+        &[("User-Agent", "Mozilla/5.0 test")],
+    );
+    assert_eq!(r.status, 302, "{}", r.text());
+    assert_private(&r);
+    let token = start_token(&r);
+    assert!(token.len() >= 16 && token.len() <= 64, "{token}");
+    assert!(token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'), "{token}");
+
+    // Read through a separate connection the moment the 302 arrived: the row must be there.
+    let db = srv.open_db();
+    let (offer_id, uid, sub1, sub2, sub3, ip, ua, hits): (i64, String, Option<String>, Option<String>, Option<String>, String, String, i64) = db
+        .query_row(
+            "SELECT offer_id, uid, sub1, sub2, sub3, ip, user_agent, hits FROM clicks WHERE token = ?1",
+            [&token],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?)),
+        )
+        .expect("click row committed before the 302");
+    assert_eq!(offer_id, offer.0);
+    assert_eq!(uid, "net-42");
+    assert_eq!(sub1.as_deref(), Some("camp 1"));
+    assert_eq!(sub2, None);
+    assert_eq!(sub3.as_deref(), Some("x y"));
+    assert_eq!(ip, "127.0.0.1");
+    assert_eq!(ua, "Mozilla/5.0 test");
+    assert_eq!(hits, 1);
+}
+
+#[test]
+fn every_click_answered_is_in_the_database() {
+    let srv = TestServer::start(Opts::default());
+    let offer = srv.offer(OfferStatus::Active);
+    let mut conn = Conn::open(srv.addr);
+    let db = srv.open_db();
+    for i in 0..200 {
+        let r = conn.get(&format!("/click/{offer}?uid=u{i}"), &[]);
+        assert_eq!(r.status, 302);
+        let n: i64 = db.query_row("SELECT count(*) FROM clicks WHERE token = ?1", [start_token(&r)], |r| r.get(0)).unwrap();
+        assert_eq!(n, 1, "click {i} answered before it was committed");
+    }
+}
+
+#[test]
+fn repeat_click_gets_the_same_token() {
+    let srv = TestServer::start(Opts::default());
+    let offer = srv.offer(OfferStatus::Active);
+    let mut c = Conn::open(srv.addr);
+    let a = start_token(&c.get(&format!("/click/{offer}?uid=same"), &[]));
+    let b = start_token(&c.get(&format!("/click/{offer}?uid=same&sub1=later"), &[]));
+    let other = start_token(&c.get(&format!("/click/{offer}?uid=different"), &[]));
+    assert_eq!(a, b);
+    assert_ne!(a, other);
+    let hits: i64 = srv.open_db().query_row("SELECT hits FROM clicks WHERE token = ?1", [&a], |r| r.get(0)).unwrap();
+    assert_eq!(hits, 2);
+    // Another offer is another click.
+    let offer2 = srv.offer(OfferStatus::Active);
+    assert_ne!(start_token(&c.get(&format!("/click/{offer2}?uid=same"), &[])), a);
+}
+
+#[test]
+fn click_refusals() {
+    let srv = TestServer::start(Opts::default());
+    let active = srv.offer(OfferStatus::Active);
+    let paused = srv.offer(OfferStatus::Paused);
+    let finished = srv.offer(OfferStatus::Finished);
+    let draft = srv.offer(OfferStatus::Draft);
+    let mut c = Conn::open(srv.addr);
+
+    for (target, status, needle) in [
+        ("/click/999999?uid=x".to_string(), 404, "unknown offer"),
+        ("/click/abc?uid=x".to_string(), 404, "unknown offer"),
+        ("/click/?uid=x".to_string(), 404, "unknown offer"),
+        (format!("/click/{paused}?uid=x"), 410, "paused"),
+        (format!("/click/{finished}?uid=x"), 410, "ended"),
+        (format!("/click/{draft}?uid=x"), 410, "not available"),
+        (format!("/click/{active}"), 400, "uid is missing"),
+        (format!("/click/{active}?uid="), 400, "uid is empty"),
+        (format!("/click/{active}?uid={}", "a".repeat(257)), 400, "longer than 256"),
+        (format!("/click/{active}?uid=a%00b"), 400, "control characters"),
+        (format!("/click/{active}?uid=a%1Bb"), 400, "control characters"),
+        (format!("/click/{active}?uid=ok&sub2=%0D%0A"), 400, "sub2 contains control"),
+        (format!("/click/{active}?uid=%C3%28"), 400, "not valid UTF-8"),
+        ("/nope".to_string(), 404, "no such page"),
+    ] {
+        let r = c.get(&target, &[]);
+        assert_eq!(r.status, status, "{target}: {}", r.text());
+        assert!(r.text().contains(needle), "{target}: {}", r.text());
+        assert_private(&r);
+    }
+    let gone = c.get(&format!("/click/{paused}?uid=x"), &[]);
+    assert!(gone.header("Content-Type").unwrap().starts_with("text/html"));
+    assert!(gone.text().contains("<html"));
+
+    // Nothing refused was recorded.
+    let n: i64 = srv.open_db().query_row("SELECT count(*) FROM clicks", [], |r| r.get(0)).unwrap();
+    assert_eq!(n, 0);
+
+    // Methods: HEAD works like GET without a body, others get 405 with Allow.
+    let head = c.request("HEAD", &format!("/click/{active}?uid=h"), &[]);
+    assert_eq!(head.status, 302);
+    start_token(&head);
+    let post = c.request("POST", &format!("/click/{active}?uid=p"), &[("Content-Length", "0")]);
+    assert_eq!(post.status, 405);
+    assert_eq!(post.header("Allow"), Some("GET, HEAD"));
+}
+
+#[test]
+fn click_without_bot_is_503() {
+    let srv = TestServer::start(Opts { bot: None, ..Opts::default() });
+    let offer = srv.offer(OfferStatus::Active);
+    let r = srv.get(&format!("/click/{offer}?uid=x"));
+    assert_eq!(r.status, 503);
+    assert!(r.text().contains("bot not configured"));
+    // The rest of the sidecar still works.
+    assert_eq!(srv.get("/healthz").status, 200);
+}
+
+#[test]
+fn forwarded_for_is_believed_only_from_trusted_proxies() {
+    let xff = [("X-Forwarded-For", "6.6.6.6, 203.0.113.7"), ("X-Forwarded-For", "127.0.0.9")];
+    let ip_of = |srv: &TestServer, token: &str| -> String {
+        srv.open_db().query_row("SELECT ip FROM clicks WHERE token = ?1", [token], |r| r.get(0)).unwrap()
+    };
+
+    let untrusting = TestServer::start(Opts::default());
+    let offer = untrusting.offer(OfferStatus::Active);
+    let t = start_token(&Conn::open(untrusting.addr).get(&format!("/click/{offer}?uid=a"), &xff));
+    assert_eq!(ip_of(&untrusting, &t), "127.0.0.1", "header from an untrusted peer must be ignored");
+
+    let trusting = TestServer::start(Opts { trusted_proxies: vec!["127.0.0.0/8"], ..Opts::default() });
+    let offer = trusting.offer(OfferStatus::Active);
+    let t = start_token(&Conn::open(trusting.addr).get(&format!("/click/{offer}?uid=a"), &xff));
+    assert_eq!(ip_of(&trusting, &t), "203.0.113.7", "rightmost untrusted hop");
+    let t = start_token(&Conn::open(trusting.addr).get(&format!("/click/{offer}?uid=b"), &[]));
+    assert_eq!(ip_of(&trusting, &t), "127.0.0.1");
+}
+
+#[test]
+fn share_links_count_unique_visitors_and_redirect() {
+    let srv = TestServer::start(Opts::default());
+    let offer = srv.offer(OfferStatus::Active);
+    let target = "https://t.me/news/42";
+    let share = srv
+        .store
+        .write(|tx| {
+            insert_share(tx, &NewShare { token: "Sh4re_tok-1", offer, lead_id: None, tg_user_id: Some(7), target_url: target }, unix_now())
+        })
+        .unwrap();
+    let mut c = Conn::open(srv.addr);
+    for ua in ["ua-one", "ua-one", "ua-two"] {
+        let r = c.get("/s/Sh4re_tok-1", &[("User-Agent", ua)]);
+        assert_eq!(r.status, 302);
+        assert_eq!(r.header("Location"), Some(target));
+        assert_private(&r);
+    }
+    let db = srv.open_db();
+    let (visits, unique): (i64, i64) = db
+        .query_row(
+            "SELECT visits, (SELECT count(*) FROM share_visits WHERE share_id = ?1) FROM share_links WHERE id = ?1",
+            [share.0],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((visits, unique), (3, 2));
+    // No raw IP anywhere in the visitor rows.
+    let hashes: Vec<String> = db
+        .prepare("SELECT visitor_hash FROM share_visits")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(hashes.iter().all(|h| !h.contains("127.0.0.1") && h.len() >= 20), "{hashes:?}");
+
+    for bad in ["/s/unknown", "/s/", "/s/a%2Fb", "/s/..%2F..%2Fetc"] {
+        assert_eq!(c.get(bad, &[]).status, 404, "{bad}");
+    }
+    let m = c.get("/metrics", &[]).text();
+    assert!(m.contains("tgtrack_share_visits_total 3"), "{m}");
+    assert!(m.contains("tgtrack_share_unique_visitors_total 2"), "{m}");
+}
+
+#[test]
+fn share_with_unsafe_stored_target_is_not_followed() {
+    let srv = TestServer::start(Opts::default());
+    let offer = srv.offer(OfferStatus::Active);
+    srv.store
+        .write(|tx| {
+            insert_share(tx, &NewShare { token: "bad", offer, lead_id: None, tg_user_id: None, target_url: "javascript:alert(1)" }, 0)
+        })
+        .unwrap();
+    let r = srv.get("/s/bad");
+    assert_eq!(r.status, 404);
+    assert!(r.header("Location").is_none());
+}
+
+#[test]
+fn healthz_and_metrics() {
+    let srv = TestServer::start(Opts::default());
+    let r = srv.get("/healthz");
+    assert_eq!(r.status, 200);
+    assert_eq!(r.text(), r#"{"status":"ok","database":"ok"}"#);
+    assert_eq!(r.header("Content-Type"), Some("application/json"));
+
+    let offer = srv.offer(OfferStatus::Active);
+    let paused = srv.offer(OfferStatus::Paused);
+    let mut c = Conn::open(srv.addr);
+    c.get(&format!("/click/{offer}?uid=a"), &[]);
+    c.get(&format!("/click/{offer}?uid=a"), &[]);
+    c.get(&format!("/click/{paused}?uid=a"), &[]);
+    c.get(&format!("/click/{offer}"), &[]);
+    let m = c.get("/metrics", &[]);
+    assert_eq!(m.status, 200);
+    let m = m.text();
+    for line in [
+        "tgtrack_clicks_total{token=\"new\"} 1",
+        "tgtrack_clicks_total{token=\"repeat\"} 1",
+        "tgtrack_http_responses_total{route=\"click\",status=\"302\"} 2",
+        "tgtrack_http_responses_total{route=\"click\",status=\"410\"} 1",
+        "tgtrack_http_responses_total{route=\"click\",status=\"400\"} 1",
+        "tgtrack_postbacks{state=\"pending\"} 0",
+        "tgtrack_postbacks{state=\"dead\"} 0",
+        "tgtrack_postback_outbox_depth 0",
+        "tgtrack_database_up 1",
+        "tgtrack_http_request_duration_seconds_bucket{le=\"0.00025\"}",
+        "tgtrack_http_request_duration_seconds_bucket{le=\"1\"}",
+        "tgtrack_http_request_duration_seconds_count",
+    ] {
+        assert!(m.contains(line), "missing {line:?} in\n{m}");
+    }
+    assert_eq!(c.request("DELETE", "/metrics", &[]).status, 405);
+}
+
+#[test]
+fn relay_route_exists_and_refuses_other_methods() {
+    let srv = TestServer::start(Opts::default());
+    let mut c = Conn::open(srv.addr);
+    assert_eq!(c.get("/postbacks/relay", &[]).status, 405);
+    c.send(b"POST /postbacks/relay HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\n{}");
+    assert_eq!(c.read_response(false).unwrap().status, 501);
+}
