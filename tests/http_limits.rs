@@ -87,18 +87,23 @@ fn slow_clients_time_out_and_pin_no_worker() {
     // A slowloris head: one byte every 200 ms, never finishing.
     let addr = srv.addr;
     let slow = thread::spawn(move || {
+        use std::io::BufRead;
         let mut c = Conn::open(addr);
+        // Short reads between bytes, to notice the answer as soon as it comes.
+        c.stream.set_read_timeout(Some(Duration::from_millis(10))).unwrap();
         let started = Instant::now();
         for b in b"GET /click/1?uid=slow HTTP/1.1\r\nHost: t\r\nX-Slow: ".iter().cycle().take(200) {
-            if c.stream.write_all(&[*b]).is_err() {
+            if c.stream.write_all(&[*b]).is_err() || started.elapsed() > Duration::from_secs(6) {
                 break;
             }
             thread::sleep(Duration::from_millis(200));
-            if started.elapsed() > Duration::from_secs(6) {
+            if c.reader.fill_buf().is_ok_and(|b| !b.is_empty()) {
                 break;
             }
         }
-        (c.read_response(false).map(|r| r.status), started.elapsed())
+        let took = started.elapsed();
+        c.stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        (c.read_response(false).map(|r| r.status), took)
     });
     // A slow body, declared but never sent.
     let slow_body = thread::spawn(move || {

@@ -31,8 +31,9 @@ use crate::store::{self, LeadId, OfferId};
 pub(crate) fn order_key(u: &Update) -> Option<i64> {
     use tl::enums::Update as U;
     match u {
-        Update::NewMessage(m) => m.sender_id().map(|p| p.bare_id_unchecked()),
-        Update::CallbackQuery(q) => Some(q.sender_id().bare_id_unchecked()),
+        // Our own outgoing messages carry the self-user sentinel: nothing to order.
+        Update::NewMessage(m) => m.sender_id().and_then(|p| p.bare_id()),
+        Update::CallbackQuery(q) => q.sender_id().bare_id(),
         // Deletions carry no user: order them per channel (negative, apart from users).
         Update::MessageDeleted(d) => d.channel_id().map(|c| -c),
         Update::Raw(r) => match &r.raw {
@@ -171,7 +172,7 @@ fn record_event(sh: &Shared, key: String, kind: &str, user: Option<i64>, lead: O
 
 async fn on_message(sh: &Arc<Shared>, m: grammers_client::message::Message, peers: &PeerMap) -> anyhow::Result<()> {
     let chat = m.peer_id();
-    let Some(sender) = m.sender_id() else { return Ok(()) };
+    let Some(sender) = m.sender_id().filter(|s| s.bare_id().is_some()) else { return Ok(()) };
     // Payments arrive as a service message in the private chat.
     if let Some(tl::enums::MessageAction::PaymentSentMe(p)) = m.action() {
         return on_payment(sh, sender.bare_id_unchecked(), p, peers).await;
@@ -249,12 +250,19 @@ async fn show_task(sh: &Arc<Shared>, lead: &Lead, offer: &Offer, user: &TgUser, 
     match offer.action {
         Action::JoinChannel | Action::JoinRequest => {
             // A user who is already a member before the click does not count.
-            if let Some(found) = membership(sh, offer, lead.tg_user_id).await? {
-                return decide_membership(sh, lead, offer, found, l).await;
+            match membership(sh, offer, lead.tg_user_id).await {
+                // Already a member when the task is first shown: it counts only if
+                // they joined strictly after the click's second (the stricter reading).
+                Ok(Some(found)) => return decide_membership(sh, lead, offer, Member { since: found.since.map(|s| s - 1) }, l).await,
+                Ok(None) => {}
+                Err(e) => return task_unavailable(sh, user.id, l, e).await,
             }
             let link = match (offer.action, public_link(offer)) {
                 (Action::JoinChannel, Some(link)) => link,
-                _ => invite_link(sh, lead, offer).await?,
+                _ => match invite_link(sh, lead, offer).await {
+                    Ok(link) => link,
+                    Err(e) => return task_unavailable(sh, user.id, l, e).await,
+                },
             };
             rows.push(vec![TgButton::url(texts::open_button(l, offer.action), link)]);
             rows.push(vec![check]);
@@ -297,6 +305,19 @@ async fn show_task(sh: &Arc<Shared>, lead: &Lead, offer: &Offer, user: &TgUser, 
         Action::PaidMedia => send_paid_media(sh, lead, offer).await,
         _ => Ok(()),
     }
+}
+
+/// The task cannot be shown because of a setup problem (e.g. the bot is not an
+/// admin of the chat): the user gets a polite answer, the admins the reason.
+async fn task_unavailable(sh: &Shared, user: i64, l: Lang, e: anyhow::Error) -> anyhow::Result<()> {
+    log::error!("bot: {e:#}");
+    for admin in &sh.ctx.telegram.admins {
+        // Admins who never started the bot cannot be messaged; the log and the audit trail still have it.
+        if let Err(err) = reply_text(sh, *admin, texts::operator_alert(&format!("{e:#}"))).await {
+            log::debug!("bot: could not alert admin {admin}: {err:#}");
+        }
+    }
+    reply_text(sh, user, texts::task_unavailable(l)).await
 }
 
 fn store_token_of(sh: &Shared, lead: &Lead) -> anyhow::Result<String> {
@@ -569,7 +590,7 @@ async fn send_paid_media(sh: &Shared, lead: &Lead, offer: &Offer) -> anyhow::Res
 // ---- buttons ----------------------------------------------------------------------------------
 
 async fn on_callback(sh: &Arc<Shared>, q: grammers_client::update::CallbackQuery) -> anyhow::Result<()> {
-    let uid = q.sender_id().bare_id_unchecked();
+    let Some(uid) = q.sender_id().bare_id() else { return Ok(()) };
     let l = lang_of(sh, uid);
     let Some(button) = Button::decode(q.data()) else {
         q.answer().text(texts::stale_button(l)).send().await?;

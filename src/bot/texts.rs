@@ -151,3 +151,11 @@ pub fn precheckout_declined(l: Lang, reason: &str) -> String {
 pub fn poll_closed_note(l: Lang) -> &'static str {
     t!(l, "Ответ засчитан.", "Your answer counts.")
 }
+
+pub fn task_unavailable(l: Lang) -> &'static str {
+    t!(l, "Задание временно недоступно. Мы уже сообщили администратору; попробуйте позже.", "This task is temporarily unavailable. The operator has been told; please try again later.")
+}
+
+pub fn operator_alert(detail: &str) -> String {
+    format!("⚠️ tgtrack: {detail}")
+}

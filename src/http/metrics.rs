@@ -30,7 +30,7 @@ const ROUTES: [(Route, &str); 6] = [
 ];
 
 /// The statuses we answer with; anything else is counted as "other".
-const STATUSES: [u16; 11] = [200, 302, 400, 404, 405, 410, 413, 500, 501, 503, 0];
+const STATUSES: [u16; 14] = [200, 302, 400, 401, 404, 405, 409, 410, 413, 422, 500, 501, 503, 0];
 
 /// Latency bucket upper bounds in microseconds: 0.25 ms to 1 s.
 const BUCKETS_US: [u64; 13] = [250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 500_000, 1_000_000, u64::MAX];

@@ -350,7 +350,10 @@ impl Iterator for ClientConnection {
                                  // se we have to close
                 }
 
-                Err(ReadError::ReadIoError(ref err)) if err.kind() == ErrorKind::TimedOut => {
+                // tgtrack patch: a socket read timeout is WouldBlock on Unix, TimedOut elsewhere.
+                Err(ReadError::ReadIoError(ref err))
+                    if matches!(err.kind(), ErrorKind::TimedOut | ErrorKind::WouldBlock) =>
+                {
                     self.refuse(HTTPVersion(1, 1), 408, "request not received in time");
                     return None; // closing the connection
                 }

@@ -1,0 +1,163 @@
+//! End to end, joins: click -> /start -> join -> hold -> approved postback,
+//! through the real daemon, the real grammers client and tgsim.
+
+mod common;
+
+use common::*;
+use tgsim::{AdminRights, ButtonKind, ChatSpec, UserSpec};
+use tgtrack::domain::offer::{Action, ChatKind, ConversionStatus, Target};
+
+fn channel(w: &World, name: &str) -> (i64, Target) {
+    let ch = w.sim.add_channel(ChatSpec::new("News").username(name)).unwrap();
+    w.sim.set_bot_admin(ch, AdminRights::all()).unwrap();
+    (ch, Target { chat_id: Some(ch), chat_kind: Some(ChatKind::Channel), username: Some(name.into()), ..Default::default() })
+}
+
+fn check_button(m: &tgsim::ObservedMessage) -> Vec<u8> {
+    m.buttons
+        .iter()
+        .flatten()
+        .find_map(|b| match &b.kind {
+            ButtonKind::Callback(d) => Some(d.clone()),
+            _ => None,
+        })
+        .expect("a Check button")
+}
+
+#[test]
+fn join_happy_path_then_approved_postback() {
+    let w = World::new();
+    let (ch, target) = channel(&w, "news");
+    let offer = w.offer(Action::JoinChannel, target, |_| {});
+    let alice = w.sim.add_user(UserSpec::new("Alice").lang("ru")).unwrap();
+
+    let token = w.click(offer, "net-click-1");
+    w.sim.user_start_bot(alice, Some(&token)).unwrap();
+    let card = w.wait_message(alice, "подпишитесь");
+    assert!(card.buttons.iter().flatten().any(|b| matches!(&b.kind, ButtonKind::Url(u) if u == "https://t.me/news")), "{card:?}");
+    assert!(w.receiver.wait_for(|h| h.contains("cid=net-click-1") && h.contains("status=lead")));
+
+    w.sim.user_join(alice, ch).unwrap();
+    let c = w.wait_status(offer, alice, Action::JoinChannel, ConversionStatus::Hold);
+    assert_eq!(c.price, 5);
+    assert!(w.receiver.wait_for(|h| h.contains("cid=net-click-1") && h.contains("status=hold")));
+    w.wait_message(alice, "засчитано");
+
+    // "Check" again after the decision: a polite "already checked".
+    w.sim.user_press_button(alice, card.msg_id, &check_button(&card)).unwrap();
+
+    w.pass_hold(3601);
+    w.wait_status(offer, alice, Action::JoinChannel, ConversionStatus::Approved);
+    assert!(w.receiver.wait_for(|h| h.contains("cid=net-click-1") && h.contains("status=approved") && h.contains("payout=0.5")));
+}
+
+#[test]
+fn leaving_inside_the_hold_rejects_and_refunds() {
+    let w = World::new();
+    let (ch, target) = channel(&w, "news2");
+    let offer = w.offer(Action::JoinChannel, target, |o| o.budget_total = Some(20));
+    let bob = w.sim.add_user(UserSpec::new("Bob")).unwrap();
+    let token = w.click(offer, "c-bob");
+    w.sim.user_start_bot(bob, Some(&token)).unwrap();
+    w.wait_message(bob, "join @news2");
+    w.sim.user_join(bob, ch).unwrap();
+    w.wait_status(offer, bob, Action::JoinChannel, ConversionStatus::Hold);
+    let spent = |w: &World| w.store().read(|c| tgtrack::store::offers::get_offer(c, offer)).unwrap().unwrap().budget_spent;
+    assert_eq!(spent(&w), 5);
+
+    w.sim.user_leave(bob, ch).unwrap();
+    let c = w.wait_status(offer, bob, Action::JoinChannel, ConversionStatus::Rejected);
+    assert_eq!(c.reason.as_deref(), Some("undone"));
+    assert_eq!(spent(&w), 0, "the Stars go back to the budget");
+    assert!(w.receiver.wait_for(|h| h.contains("cid=c-bob") && h.contains("status=rejected")));
+
+    // The hold end changes nothing for a rejected conversion.
+    w.pass_hold(7200);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(w.conversion(offer, bob, Action::JoinChannel).unwrap().status, ConversionStatus::Rejected);
+}
+
+#[test]
+fn an_existing_member_does_not_count() {
+    let w = World::new();
+    let (ch, target) = channel(&w, "news3");
+    let offer = w.offer(Action::JoinChannel, target, |_| {});
+    let carol = w.sim.add_user(UserSpec::new("Carol")).unwrap();
+    w.sim.add_member(ch, carol).unwrap();
+    let token = w.click(offer, "c-carol");
+    w.sim.user_start_bot(carol, Some(&token)).unwrap();
+    w.wait_message(carol, "already a member");
+    let c = w.wait_status(offer, carol, Action::JoinChannel, ConversionStatus::Rejected);
+    assert_eq!(c.reason.as_deref(), Some("already_done"));
+}
+
+#[test]
+fn one_click_goes_to_one_user() {
+    let w = World::new();
+    let (_ch, target) = channel(&w, "news4");
+    let offer = w.offer(Action::JoinChannel, target, |_| {});
+    let dave = w.sim.add_user(UserSpec::new("Dave")).unwrap();
+    let eve = w.sim.add_user(UserSpec::new("Eve")).unwrap();
+    let token = w.click(offer, "c-dave");
+    w.sim.user_start_bot(dave, Some(&token)).unwrap();
+    w.wait_message(dave, "join @news4");
+    w.sim.user_start_bot(eve, Some(&token)).unwrap();
+    w.wait_message(eve, "already been used");
+    assert!(w.conversion(offer, eve, Action::JoinChannel).is_none());
+    // The same user starting again is fine: the task card again.
+    w.sim.user_start_bot(dave, Some(&token)).unwrap();
+    assert!(w.sim.wait_for(|o| o.messages.iter().filter(|m| m.peer == tgsim::PeerKey::User(dave) && m.text.contains("join @news4")).count() == 2, WAIT));
+}
+
+#[test]
+fn start_without_or_with_a_bad_token_gets_help() {
+    let w = World::new();
+    let frank = w.sim.add_user(UserSpec::new("Frank")).unwrap();
+    w.sim.user_start_bot(frank, None).unwrap();
+    w.wait_message(frank, "link from an ad");
+    w.sim.user_start_bot(frank, Some("no-such-token")).unwrap();
+    w.wait_message(frank, "expired or invalid");
+    w.sim.user_send_text(frank, "hello?").unwrap();
+    w.wait_message(frank, "only understand");
+    let organic = w.store().read(|c| tgtrack::store::events::organic_count(c, "organic_start")).unwrap();
+    assert_eq!(organic, 2);
+}
+
+#[test]
+fn check_button_before_and_after_joining() {
+    let w = World::new();
+    let (ch, target) = channel(&w, "news5");
+    let offer = w.offer(Action::JoinChannel, target, |_| {});
+    let gina = w.sim.add_user(UserSpec::new("Gina")).unwrap();
+    let token = w.click(offer, "c-gina");
+    w.sim.user_start_bot(gina, Some(&token)).unwrap();
+    let card = w.wait_message(gina, "join @news5");
+    let data = check_button(&card);
+    w.sim.user_press_button(gina, card.msg_id, &data).unwrap();
+    assert!(w.sim.wait_for(|o| o.callback_answers.iter().any(|a| a.message.as_deref().is_some_and(|t| t.contains("don't see you"))), WAIT));
+    // Joined while the bot was not told (e.g. the update was lost): "Check" finds it.
+    w.sim.drop_next_push();
+    w.sim.user_join(gina, ch).unwrap();
+    w.sim.user_press_button(gina, card.msg_id, &data).unwrap();
+    w.wait_status(offer, gina, Action::JoinChannel, ConversionStatus::Hold);
+}
+
+#[test]
+fn bot_not_admin_is_a_clear_operator_error() {
+    let w = World::new();
+    let ch = w.sim.add_channel(ChatSpec::new("Closed").username("closed")).unwrap();
+    w.sim.set_bot_member(ch).unwrap();
+    let target = Target { chat_id: Some(ch), chat_kind: Some(ChatKind::Channel), username: Some("closed".into()), ..Default::default() };
+    let offer = w.offer(Action::JoinChannel, target, |_| {});
+    let hank = w.sim.add_user(UserSpec::new("Hank")).unwrap();
+    let token = w.click(offer, "c-hank");
+    w.sim.user_start_bot(hank, Some(&token)).unwrap();
+    let found = wait_until(|| {
+        w.store()
+            .read(|c| Ok::<_, tgtrack::store::StoreError>(c.query_row("SELECT count(*) FROM audit WHERE kind = 'operator error' AND detail LIKE '%administrator%'", [], |r| r.get::<_, i64>(0))?))
+            .unwrap()
+            > 0
+    });
+    assert!(found, "the operator error is recorded in the audit trail");
+    w.wait_message(hank, "temporarily unavailable");
+}
