@@ -274,7 +274,11 @@ pub fn check_verifiable(action: Action, target: &Target) -> Result<(), Unverifia
                     alternative: "paid media sent by our bot in the user's private chat.",
                 });
             }
-            price_set(target)
+            price_set(target)?;
+            match &target.url {
+                Some(u) if u.starts_with("https://") => Ok(()),
+                _ => Err(Unverifiable { reason: "Paid media needs the https URL of the image to sell.", alternative: "set --url." }),
+            }
         }
         StarsPayment => price_set(target),
         Share | ThirdPartyBot => match &target.url {
@@ -547,7 +551,7 @@ mod tests {
         let t = Target { chat_kind: Some(ChatKind::Channel), poll: Some(poll.clone()), stars: Some(5), ..Default::default() };
         assert!(check_verifiable(Action::PollVote, &t).is_err());
         assert!(check_verifiable(Action::PaidMedia, &t).is_err());
-        let t = Target { chat_kind: Some(ChatKind::BotChat), poll: Some(poll), stars: Some(5), ..Default::default() };
+        let t = Target { chat_kind: Some(ChatKind::BotChat), poll: Some(poll), stars: Some(5), url: Some("https://x.test/a.jpg".into()), ..Default::default() };
         assert!(check_verifiable(Action::PollVote, &t).is_ok());
         assert!(check_verifiable(Action::PaidMedia, &t).is_ok());
     }

@@ -180,32 +180,35 @@ impl Store {
         self.read(|c| Ok(c.query_row("SELECT 1", [], |_| Ok(()))?))
     }
 
-    /// Passive checkpoint: copies what it can without waiting for readers or
-    /// blocking the writer. Returns (wal frames, frames checkpointed).
-    pub fn checkpoint(&self) -> Result<(i64, i64)> {
-        let conn = self.inner.readers.get()?;
-        // A read-only connection can still checkpoint: it only needs the WAL index.
-        Ok(conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
-            Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
-        })?)
-    }
-
-    /// Starts the background checkpointer. It stops when `stop` is dropped or sent to.
+    /// Starts the background checkpointer on its own read-write connection
+    /// (not the writer's: a checkpoint must never hold the lock request threads
+    /// wait on). PASSIVE copies what it can without blocking readers or the
+    /// writer. It stops, after a last checkpoint, when the sender is dropped.
     pub fn spawn_checkpointer(&self, every: Duration) -> (mpsc::Sender<()>, thread::JoinHandle<()>) {
         let (tx, rx) = mpsc::channel::<()>();
-        let store = self.clone();
+        let path = self.inner.path.clone();
         let handle = thread::Builder::new()
             .name("checkpoint".into())
-            .spawn(move || loop {
-                match rx.recv_timeout(every) {
-                    Err(mpsc::RecvTimeoutError::Timeout) => {
-                        if let Err(e) = store.checkpoint() {
-                            log::warn!("wal checkpoint failed: {e}");
-                        }
-                    }
-                    _ => {
-                        let _ = store.checkpoint();
+            .spawn(move || {
+                let conn = match Connection::open(&path).and_then(|c| configure(&c).map(|_| c)) {
+                    Ok(c) => c,
+                    Err(e) => {
+                        log::error!("checkpointer: cannot open {}: {e}; the WAL will grow until restart", path.display());
                         return;
+                    }
+                };
+                let checkpoint = || {
+                    if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                        log::warn!("wal checkpoint failed: {e}");
+                    }
+                };
+                loop {
+                    match rx.recv_timeout(every) {
+                        Err(mpsc::RecvTimeoutError::Timeout) => checkpoint(),
+                        _ => {
+                            checkpoint();
+                            return;
+                        }
                     }
                 }
             })
