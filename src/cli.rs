@@ -243,10 +243,13 @@ pub fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(
-        // grammers is chatty at info; our own modules speak at info.
-        "info,grammers_session=warn,grammers_mtsender=warn,grammers_client=warn,grammers_mtproto=warn",
-    ))
+    // grammers is chatty at info; our own modules speak at info. The demo's
+    // transcript is the point, so there only warnings are logged.
+    let default_filter = match cli.command {
+        Command::Demo(_) => "warn",
+        _ => "info,grammers_session=warn,grammers_mtsender=warn,grammers_client=warn,grammers_mtproto=warn",
+    };
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(default_filter))
     .format_timestamp_millis()
     .init();
     match dispatch(cli) {

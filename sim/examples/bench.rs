@@ -20,7 +20,9 @@ async fn run_once(actions: usize) -> Duration {
     sim.set_bot_admin(group, AdminRights::all()).unwrap();
     let poster = sim.add_user(UserSpec::new("Poster")).unwrap();
     sim.add_member(group, poster).unwrap();
-    let target = sim.send_group_message(group, poster, "react to me").unwrap();
+    let target = sim
+        .send_group_message(group, poster, "react to me")
+        .unwrap();
     let users: Vec<i64> = (0..actions / 4 + 1)
         .map(|i| {
             let u = sim.add_user(UserSpec::new(&format!("U{i}"))).unwrap();
@@ -31,11 +33,24 @@ async fn run_once(actions: usize) -> Duration {
 
     let session = Arc::new(MemorySession::default());
     tgsim::seed_session(&*session, sim.addr(), &sim.auth_key()).await;
-    let SenderPool { runner, updates, handle } = SenderPool::new(Arc::clone(&session), 1);
+    // grammers drops updates beyond `updates_channel_capacity` (default 100) when the consumer
+    // lags; a burst of 10,000 actions needs a deeper queue (the daemon should size it too).
+    let params = grammers_mtsender::ConnectionParams {
+        updates_channel_capacity: std::num::NonZeroUsize::new(actions * 2).unwrap(),
+        ..Default::default()
+    };
+    let SenderPool {
+        runner,
+        updates,
+        handle,
+    } = SenderPool::with_configuration(Arc::clone(&session), 1, params);
     let client = grammers_client::Client::new(handle.clone());
     let task = tokio::spawn(runner.run());
     client.bot_sign_in(&sim.bot_token(), "hash").await.unwrap();
-    let mut stream = client.stream_updates(updates, UpdatesConfiguration { catch_up: true }).await.unwrap();
+    let mut stream = client
+        .stream_updates(updates, UpdatesConfiguration { catch_up: true })
+        .await
+        .unwrap();
 
     let start = Instant::now();
     let driver = {
@@ -77,10 +92,19 @@ async fn main() {
     let mut times = Vec::new();
     for r in 0..runs {
         let t = run_once(actions).await;
-        println!("run {}: {actions} actions in {:.3} s ({:.0} actions/s)", r + 1, t.as_secs_f64(), actions as f64 / t.as_secs_f64());
+        println!(
+            "run {}: {actions} actions in {:.3} s ({:.0} actions/s)",
+            r + 1,
+            t.as_secs_f64(),
+            actions as f64 / t.as_secs_f64()
+        );
         times.push(t);
     }
     times.sort();
     let median = times[times.len() / 2];
-    println!("median: {:.3} s for {actions} actions ({:.0} actions/s)", median.as_secs_f64(), actions as f64 / median.as_secs_f64());
+    println!(
+        "median: {:.3} s for {actions} actions ({:.0} actions/s)",
+        median.as_secs_f64(),
+        actions as f64 / median.as_secs_f64()
+    );
 }

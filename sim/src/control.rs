@@ -82,11 +82,17 @@ impl WorldFile {
             };
             ids.insert(c.key.clone(), id);
         }
-        let id_of = |k: &str| ids.get(k).copied().ok_or_else(|| anyhow::anyhow!("unknown key {k}"));
+        let id_of = |k: &str| {
+            ids.get(k)
+                .copied()
+                .ok_or_else(|| anyhow::anyhow!("unknown key {k}"))
+        };
         for c in &self.chats {
             let chat = id_of(&c.key)?;
             match c.bot.as_deref() {
-                Some("admin") => sim.set_bot_admin(chat, c.rights.unwrap_or_else(AdminRights::all))?,
+                Some("admin") => {
+                    sim.set_bot_admin(chat, c.rights.unwrap_or_else(AdminRights::all))?
+                }
                 Some("member") => sim.set_bot_member(chat)?,
                 None | Some("none") => {}
                 Some(other) => anyhow::bail!("bot must be admin, member or none, not {other}"),
@@ -189,7 +195,13 @@ fn arg<T: serde::de::DeserializeOwned>(body: &Value, key: &str) -> Result<T, Rou
         .map_err(|e| RouteError::Bad(format!("field {key}: {e}")))
 }
 
-fn route(sim: &Sim, world: &BTreeMap<String, i64>, method: &str, path: &str, b: Value) -> Result<Value, RouteError> {
+fn route(
+    sim: &Sim,
+    world: &BTreeMap<String, i64>,
+    method: &str,
+    path: &str,
+    b: Value,
+) -> Result<Value, RouteError> {
     let ok = || Ok(json!({"ok": true}));
     let path = path.trim_end_matches('/');
     if method == "GET" {
@@ -253,41 +265,65 @@ fn route(sim: &Sim, world: &BTreeMap<String, i64>, method: &str, path: &str, b: 
             sim.set_chat_owner(arg(&b, "chat")?, arg(&b, "user")?)?;
             ok()
         }
-        "/post" => Ok(json!({"msg_id": sim.post_to_channel(arg(&b, "channel")?, &arg::<String>(&b, "text")?)?})),
-        "/group_message" => Ok(json!({"msg_id": sim.send_group_message(arg(&b, "chat")?, arg(&b, "user")?, &arg::<String>(&b, "text")?)?})),
+        "/post" => Ok(
+            json!({"msg_id": sim.post_to_channel(arg(&b, "channel")?, &arg::<String>(&b, "text")?)?}),
+        ),
+        "/group_message" => Ok(
+            json!({"msg_id": sim.send_group_message(arg(&b, "chat")?, arg(&b, "user")?, &arg::<String>(&b, "text")?)?}),
+        ),
         "/actions/start" => {
             let payload: Option<String> = arg(&b, "payload")?;
             Ok(json!({"msg_id": sim.user_start_bot(arg(&b, "user")?, payload.as_deref())?}))
         }
-        "/actions/text" => Ok(json!({"msg_id": sim.user_send_text(arg(&b, "user")?, &arg::<String>(&b, "text")?)?})),
+        "/actions/text" => Ok(
+            json!({"msg_id": sim.user_send_text(arg(&b, "user")?, &arg::<String>(&b, "text")?)?}),
+        ),
         "/actions/press" => {
             let data: String = arg(&b, "data")?;
-            Ok(json!({"query_id": sim.user_press_button(arg(&b, "user")?, arg(&b, "msg_id")?, data.as_bytes())?}))
+            Ok(
+                json!({"query_id": sim.user_press_button(arg(&b, "user")?, arg(&b, "msg_id")?, data.as_bytes())?}),
+            )
         }
         "/actions/join" => {
             sim.user_join(arg(&b, "user")?, arg(&b, "chat")?)?;
             ok()
         }
-        "/actions/join_link" => Ok(json!({"outcome": sim.user_join_via_link(arg(&b, "user")?, &arg::<String>(&b, "link")?)?})),
+        "/actions/join_link" => Ok(
+            json!({"outcome": sim.user_join_via_link(arg(&b, "user")?, &arg::<String>(&b, "link")?)?}),
+        ),
         "/actions/leave" => {
             sim.user_leave(arg(&b, "user")?, arg(&b, "chat")?)?;
             ok()
         }
         "/actions/react" => {
-            sim.user_react(arg(&b, "user")?, arg(&b, "chat")?, arg(&b, "msg_id")?, &arg::<String>(&b, "emoji")?)?;
+            sim.user_react(
+                arg(&b, "user")?,
+                arg(&b, "chat")?,
+                arg(&b, "msg_id")?,
+                &arg::<String>(&b, "emoji")?,
+            )?;
             ok()
         }
         "/actions/unreact" => {
             sim.user_unreact(arg(&b, "user")?, arg(&b, "chat")?, arg(&b, "msg_id")?)?;
             ok()
         }
-        "/actions/comment" => Ok(json!({"msg_id": sim.user_comment(arg(&b, "user")?, arg(&b, "channel")?, arg(&b, "post_id")?, &arg::<String>(&b, "text")?)?})),
+        "/actions/comment" => Ok(
+            json!({"msg_id": sim.user_comment(arg(&b, "user")?, arg(&b, "channel")?, arg(&b, "post_id")?, &arg::<String>(&b, "text")?)?}),
+        ),
         "/actions/vote" => {
             let options: Vec<usize> = arg(&b, "options")?;
-            sim.user_vote(arg(&b, "user")?, arg(&b, "chat")?, arg(&b, "msg_id")?, &options)?;
+            sim.user_vote(
+                arg(&b, "user")?,
+                arg(&b, "chat")?,
+                arg(&b, "msg_id")?,
+                &options,
+            )?;
             ok()
         }
-        "/actions/pay" => Ok(json!({"payment_id": sim.user_pay_invoice(arg(&b, "user")?, arg(&b, "msg_id")?)?})),
+        "/actions/pay" => {
+            Ok(json!({"payment_id": sim.user_pay_invoice(arg(&b, "user")?, arg(&b, "msg_id")?)?}))
+        }
         "/actions/buy_paid_media" => {
             sim.user_buy_paid_media(arg(&b, "user")?, arg(&b, "msg_id")?)?;
             ok()

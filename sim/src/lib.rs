@@ -28,8 +28,8 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{broadcast, watch};
 
 pub use obs::{
-    Button, ButtonKind, CallbackAnswer, JoinRequestDecision, ObservedInvite, ObservedMedia,
-    ObservedMessage, Observations, PeerKey, PrecheckoutAnswer, Refund,
+    Button, ButtonKind, CallbackAnswer, JoinRequestDecision, Observations, ObservedInvite,
+    ObservedMedia, ObservedMessage, PeerKey, PrecheckoutAnswer, Refund,
 };
 
 use crate::crypto::AuthKey;
@@ -210,7 +210,10 @@ pub struct Sim {
 impl Sim {
     /// Binds the listener and serves in the background on its own runtime (2 worker threads).
     pub fn start(cfg: SimConfig) -> anyhow::Result<Sim> {
-        let key = cfg.auth_key.map(AuthKey::new).unwrap_or_else(AuthKey::random);
+        let key = cfg
+            .auth_key
+            .map(AuthKey::new)
+            .unwrap_or_else(AuthKey::random);
         let listener = net::bind(cfg.listen)?;
         let addr = listener.local_addr()?;
         let (version, _) = watch::channel(0u64);
@@ -278,9 +281,13 @@ impl Sim {
     pub fn new_auth_key(&self) -> [u8; 256] {
         let k = AuthKey::random();
         let data = k.data;
-        self.world()
-            .keys
-            .insert(k.id, world::KeyState { key: k, account: None });
+        self.world().keys.insert(
+            k.id,
+            world::KeyState {
+                key: k,
+                account: None,
+            },
+        );
         data
     }
 
@@ -412,7 +419,13 @@ impl Sim {
         self.with(|w| w.user_leave(user, chat))
     }
 
-    pub fn user_react(&self, user: i64, chat: i64, msg_id: i32, emoji: &str) -> Result<(), SimError> {
+    pub fn user_react(
+        &self,
+        user: i64,
+        chat: i64,
+        msg_id: i32,
+        emoji: &str,
+    ) -> Result<(), SimError> {
         self.with(|w| w.user_react(user, chat, msg_id, Some(emoji)))
     }
 
@@ -420,12 +433,24 @@ impl Sim {
         self.with(|w| w.user_react(user, chat, msg_id, None))
     }
 
-    pub fn user_comment(&self, user: i64, channel: i64, post_id: i32, text: &str) -> Result<i32, SimError> {
+    pub fn user_comment(
+        &self,
+        user: i64,
+        channel: i64,
+        post_id: i32,
+        text: &str,
+    ) -> Result<i32, SimError> {
         self.with(|w| w.user_comment(user, channel, post_id, text))
     }
 
     /// Votes in a poll: `chat` None = the private chat with the bot.
-    pub fn user_vote(&self, user: i64, chat: Option<i64>, msg_id: i32, options: &[usize]) -> Result<(), SimError> {
+    pub fn user_vote(
+        &self,
+        user: i64,
+        chat: Option<i64>,
+        msg_id: i32,
+        options: &[usize],
+    ) -> Result<(), SimError> {
         self.with(|w| w.user_vote(user, chat, msg_id, options))
     }
 
@@ -457,14 +482,21 @@ impl Sim {
     }
 
     /// Async version of [`Sim::wait_payment`], for use inside a tokio runtime.
-    pub async fn wait_payment_async(&self, payment_id: i64, timeout: Duration) -> Option<PaymentOutcome> {
+    pub async fn wait_payment_async(
+        &self,
+        payment_id: i64,
+        timeout: Duration,
+    ) -> Option<PaymentOutcome> {
         let deadline = tokio::time::Instant::now() + timeout;
         let mut rx = self.shared.version.subscribe();
         loop {
             if let Some(o) = self.payment_outcome(payment_id) {
                 return Some(o);
             }
-            if tokio::time::timeout_at(deadline, rx.changed()).await.is_err() {
+            if tokio::time::timeout_at(deadline, rx.changed())
+                .await
+                .is_err()
+            {
                 return self.payment_outcome(payment_id);
             }
         }
@@ -582,7 +614,10 @@ impl Sim {
             if pred(&self.world().obs) {
                 return true;
             }
-            if tokio::time::timeout_at(deadline, rx.changed()).await.is_err() {
+            if tokio::time::timeout_at(deadline, rx.changed())
+                .await
+                .is_err()
+            {
                 return pred(&self.world().obs);
             }
         }
@@ -597,7 +632,11 @@ impl Drop for Sim {
 
 /// Points a grammers session at the simulator: home DC 2 with `addr` and the auth key, so the
 /// client skips key generation (simulator.md, "The key idea").
-pub async fn seed_session<S: grammers_session::Session>(session: &S, addr: SocketAddr, key: &[u8; 256]) {
+pub async fn seed_session<S: grammers_session::Session>(
+    session: &S,
+    addr: SocketAddr,
+    key: &[u8; 256],
+) {
     use std::net::{Ipv4Addr, SocketAddrV4, SocketAddrV6};
     let v4 = match addr {
         SocketAddr::V4(a) => a,

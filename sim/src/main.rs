@@ -8,7 +8,10 @@ use tgsim::control::{self, WorldFile};
 use tgsim::{Sim, SimConfig};
 
 #[derive(Parser)]
-#[command(name = "tgsim", about = "A fake Telegram datacenter for grammers clients")]
+#[command(
+    name = "tgsim",
+    about = "A fake Telegram datacenter for grammers clients"
+)]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
@@ -38,8 +41,14 @@ enum Cmd {
 
 fn main() -> anyhow::Result<()> {
     env_logger::init();
-    let Cmd::Serve { listen, control: control_addr, bot_token, auth_key_file, world, precheckout_timeout_ms } =
-        Cli::parse().cmd;
+    let Cmd::Serve {
+        listen,
+        control: control_addr,
+        bot_token,
+        auth_key_file,
+        world,
+        precheckout_timeout_ms,
+    } = Cli::parse().cmd;
     let auth_key = match &auth_key_file {
         Some(p) if p.exists() => {
             let bytes = std::fs::read(p)?;

@@ -69,7 +69,11 @@ pub fn subscribe(w: &mut World, account: i64, conn_id: u64) {
     }
 }
 
-pub async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+pub async fn accept_loop(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    mut stop: watch::Receiver<bool>,
+) {
     loop {
         tokio::select! {
             _ = stop.changed() => return,
@@ -105,7 +109,12 @@ struct SessionInfo {
 async fn serve_conn(shared: Arc<Shared>, stream: TcpStream, conn_id: u64) {
     let (mut rd, wr) = stream.into_split();
     let (tx, rx) = mpsc::unbounded_channel();
-    shared.world.lock().unwrap().conns.insert(conn_id, tx.clone());
+    shared
+        .world
+        .lock()
+        .unwrap()
+        .conns
+        .insert(conn_id, tx.clone());
     let (sess_tx, sess_rx) = watch::channel::<Option<SessionInfo>>(None);
     let writer = tokio::spawn(write_loop(wr, rx, sess_rx));
     let mut kick = shared.kick.subscribe();
@@ -134,7 +143,9 @@ async fn serve_conn(shared: Arc<Shared>, stream: TcpStream, conn_id: u64) {
             };
             let mut packet = buf[off.data_range.clone()].to_vec();
             buf.drain(..off.next_offset);
-            if let Err(e) = handle_packet(&shared, conn_id, &mut packet, &mut session, &sess_tx, &tx) {
+            if let Err(e) =
+                handle_packet(&shared, conn_id, &mut packet, &mut session, &sess_tx, &tx)
+            {
                 log::warn!("tgsim: connection {conn_id}: {e}");
                 break 'outer;
             }
@@ -177,14 +188,23 @@ fn handle_packet(
     let msg_id = i64::from_le_bytes(plain[16..24].try_into().unwrap());
     let len = i32::from_le_bytes(plain[28..32].try_into().unwrap()) as usize;
     let body = plain.get(32..32 + len).ok_or("bad message length")?;
-    if session.as_ref().is_none_or(|s| s.session_id != session_id || s.key.id != key.id) {
+    if session
+        .as_ref()
+        .is_none_or(|s| s.session_id != session_id || s.key.id != key.id)
+    {
         // The session_id must be echoed back exactly: grammers panics otherwise
         // (simulator.md §2.3).
-        let info = SessionInfo { key: key.clone(), session_id };
+        let info = SessionInfo {
+            key: key.clone(),
+            session_id,
+        };
         *session = Some(info.clone());
         let _ = sess_tx.send(Some(info));
     }
-    let caller = Caller { key_id: key.id, conn_id };
+    let caller = Caller {
+        key_id: key.id,
+        conn_id,
+    };
     process(shared, &caller, msg_id, body, tx, 0)
 }
 
@@ -224,7 +244,8 @@ fn process(
         }
         MSGS_ACK | DESTROY_SESSION | MSGS_STATE_REQ => Ok(()),
         PING | PING_DELAY_DISCONNECT => {
-            let ping_id = i64::from_le_bytes(body.get(4..12).ok_or("short ping")?.try_into().unwrap());
+            let ping_id =
+                i64::from_le_bytes(body.get(4..12).ok_or("short ping")?.try_into().unwrap());
             // A bare pong, not an rpc_result (simulator.md §2.5).
             let pong = tl::enums::Pong::from(tl::types::Pong { msg_id, ping_id }).to_bytes();
             let _ = tx.send(Outgoing::Service(pong));
@@ -279,7 +300,9 @@ struct MsgIds {
 
 impl MsgIds {
     fn next(&mut self, response: bool) -> i64 {
-        let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+        let d = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
         let mut id = ((d.as_secs() as i64) << 32) | ((d.subsec_nanos() as i64) << 2) & 0xffff_fffc;
         if id <= self.last {
             id = (self.last | 3) + 1;

@@ -7,7 +7,9 @@ use serde::Serialize;
 
 /// A chat as seen from outside: a private chat with a user, a basic group or a channel
 /// (channels include supergroups).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize,
+)]
 #[serde(tag = "type", content = "id", rename_all = "snake_case")]
 pub enum PeerKey {
     User(i64),

@@ -77,10 +77,7 @@ pub fn dispatch(w: &mut World, caller: &Caller, body: &[u8]) -> Vec<u8> {
     match handle(w, caller, id, body) {
         Ok(b) => b,
         Err(RpcErr(code, msg)) => {
-            log::debug!(
-                "rpc {} -> {code} {msg}",
-                tl::name_for_id(id)
-            );
+            log::debug!("rpc {} -> {code} {msg}", tl::name_for_id(id));
             tlb::rpc_error(code, &msg)
         }
     }
@@ -110,7 +107,11 @@ fn handle(w: &mut World, caller: &Caller, id: u32, body: &[u8]) -> R {
     }
     if is!(id, f::auth::SendCode) {
         let r: f::auth::SendCode = decode(body)?;
-        if !w.users.values().any(|u| u.phone.as_deref() == Some(&r.phone_number)) {
+        if !w
+            .users
+            .values()
+            .any(|u| u.phone.as_deref() == Some(&r.phone_number))
+        {
             // Sign-up is not simulated.
             return Err(bad("PHONE_NUMBER_UNOCCUPIED"));
         }
@@ -225,12 +226,14 @@ fn handle(w: &mut World, caller: &Caller, id: u32, body: &[u8]) -> R {
                 .into(),
             );
         }
-        return Ok(tl::enums::users::UserFull::from(tl::types::users::UserFull {
-            full_user: full.into(),
-            chats: vec![],
-            users: w.render_users(&[uid], me),
-        })
-        .to_bytes());
+        return Ok(
+            tl::enums::users::UserFull::from(tl::types::users::UserFull {
+                full_user: full.into(),
+                chats: vec![],
+                users: w.render_users(&[uid], me),
+            })
+            .to_bytes(),
+        );
     }
     if is!(id, f::contacts::ResolveUsername) {
         let r: f::contacts::ResolveUsername = decode(body)?;
@@ -242,12 +245,14 @@ fn handle(w: &mut World, caller: &Caller, id: u32, body: &[u8]) -> R {
             PeerKey::User(u) => (w.render_users(&[u], me), vec![]),
             other => (vec![], w.render_chats(&[other.id()], me)),
         };
-        return Ok(tl::enums::contacts::ResolvedPeer::from(tl::types::contacts::ResolvedPeer {
-            peer: peer.into_tl(),
-            chats,
-            users,
-        })
-        .to_bytes());
+        return Ok(
+            tl::enums::contacts::ResolvedPeer::from(tl::types::contacts::ResolvedPeer {
+                peer: peer.into_tl(),
+                chats,
+                users,
+            })
+            .to_bytes(),
+        );
     }
     if is!(id, f::channels::GetChannels) {
         let r: f::channels::GetChannels = decode(body)?;
@@ -255,18 +260,26 @@ fn handle(w: &mut World, caller: &Caller, id: u32, body: &[u8]) -> R {
         for c in &r.id {
             ids.push(input_channel(w, c)?);
         }
-        return Ok(tl::enums::messages::Chats::from(tl::types::messages::Chats {
-            chats: w.render_chats(&ids, me),
-        })
-        .to_bytes());
+        return Ok(
+            tl::enums::messages::Chats::from(tl::types::messages::Chats {
+                chats: w.render_chats(&ids, me),
+            })
+            .to_bytes(),
+        );
     }
     if is!(id, f::messages::GetChats) {
         let r: f::messages::GetChats = decode(body)?;
-        let ids: Vec<i64> = r.id.iter().copied().filter(|c| w.chats.contains_key(c)).collect();
-        return Ok(tl::enums::messages::Chats::from(tl::types::messages::Chats {
-            chats: w.render_chats(&ids, me),
-        })
-        .to_bytes());
+        let ids: Vec<i64> =
+            r.id.iter()
+                .copied()
+                .filter(|c| w.chats.contains_key(c))
+                .collect();
+        return Ok(
+            tl::enums::messages::Chats::from(tl::types::messages::Chats {
+                chats: w.render_chats(&ids, me),
+            })
+            .to_bytes(),
+        );
     }
     if is!(id, f::channels::GetFullChannel) {
         let r: f::channels::GetFullChannel = decode(body)?;
@@ -279,16 +292,22 @@ fn handle(w: &mut World, caller: &Caller, id: u32, body: &[u8]) -> R {
         full.can_view_participants = admin;
         full.admins_count = Some(c.members.values().filter(|m| m.admin.is_some()).count() as i32);
         full.can_view_stats = admin;
-        return Ok(tl::enums::messages::ChatFull::from(tl::types::messages::ChatFull {
-            full_chat: full.into(),
-            chats: w.render_chats(&[chat], me),
-            users: vec![],
-        })
-        .to_bytes());
+        return Ok(
+            tl::enums::messages::ChatFull::from(tl::types::messages::ChatFull {
+                full_chat: full.into(),
+                chats: w.render_chats(&[chat], me),
+                users: vec![],
+            })
+            .to_bytes(),
+        );
     }
     if is!(id, f::messages::GetFullChat) {
         let r: f::messages::GetFullChat = decode(body)?;
-        let c = w.chats.get(&r.chat_id).filter(|c| c.kind == ChatKind::Basic).ok_or_else(|| bad("CHAT_ID_INVALID"))?;
+        let c = w
+            .chats
+            .get(&r.chat_id)
+            .filter(|c| c.kind == ChatKind::Basic)
+            .ok_or_else(|| bad("CHAT_ID_INVALID"))?;
         let parts = c
             .members
             .iter()
@@ -312,12 +331,14 @@ fn handle(w: &mut World, caller: &Caller, id: u32, body: &[u8]) -> R {
             }
             .into(),
         );
-        return Ok(tl::enums::messages::ChatFull::from(tl::types::messages::ChatFull {
-            full_chat: full.into(),
-            chats: w.render_chats(&[r.chat_id], me),
-            users: w.render_users(&users, me),
-        })
-        .to_bytes());
+        return Ok(
+            tl::enums::messages::ChatFull::from(tl::types::messages::ChatFull {
+                full_chat: full.into(),
+                chats: w.render_chats(&[r.chat_id], me),
+                users: w.render_users(&users, me),
+            })
+            .to_bytes(),
+        );
     }
     if is!(id, f::channels::GetParticipant) {
         let r: f::channels::GetParticipant = decode(body)?;
@@ -333,7 +354,10 @@ fn handle(w: &mut World, caller: &Caller, id: u32, body: &[u8]) -> R {
         if user != me && my.and_then(|m| m.admin).is_none() {
             return Err(bad("CHAT_ADMIN_REQUIRED"));
         }
-        let m = c.members.get(&user).ok_or_else(|| bad("USER_NOT_PARTICIPANT"))?;
+        let m = c
+            .members
+            .get(&user)
+            .ok_or_else(|| bad("USER_NOT_PARTICIPANT"))?;
         let participant: tl::enums::ChannelParticipant = if c.creator == Some(user) {
             tl::types::ChannelParticipantCreator {
                 user_id: user,
@@ -384,23 +408,31 @@ fn handle(w: &mut World, caller: &Caller, id: u32, body: &[u8]) -> R {
                         users.extend(sender_of(&m.tl));
                         msgs.push(m.tl.clone());
                     }
-                    None => msgs.push(tl::types::MessageEmpty { id: i.id, peer_id: None }.into()),
+                    None => msgs.push(
+                        tl::types::MessageEmpty {
+                            id: i.id,
+                            peer_id: None,
+                        }
+                        .into(),
+                    ),
                 }
             }
         }
         let mut chats = vec![chat];
         chats.extend(c.linked);
-        return Ok(tl::enums::messages::Messages::from(tl::types::messages::ChannelMessages {
-            inexact: false,
-            pts: c.pts,
-            count: msgs.len() as i32,
-            offset_id_offset: None,
-            messages: msgs,
-            topics: vec![],
-            chats: w.render_chats(&chats, me),
-            users: w.render_users(&users, me),
-        })
-        .to_bytes());
+        return Ok(
+            tl::enums::messages::Messages::from(tl::types::messages::ChannelMessages {
+                inexact: false,
+                pts: c.pts,
+                count: msgs.len() as i32,
+                offset_id_offset: None,
+                messages: msgs,
+                topics: vec![],
+                chats: w.render_chats(&chats, me),
+                users: w.render_users(&users, me),
+            })
+            .to_bytes(),
+        );
     }
     if is!(id, f::messages::GetMessages) {
         let r: f::messages::GetMessages = decode(body)?;
@@ -421,17 +453,25 @@ fn handle(w: &mut World, caller: &Caller, id: u32, body: &[u8]) -> R {
                         }
                         msgs.push(m.tl.clone());
                     }
-                    None => msgs.push(tl::types::MessageEmpty { id: i.id, peer_id: None }.into()),
+                    None => msgs.push(
+                        tl::types::MessageEmpty {
+                            id: i.id,
+                            peer_id: None,
+                        }
+                        .into(),
+                    ),
                 }
             }
         }
-        return Ok(tl::enums::messages::Messages::from(tl::types::messages::Messages {
-            messages: msgs,
-            topics: vec![],
-            chats: w.render_chats(&chats, me),
-            users: w.render_users(&users, me),
-        })
-        .to_bytes());
+        return Ok(
+            tl::enums::messages::Messages::from(tl::types::messages::Messages {
+                messages: msgs,
+                topics: vec![],
+                chats: w.render_chats(&chats, me),
+                users: w.render_users(&users, me),
+            })
+            .to_bytes(),
+        );
     }
     if is!(id, f::messages::SendMessage) {
         let r: f::messages::SendMessage = decode(body)?;
@@ -445,14 +485,25 @@ fn handle(w: &mut World, caller: &Caller, id: u32, body: &[u8]) -> R {
         if let Some(tl::enums::InputReplyTo::Message(rt)) = &r.reply_to {
             m.reply_to = Some(reply_header(rt.reply_to_msg_id, rt.top_msg_id));
         }
-        let (mid, pts) = w.store_bot_message(peer, Msg::new(m.clone().into())).map_err(|e| bad(&e.0))?;
+        let (mid, pts) = w
+            .store_bot_message(peer, Msg::new(m.clone().into()))
+            .map_err(|e| bad(&e.0))?;
         m.id = mid;
         if let PeerKey::Channel(c) = peer {
             // Channel messages answer with `updates{updateMessageID, updateNewChannelMessage}`.
             return Ok(tl::enums::Updates::from(tl::types::Updates {
                 updates: vec![
-                    tl::types::UpdateMessageId { id: mid, random_id: r.random_id }.into(),
-                    tl::types::UpdateNewChannelMessage { message: m.into(), pts, pts_count: 1 }.into(),
+                    tl::types::UpdateMessageId {
+                        id: mid,
+                        random_id: r.random_id,
+                    }
+                    .into(),
+                    tl::types::UpdateNewChannelMessage {
+                        message: m.into(),
+                        pts,
+                        pts_count: 1,
+                    }
+                    .into(),
                 ],
                 users: w.render_users(&[me], me),
                 chats: w.render_chats(&[c], me),
@@ -485,15 +536,27 @@ fn handle(w: &mut World, caller: &Caller, id: u32, body: &[u8]) -> R {
         m.entities = r.entities.clone();
         let mut msg = Msg::new(tl::enums::Message::Message(m.clone()));
         attach_media(w, peer, &mut msg, r.media)?;
-        let (mid, pts) = w.store_bot_message(peer, msg.clone()).map_err(|e| bad(&e.0))?;
+        let (mid, pts) = w
+            .store_bot_message(peer, msg.clone())
+            .map_err(|e| bad(&e.0))?;
         crate::world::set_msg_id(&mut msg.tl, mid);
-        return Ok(own_message_updates(w, me, peer, msg.tl, pts, Some(r.random_id), false));
+        return Ok(own_message_updates(
+            w,
+            me,
+            peer,
+            msg.tl,
+            pts,
+            Some(r.random_id),
+            false,
+        ));
     }
     if is!(id, f::messages::EditMessage) {
         let r: f::messages::EditMessage = decode(body)?;
         let peer = input_peer(w, me, &r.peer)?;
         let msgs = w.bot_msgs_mut(peer).ok_or_else(|| bad("PEER_ID_INVALID"))?;
-        let msg = msgs.get_mut(&r.id).ok_or_else(|| bad("MESSAGE_ID_INVALID"))?;
+        let msg = msgs
+            .get_mut(&r.id)
+            .ok_or_else(|| bad("MESSAGE_ID_INVALID"))?;
         if !msg.by_bot {
             return Err(bad("MESSAGE_AUTHOR_REQUIRED"));
         }
@@ -532,7 +595,15 @@ fn handle(w: &mut World, caller: &Caller, id: u32, body: &[u8]) -> R {
             }
             _ => w.next_pts(me, 1),
         };
-        return Ok(own_message_updates(w, me, peer, edited.into(), pts, None, true));
+        return Ok(own_message_updates(
+            w,
+            me,
+            peer,
+            edited.into(),
+            pts,
+            None,
+            true,
+        ));
     }
     if is!(id, f::messages::DeleteMessages) {
         let r: f::messages::DeleteMessages = decode(body)?;
@@ -565,7 +636,10 @@ fn handle(w: &mut World, caller: &Caller, id: u32, body: &[u8]) -> R {
             }
         }
         return Ok(tl::enums::messages::AffectedMessages::from(
-            tl::types::messages::AffectedMessages { pts, pts_count: count },
+            tl::types::messages::AffectedMessages {
+                pts,
+                pts_count: count,
+            },
         )
         .to_bytes());
     }
@@ -614,7 +688,10 @@ fn handle(w: &mut World, caller: &Caller, id: u32, body: &[u8]) -> R {
     }
     if is!(id, f::messages::SetBotCallbackAnswer) {
         let r: f::messages::SetBotCallbackAnswer = decode(body)?;
-        let q = w.callbacks.remove(&r.query_id).ok_or_else(|| bad("QUERY_ID_INVALID"))?;
+        let q = w
+            .callbacks
+            .remove(&r.query_id)
+            .ok_or_else(|| bad("QUERY_ID_INVALID"))?;
         w.obs.callback_answers.push(CallbackAnswer {
             query_id: r.query_id,
             user_id: q.user,
@@ -630,7 +707,8 @@ fn handle(w: &mut World, caller: &Caller, id: u32, body: &[u8]) -> R {
         if !r.success && r.error.is_none() {
             return Err(bad("ERROR_TEXT_EMPTY"));
         }
-        w.answer_precheckout(r.query_id, r.success, r.error).map_err(bad)?;
+        w.answer_precheckout(r.query_id, r.success, r.error)
+            .map_err(bad)?;
         return Ok(true.to_bytes());
     }
     if is!(id, f::messages::ExportChatInvite) {
@@ -641,7 +719,12 @@ fn handle(w: &mut World, caller: &Caller, id: u32, body: &[u8]) -> R {
             p => p.id(),
         };
         // The bot must be an admin with the invite right (telegram.md §1.1 [S29]).
-        if !w.chats[&chat].members.get(&me).and_then(|m| m.admin).is_some_and(|a| a.invite_users) {
+        if !w.chats[&chat]
+            .members
+            .get(&me)
+            .and_then(|m| m.admin)
+            .is_some_and(|a| a.invite_users)
+        {
             return Err(bad("CHAT_ADMIN_REQUIRED"));
         }
         if r.title.as_ref().is_some_and(|t| t.chars().count() > 32) {
@@ -654,12 +737,21 @@ fn handle(w: &mut World, caller: &Caller, id: u32, body: &[u8]) -> R {
         if r.usage_limit.is_some_and(|l| !(1..=99999).contains(&l)) {
             return Err(bad("USAGE_LIMIT_INVALID"));
         }
-        let link = w.create_invite(chat, r.title, r.expire_date, r.usage_limit, r.request_needed);
+        let link = w.create_invite(
+            chat,
+            r.title,
+            r.expire_date,
+            r.usage_limit,
+            r.request_needed,
+        );
         return Ok(w.invite_tl(&link).unwrap().to_bytes());
     }
     if is!(id, f::messages::EditExportedChatInvite) {
         let r: f::messages::EditExportedChatInvite = decode(body)?;
-        let inv = w.invites.get_mut(&r.link).ok_or_else(|| bad("INVITE_HASH_INVALID"))?;
+        let inv = w
+            .invites
+            .get_mut(&r.link)
+            .ok_or_else(|| bad("INVITE_HASH_INVALID"))?;
         if r.revoked {
             inv.revoked = true;
         }
@@ -700,7 +792,8 @@ fn handle(w: &mut World, caller: &Caller, id: u32, body: &[u8]) -> R {
         {
             return Err(bad("CHAT_ADMIN_REQUIRED"));
         }
-        w.decide_join_request(peer.id(), user, r.approved).map_err(|e| bad(&e.0))?;
+        w.decide_join_request(peer.id(), user, r.approved)
+            .map_err(|e| bad(&e.0))?;
         return Ok(empty_updates(w, me));
     }
     if is!(id, f::payments::RefundStarsCharge) {
@@ -712,7 +805,10 @@ fn handle(w: &mut World, caller: &Caller, id: u32, body: &[u8]) -> R {
             .find(|t| t.id == r.charge_id && t.user == user && !t.refund)
             .cloned()
             .ok_or_else(|| bad("CHARGE_ID_INVALID"))?;
-        if w.stars.iter().any(|t| t.refund && t.id == format!("{}refund", tx.id)) {
+        if w.stars
+            .iter()
+            .any(|t| t.refund && t.id == format!("{}refund", tx.id))
+        {
             return Err(bad("CHARGE_ALREADY_REFUNDED"));
         }
         w.stars.push(crate::world::StarsTx {
@@ -741,7 +837,10 @@ fn handle(w: &mut World, caller: &Caller, id: u32, body: &[u8]) -> R {
                         &t.id,
                         t.amount,
                         t.date,
-                        tl::types::StarsTransactionPeer { peer: PeerKey::User(t.user).into_tl() }.into(),
+                        tl::types::StarsTransactionPeer {
+                            peer: PeerKey::User(t.user).into_tl(),
+                        }
+                        .into(),
                     );
                     s.refund = t.refund;
                     s.bot_payload = Some(t.payload.clone());
@@ -749,17 +848,23 @@ fn handle(w: &mut World, caller: &Caller, id: u32, body: &[u8]) -> R {
                 })
                 .collect()
         });
-        return Ok(tl::enums::payments::StarsStatus::from(tl::types::payments::StarsStatus {
-            balance: tl::types::StarsAmount { amount: balance, nanos: 0 }.into(),
-            subscriptions: None,
-            subscriptions_next_offset: None,
-            subscriptions_missing_balance: None,
-            history: txs,
-            next_offset: None,
-            chats: vec![],
-            users: w.render_users(&users, me),
-        })
-        .to_bytes());
+        return Ok(
+            tl::enums::payments::StarsStatus::from(tl::types::payments::StarsStatus {
+                balance: tl::types::StarsAmount {
+                    amount: balance,
+                    nanos: 0,
+                }
+                .into(),
+                subscriptions: None,
+                subscriptions_next_offset: None,
+                subscriptions_missing_balance: None,
+                history: txs,
+                next_offset: None,
+                chats: vec![],
+                users: w.render_users(&users, me),
+            })
+            .to_bytes(),
+        );
     }
     if is!(id, f::premium::GetUserBoosts) {
         let r: f::premium::GetUserBoosts = decode(body)?;
@@ -777,13 +882,15 @@ fn handle(w: &mut World, caller: &Caller, id: u32, body: &[u8]) -> R {
             .cloned()
             .map(Into::into)
             .collect();
-        return Ok(tl::enums::premium::BoostsList::from(tl::types::premium::BoostsList {
-            count: boosts.len() as i32,
-            boosts,
-            next_offset: None,
-            users: w.render_users(&[user], me),
-        })
-        .to_bytes());
+        return Ok(
+            tl::enums::premium::BoostsList::from(tl::types::premium::BoostsList {
+                count: boosts.len() as i32,
+                boosts,
+                next_offset: None,
+                users: w.render_users(&[user], me),
+            })
+            .to_bytes(),
+        );
     }
     if is!(id, f::bots::SetBotCommands) {
         let r: f::bots::SetBotCommands = decode(body)?;
@@ -799,10 +906,12 @@ fn handle(w: &mut World, caller: &Caller, id: u32, body: &[u8]) -> R {
     }
     if is!(id, f::auth::LogOut) {
         w.keys.get_mut(&caller.key_id).unwrap().account = None;
-        return Ok(tl::enums::auth::LoggedOut::from(tl::types::auth::LoggedOut {
-            future_auth_token: None,
-        })
-        .to_bytes());
+        return Ok(
+            tl::enums::auth::LoggedOut::from(tl::types::auth::LoggedOut {
+                future_auth_token: None,
+            })
+            .to_bytes(),
+        );
     }
 
     // Owner-account methods: "Can bots use this method: NO" (telegram.md §1.2, §1.4 [S7][S13][S14][S31]).
@@ -818,10 +927,18 @@ fn handle(w: &mut World, caller: &Caller, id: u32, body: &[u8]) -> R {
         let chat = input_peer(w, me, &r.peer)?.id();
         let c = w.chats.get(&chat).ok_or_else(|| bad("PEER_ID_INVALID"))?;
         let group = c.linked.ok_or_else(|| bad("MSG_ID_INVALID"))?;
-        let copy = c.msgs.get(&r.msg_id).and_then(|m| m.discussion_copy).ok_or_else(|| bad("MSG_ID_INVALID"))?;
+        let copy = c
+            .msgs
+            .get(&r.msg_id)
+            .and_then(|m| m.discussion_copy)
+            .ok_or_else(|| bad("MSG_ID_INVALID"))?;
         let g = &w.chats[&group];
         let msg = g.msgs[&copy].tl.clone();
-        let replies = g.msgs.values().filter(|m| thread_of(&m.tl) == Some(copy)).count() as i32;
+        let replies = g
+            .msgs
+            .values()
+            .filter(|m| thread_of(&m.tl) == Some(copy))
+            .count() as i32;
         return Ok(tl::enums::messages::DiscussionMessage::from(
             tl::types::messages::DiscussionMessage {
                 messages: vec![msg],
@@ -843,7 +960,10 @@ fn handle(w: &mut World, caller: &Caller, id: u32, body: &[u8]) -> R {
         let (group, root) = match (c.kind, c.linked) {
             (ChatKind::Channel, Some(g)) => (
                 g,
-                c.msgs.get(&r.msg_id).and_then(|m| m.discussion_copy).ok_or_else(|| bad("MSG_ID_INVALID"))?,
+                c.msgs
+                    .get(&r.msg_id)
+                    .and_then(|m| m.discussion_copy)
+                    .ok_or_else(|| bad("MSG_ID_INVALID"))?,
             ),
             _ => (chat, r.msg_id),
         };
@@ -857,35 +977,45 @@ fn handle(w: &mut World, caller: &Caller, id: u32, body: &[u8]) -> R {
             .collect();
         msgs.reverse();
         let count = msgs.len() as i32;
-        let msgs: Vec<tl::enums::Message> = msgs.into_iter().take(limit).map(|m| m.tl.clone()).collect();
+        let msgs: Vec<tl::enums::Message> =
+            msgs.into_iter().take(limit).map(|m| m.tl.clone()).collect();
         let users: Vec<i64> = msgs.iter().filter_map(sender_of).collect();
-        return Ok(tl::enums::messages::Messages::from(tl::types::messages::ChannelMessages {
-            inexact: false,
-            pts: g.pts,
-            count,
-            offset_id_offset: None,
-            messages: msgs,
-            topics: vec![],
-            chats: w.render_chats(&[group, chat], me),
-            users: w.render_users(&users, me),
-        })
-        .to_bytes());
+        return Ok(
+            tl::enums::messages::Messages::from(tl::types::messages::ChannelMessages {
+                inexact: false,
+                pts: g.pts,
+                count,
+                offset_id_offset: None,
+                messages: msgs,
+                topics: vec![],
+                chats: w.render_chats(&[group, chat], me),
+                users: w.render_users(&users, me),
+            })
+            .to_bytes(),
+        );
     }
     if is!(id, f::stats::GetMessagePublicForwards) {
         let r: f::stats::GetMessagePublicForwards = decode(body)?;
         let chat = input_channel(w, &r.channel)?;
-        if w.chats[&chat].members.get(&me).and_then(|m| m.admin).is_none() {
+        if w.chats[&chat]
+            .members
+            .get(&me)
+            .and_then(|m| m.admin)
+            .is_none()
+        {
             return Err(bad("CHAT_ADMIN_REQUIRED"));
         }
         // Forwards into public channels are not simulated: always an empty list.
-        return Ok(tl::enums::stats::PublicForwards::from(tl::types::stats::PublicForwards {
-            count: 0,
-            forwards: vec![],
-            next_offset: None,
-            chats: vec![],
-            users: vec![],
-        })
-        .to_bytes());
+        return Ok(
+            tl::enums::stats::PublicForwards::from(tl::types::stats::PublicForwards {
+                count: 0,
+                forwards: vec![],
+                next_offset: None,
+                chats: vec![],
+                users: vec![],
+            })
+            .to_bytes(),
+        );
     }
     if is!(id, f::channels::GetAdminLog) {
         let r: f::channels::GetAdminLog = decode(body)?;
@@ -906,11 +1036,13 @@ fn handle(w: &mut World, caller: &Caller, id: u32, body: &[u8]) -> R {
             .map(Into::into)
             .collect();
         let users: Vec<i64> = c.admin_log.iter().map(|e| e.user_id).collect();
-        return Ok(tl::enums::channels::AdminLogResults::from(tl::types::channels::AdminLogResults {
-            events,
-            chats: w.render_chats(&[chat], me),
-            users: w.render_users(&users, me),
-        })
+        return Ok(tl::enums::channels::AdminLogResults::from(
+            tl::types::channels::AdminLogResults {
+                events,
+                chats: w.render_chats(&[chat], me),
+                users: w.render_users(&users, me),
+            },
+        )
         .to_bytes());
     }
 
@@ -946,22 +1078,50 @@ fn own_message_updates(
 ) -> Vec<u8> {
     let mut ups: Vec<tl::enums::Update> = Vec::new();
     if let Some(random_id) = random_id {
-        ups.push(tl::types::UpdateMessageId { id: msg_id(&message), random_id }.into());
+        ups.push(
+            tl::types::UpdateMessageId {
+                id: msg_id(&message),
+                random_id,
+            }
+            .into(),
+        );
     }
     let (users, chats) = match peer {
         PeerKey::User(u) => (vec![me, u], vec![]),
         other => (vec![me], vec![other.id()]),
     };
     match (peer, edit) {
-        (PeerKey::Channel(_), false) => {
-            ups.push(tl::types::UpdateNewChannelMessage { message, pts, pts_count: 1 }.into())
-        }
-        (PeerKey::Channel(_), true) => {
-            ups.push(tl::types::UpdateEditChannelMessage { message, pts, pts_count: 1 }.into())
-        }
-        (_, false) => ups.push(tl::types::UpdateNewMessage { message, pts, pts_count: 1 }.into()),
+        (PeerKey::Channel(_), false) => ups.push(
+            tl::types::UpdateNewChannelMessage {
+                message,
+                pts,
+                pts_count: 1,
+            }
+            .into(),
+        ),
+        (PeerKey::Channel(_), true) => ups.push(
+            tl::types::UpdateEditChannelMessage {
+                message,
+                pts,
+                pts_count: 1,
+            }
+            .into(),
+        ),
+        (_, false) => ups.push(
+            tl::types::UpdateNewMessage {
+                message,
+                pts,
+                pts_count: 1,
+            }
+            .into(),
+        ),
         (_, true) => {
-            let u: tl::enums::Update = tl::types::UpdateEditMessage { message, pts, pts_count: 1 }.into();
+            let u: tl::enums::Update = tl::types::UpdateEditMessage {
+                message,
+                pts,
+                pts_count: 1,
+            }
+            .into();
             w.accounts.get_mut(&me).unwrap().log.push(LogEntry {
                 pts,
                 qts: 0,
@@ -984,7 +1144,12 @@ fn own_message_updates(
 }
 
 /// Media the bot may send: Stars invoices, polls and paid media (issue 3 item 5).
-fn attach_media(w: &mut World, peer: PeerKey, msg: &mut Msg, media: tl::enums::InputMedia) -> Result<(), RpcErr> {
+fn attach_media(
+    w: &mut World,
+    peer: PeerKey,
+    msg: &mut Msg,
+    media: tl::enums::InputMedia,
+) -> Result<(), RpcErr> {
     let tl::enums::Message::Message(m) = &mut msg.tl else {
         unreachable!()
     };
@@ -1031,7 +1196,9 @@ fn attach_media(w: &mut World, peer: PeerKey, msg: &mut Msg, media: tl::enums::I
         tl::enums::InputMedia::Poll(p) => {
             let tl::enums::Poll::Poll(mut poll) = p.poll;
             // "Non-anonymous polls can't be sent or forwarded to channels" (telegram.md §1.9 [S20]).
-            if poll.public_voters && matches!(peer, PeerKey::Channel(c) if w.chats[&c].kind == ChatKind::Channel) {
+            if poll.public_voters
+                && matches!(peer, PeerKey::Channel(c) if w.chats[&c].kind == ChatKind::Channel)
+            {
                 return Err(bad("BROADCAST_PUBLIC_VOTERS_FORBIDDEN"));
             }
             poll.id = w.alloc_query();
@@ -1097,7 +1264,10 @@ fn check_can_send(w: &World, me: i64, peer: PeerKey) -> Result<(), RpcErr> {
         }
         PeerKey::Chat(c) | PeerKey::Channel(c) => {
             let chat = w.chats.get(&c).ok_or_else(|| bad("PEER_ID_INVALID"))?;
-            let m = chat.members.get(&me).ok_or_else(|| RpcErr(403, "CHAT_WRITE_FORBIDDEN".into()))?;
+            let m = chat
+                .members
+                .get(&me)
+                .ok_or_else(|| RpcErr(403, "CHAT_WRITE_FORBIDDEN".into()))?;
             if chat.kind == ChatKind::Channel && !m.admin.is_some_and(|a| a.post_messages) {
                 return Err(RpcErr(403, "CHAT_WRITE_FORBIDDEN".into()));
             }
@@ -1168,11 +1338,13 @@ fn get_channel_difference(w: &World, me: i64, chat: i64, pts: i32, limit: i32) -
     let limit = if limit <= 0 { 100 } else { limit as usize };
     let fresh: Vec<&LogEntry> = c.log.iter().filter(|e| e.pts > pts).take(limit).collect();
     if fresh.is_empty() {
-        return tl::enums::updates::ChannelDifference::from(tl::types::updates::ChannelDifferenceEmpty {
-            r#final: true,
-            pts: c.pts,
-            timeout: None,
-        })
+        return tl::enums::updates::ChannelDifference::from(
+            tl::types::updates::ChannelDifferenceEmpty {
+                r#final: true,
+                pts: c.pts,
+                timeout: None,
+            },
+        )
         .to_bytes();
     }
     let last = fresh.last().unwrap().pts;
@@ -1219,7 +1391,9 @@ fn input_user(w: &World, me: i64, u: &tl::enums::InputUser) -> Result<i64, RpcEr
 fn input_channel(w: &World, c: &tl::enums::InputChannel) -> Result<i64, RpcErr> {
     match c {
         tl::enums::InputChannel::Channel(c)
-            if w.chats.get(&c.channel_id).is_some_and(|ch| ch.is_channel_like())
+            if w.chats
+                .get(&c.channel_id)
+                .is_some_and(|ch| ch.is_channel_like())
                 && c.access_hash == access_hash(c.channel_id) =>
         {
             Ok(c.channel_id)
@@ -1233,7 +1407,9 @@ fn input_peer(w: &World, me: i64, p: &tl::enums::InputPeer) -> Result<PeerKey, R
         tl::enums::InputPeer::PeerSelf => Ok(PeerKey::User(me)),
         tl::enums::InputPeer::User(u) => check_user(w, u.user_id, u.access_hash).map(PeerKey::User),
         tl::enums::InputPeer::Chat(c)
-            if w.chats.get(&c.chat_id).is_some_and(|ch| ch.kind == ChatKind::Basic) =>
+            if w.chats
+                .get(&c.chat_id)
+                .is_some_and(|ch| ch.kind == ChatKind::Basic) =>
         {
             Ok(PeerKey::Chat(c.chat_id))
         }

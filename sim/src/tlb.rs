@@ -126,18 +126,20 @@ pub fn config(date: i32) -> tl::types::Config {
         (date + 3600).serialize(b); // expires
         false.serialize(b); // test_mode
         2i32.serialize(b); // this_dc
-        // No DC options: grammers would overwrite the session's loopback address with any
-        // `static` option it receives (simulator.md §2.8).
+                           // No DC options: grammers would overwrite the session's loopback address with any
+                           // `static` option it receives (simulator.md §2.8).
         Vec::<tl::enums::DcOption>::new().serialize(b);
         String::new().serialize(b); // dc_txt_domain_name
-        for v in [
+        let limits: [i32; 17] = [
             200, 200000, 100, 120000, 5000, 30000, 300000, 1500, 25000, 60000, 2, 172800,
             2147483647, 2147483647, 3600, 20, 604800,
-        ] {
-            (v as i32).serialize(b);
+        ];
+        for v in limits {
+            v.serialize(b);
         }
-        for v in [20000, 90000, 30000, 10000] {
-            (v as i32).serialize(b);
+        let call_timeouts: [i32; 4] = [20000, 90000, 30000, 10000];
+        for v in call_timeouts {
+            v.serialize(b);
         }
         "https://t.me/".to_string().serialize(b);
         1024i32.serialize(b); // caption_length_max
@@ -233,7 +235,12 @@ mod tests {
         assert_eq!(tl::enums::User::from_bytes(&bytes).unwrap(), u.into());
         let c = config(1);
         assert!(c.dc_options.is_empty());
-        let m = message(3, tl::enums::Peer::User(tl::types::PeerUser { user_id: 1 }), 9, "hi");
+        let m = message(
+            3,
+            tl::enums::Peer::User(tl::types::PeerUser { user_id: 1 }),
+            9,
+            "hi",
+        );
         assert_eq!(m.message, "hi");
         let _ = channel_full(1, "", 1);
         let _ = user_full(1);

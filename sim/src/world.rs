@@ -19,8 +19,8 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use crate::crypto::AuthKey;
 use crate::obs::{
-    Button, ButtonKind, JoinRequestDecision, ObservedInvite, ObservedMedia, ObservedMessage,
-    Observations, PeerKey,
+    Button, ButtonKind, JoinRequestDecision, Observations, ObservedInvite, ObservedMedia,
+    ObservedMessage, PeerKey,
 };
 use crate::tlb;
 use crate::{AdminRights, ChatSpec, JoinOutcome, PaymentOutcome, SimConfig, SimError, UserSpec};
@@ -306,10 +306,7 @@ impl World {
         w.usernames
             .insert(w.cfg.bot_username.to_lowercase(), PeerKey::User(bot.id));
         w.users.insert(bot.id, bot);
-        w.accounts.insert(
-            w.cfg.bot_id,
-            Account::new(),
-        );
+        w.accounts.insert(w.cfg.bot_id, Account::new());
         w
     }
 
@@ -432,11 +429,7 @@ impl World {
     }
 
     pub fn bot_admin_rights(&self, chat: i64) -> Option<AdminRights> {
-        self.chats
-            .get(&chat)?
-            .members
-            .get(&self.bot())?
-            .admin
+        self.chats.get(&chat)?.members.get(&self.bot())?.admin
     }
 
     pub fn is_member(&self, chat: i64, user: i64) -> bool {
@@ -623,10 +616,7 @@ impl World {
         let u = self.users.get_mut(&id).unwrap();
         u.phone = Some(phone.to_string());
         u.password = password.map(str::to_string);
-        self.accounts.insert(
-            id,
-            Account::new(),
-        );
+        self.accounts.insert(id, Account::new());
         Ok(id)
     }
 
@@ -1011,7 +1001,13 @@ impl World {
     /// A user joins (directly, by link, or approved request). telegram.md §1.1: the bot gets
     /// `updateChannelParticipant`/`updateChatParticipant` only as an admin; a member bot still
     /// sees the join service message in groups.
-    fn do_join(&mut self, user: i64, chat: i64, invite: Option<String>, by_request: bool) -> SimResult<()> {
+    fn do_join(
+        &mut self,
+        user: i64,
+        chat: i64,
+        invite: Option<String>,
+        by_request: bool,
+    ) -> SimResult<()> {
         self.user(user)?;
         if self.is_member(chat, user) {
             return Err(SimError::new("already a member"));
@@ -1055,12 +1051,7 @@ impl World {
             if let Some(i) = self.invites.get_mut(link) {
                 i.joined.push(user);
             }
-            if let Some(o) = self
-                .obs
-                .invite_links
-                .iter_mut()
-                .find(|o| &o.link == link)
-            {
+            if let Some(o) = self.obs.invite_links.iter_mut().find(|o| &o.link == link) {
                 o.usage += 1;
             }
         }
@@ -1171,10 +1162,7 @@ impl World {
                 i.requested.push(user);
             }
             let peer = self.chat(chat)?.peer();
-            if self
-                .bot_admin_rights(chat)
-                .is_some_and(|r| r.invite_users)
-            {
+            if self.bot_admin_rights(chat).is_some_and(|r| r.invite_users) {
                 let invite = self.invite_tl(link).unwrap();
                 self.emit_qts(
                     |qts| {
@@ -1323,7 +1311,13 @@ impl World {
     /// Reactions: groups give `updateBotMessageReaction` with the actor, channels only
     /// anonymous `updateBotMessageReactions` counts; both only where the bot is admin
     /// (telegram.md §1.3, [S1][S39][S40]). Basic-group messages are addressed by the bot's ids.
-    pub fn user_react(&mut self, user: i64, chat: i64, msg_id: i32, emoji: Option<&str>) -> SimResult<()> {
+    pub fn user_react(
+        &mut self,
+        user: i64,
+        chat: i64,
+        msg_id: i32,
+        emoji: Option<&str>,
+    ) -> SimResult<()> {
         self.user(user)?;
         let c = self.chat(chat)?;
         let kind = c.kind;
@@ -1416,7 +1410,13 @@ impl World {
 
     /// A comment is a message in the linked discussion group replying to the automatic forward
     /// of the post (telegram.md §1.4, https://core.telegram.org/api/threads).
-    pub fn user_comment(&mut self, user: i64, channel: i64, post_id: i32, text: &str) -> SimResult<i32> {
+    pub fn user_comment(
+        &mut self,
+        user: i64,
+        channel: i64,
+        post_id: i32,
+        text: &str,
+    ) -> SimResult<i32> {
         let c = self.chat(channel)?;
         let group = c
             .linked
@@ -1432,8 +1432,11 @@ impl World {
             self.set_member(group, user, None)?;
         }
         let id = self.send_group_message(group, user, text, Some((copy, copy)))?;
-        if let Some(tl::enums::Message::Message(m)) =
-            self.chats.get_mut(&channel).and_then(|c| c.msgs.get_mut(&post_id)).map(|m| &mut m.tl)
+        if let Some(tl::enums::Message::Message(m)) = self
+            .chats
+            .get_mut(&channel)
+            .and_then(|c| c.msgs.get_mut(&post_id))
+            .map(|m| &mut m.tl)
         {
             if let Some(tl::enums::MessageReplies::Replies(r)) = &mut m.replies {
                 r.replies += 1;
@@ -1447,7 +1450,13 @@ impl World {
     /// It carries a qts in layer 230; grammers does not track it as qts, so the next qts update
     /// after a vote looks like a gap to grammers and is recovered by getDifference (as it would be
     /// against Telegram).
-    pub fn user_vote(&mut self, user: i64, chat: Option<i64>, msg_id: i32, options: &[usize]) -> SimResult<()> {
+    pub fn user_vote(
+        &mut self,
+        user: i64,
+        chat: Option<i64>,
+        msg_id: i32,
+        options: &[usize],
+    ) -> SimResult<()> {
         self.user(user)?;
         let bot = self.bot();
         let (msgs, peer) = match chat {
@@ -1455,8 +1464,14 @@ impl World {
                 let p = self.chat(c)?.peer();
                 (&mut self.chats.get_mut(&c).unwrap().msgs, p)
             }
-            Some(c) => (&mut self.accounts.get_mut(&bot).unwrap().msgs, PeerKey::Chat(c)),
-            None => (&mut self.accounts.get_mut(&bot).unwrap().msgs, PeerKey::User(user)),
+            Some(c) => (
+                &mut self.accounts.get_mut(&bot).unwrap().msgs,
+                PeerKey::Chat(c),
+            ),
+            None => (
+                &mut self.accounts.get_mut(&bot).unwrap().msgs,
+                PeerKey::User(user),
+            ),
         };
         let msg = msgs
             .get_mut(&msg_id)
@@ -1472,7 +1487,10 @@ impl World {
         poll.votes.insert(user, options.to_vec());
         let (poll_id, chosen, public) = (
             poll.id,
-            options.iter().map(|o| poll.options[*o].clone()).collect::<Vec<_>>(),
+            options
+                .iter()
+                .map(|o| poll.options[*o].clone())
+                .collect::<Vec<_>>(),
             poll.public_voters,
         );
         if by_bot && public {
@@ -1536,18 +1554,29 @@ impl World {
 
     /// The bot answered the pre-checkout query. On success the bot gets the service message
     /// `messageActionPaymentSentMe` with a charge id (telegram.md §1.6 [S15]).
-    pub fn answer_precheckout(&mut self, query_id: i64, ok: bool, error: Option<String>) -> Result<(), &'static str> {
+    pub fn answer_precheckout(
+        &mut self,
+        query_id: i64,
+        ok: bool,
+        error: Option<String>,
+    ) -> Result<(), &'static str> {
         let payment_id = self
             .precheckout
             .remove(&query_id)
             .ok_or("QUERY_ID_INVALID")?;
-        let p = self.payments.get(&payment_id).cloned().ok_or("QUERY_ID_INVALID")?;
-        self.obs.precheckout_answers.push(crate::obs::PrecheckoutAnswer {
-            query_id,
-            user_id: p.user,
-            ok,
-            error: error.clone(),
-        });
+        let p = self
+            .payments
+            .get(&payment_id)
+            .cloned()
+            .ok_or("QUERY_ID_INVALID")?;
+        self.obs
+            .precheckout_answers
+            .push(crate::obs::PrecheckoutAnswer {
+                query_id,
+                user_id: p.user,
+                ok,
+                error: error.clone(),
+            });
         if !ok {
             self.payments.get_mut(&payment_id).unwrap().outcome = Some(PaymentOutcome::Declined {
                 error: error.unwrap_or_default(),
@@ -1589,7 +1618,8 @@ impl World {
         );
         s.from_id = Some(PeerKey::User(p.user).into_tl());
         self.put_bot_message(Msg::new(s.into()), vec![p.user], vec![]);
-        self.payments.get_mut(&payment_id).unwrap().outcome = Some(PaymentOutcome::Paid { charge_id });
+        self.payments.get_mut(&payment_id).unwrap().outcome =
+            Some(PaymentOutcome::Paid { charge_id });
         Ok(())
     }
 
@@ -1649,7 +1679,9 @@ impl World {
         }
         let c = self.chat(chat)?;
         if !c.is_channel_like() {
-            return Err(SimError::new("only channels and supergroups can be boosted"));
+            return Err(SimError::new(
+                "only channels and supergroups can be boosted",
+            ));
         }
         let peer = c.peer();
         let date = now();
@@ -1863,7 +1895,9 @@ pub fn buttons_of(markup: &Option<tl::enums::ReplyMarkup>) -> Vec<Vec<Button>> {
                 .map(|tl::enums::KeyboardInlineButton::Button(b)| Button {
                     text: b.text.clone(),
                     kind: match &b.r#type {
-                        tl::enums::InlineButtonType::Callback(c) => ButtonKind::Callback(c.data.clone()),
+                        tl::enums::InlineButtonType::Callback(c) => {
+                            ButtonKind::Callback(c.data.clone())
+                        }
                         tl::enums::InlineButtonType::Url(u) => ButtonKind::Url(u.url.clone()),
                         other => ButtonKind::Other(
                             format!("{other:?}")

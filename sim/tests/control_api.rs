@@ -30,7 +30,10 @@ fn http(addr: &str, method: &str, path: &str, body: Option<Value>) -> Value {
     let mut out = String::new();
     s.read_to_string(&mut out).unwrap();
     let (head, body) = out.split_once("\r\n\r\n").unwrap();
-    assert!(head.starts_with("HTTP/1.1 200"), "{method} {path}: {head} {body}");
+    assert!(
+        head.starts_with("HTTP/1.1 200"),
+        "{method} {path}: {head} {body}"
+    );
     serde_json::from_str(body).unwrap()
 }
 
@@ -59,7 +62,13 @@ bot = "admin"
     )
     .unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_tgsim"))
-        .args(["serve", "--bot-token", "42:ABC", "--precheckout-timeout-ms", "2000"])
+        .args([
+            "serve",
+            "--bot-token",
+            "42:ABC",
+            "--precheckout-timeout-ms",
+            "2000",
+        ])
         .arg("--auth-key-file")
         .arg(&key_file)
         .arg("--world")
@@ -68,7 +77,9 @@ bot = "admin"
         .spawn()
         .unwrap();
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
     let _server = Server(child);
     let boot: Value = serde_json::from_str(&line).unwrap();
     let ctl = boot["control"].as_str().unwrap().to_string();
@@ -83,40 +94,106 @@ bot = "admin"
     let session = Arc::new(grammers_session::storages::MemorySession::default());
     let addr: std::net::SocketAddr = boot["mtproto"].as_str().unwrap().parse().unwrap();
     tgsim::seed_session(&*session, addr, &key).await;
-    let grammers_mtsender::SenderPool { runner, updates, handle } =
-        grammers_mtsender::SenderPool::new(Arc::clone(&session), 1);
+    let grammers_mtsender::SenderPool {
+        runner,
+        updates,
+        handle,
+    } = grammers_mtsender::SenderPool::new(Arc::clone(&session), 1);
     let client = grammers_client::Client::new(handle.clone());
     let task = tokio::spawn(runner.run());
     client.bot_sign_in("42:ABC", "hash").await.unwrap();
-    let stream = client.stream_updates(updates, UpdatesConfiguration { catch_up: true }).await.unwrap();
-    let mut bot = Bot { client, stream, session, handle, task };
+    let stream = client
+        .stream_updates(updates, UpdatesConfiguration { catch_up: true })
+        .await
+        .unwrap();
+    let mut bot = Bot {
+        client,
+        stream,
+        session,
+        handle,
+        task,
+    };
 
     // /start with a payload, the bot answers with a button, the user presses it.
-    http(&ctl, "POST", "/actions/start", Some(json!({"user": alice, "payload": "click42"})));
+    http(
+        &ctl,
+        "POST",
+        "/actions/start",
+        Some(json!({"user": alice, "payload": "click42"})),
+    );
     let m = bot.next_message().await;
     assert_eq!(m.text(), "/start click42");
     let peer = m.peer().unwrap().to_ref().await.unwrap().unwrap();
     let sent = bot
         .client
-        .send_message(peer, InputMessage::new().text("Join?").reply_markup(ReplyMarkup::from_buttons(&[vec![Button::data("Go", b"go".to_vec())]])))
+        .send_message(
+            peer,
+            InputMessage::new()
+                .text("Join?")
+                .reply_markup(ReplyMarkup::from_buttons(&[vec![Button::data(
+                    "Go",
+                    b"go".to_vec(),
+                )]])),
+        )
         .await
         .unwrap();
     let sent_obs = http(&ctl, "GET", &format!("/sent/{alice}"), None);
     assert_eq!(sent_obs[0]["text"], "Join?");
     assert_eq!(sent_obs[0]["buttons"][0][0]["kind"], "callback");
-    http(&ctl, "POST", "/actions/press", Some(json!({"user": alice, "msg_id": sent.id(), "data": "go"})));
-    let q = bot.next_matching(|u| match u { Update::CallbackQuery(q) => Some(q.clone()), _ => None }).await;
+    http(
+        &ctl,
+        "POST",
+        "/actions/press",
+        Some(json!({"user": alice, "msg_id": sent.id(), "data": "go"})),
+    );
+    let q = bot
+        .next_matching(|u| match u {
+            Update::CallbackQuery(q) => Some(q.clone()),
+            _ => None,
+        })
+        .await;
     q.answer().text("ok").send().await.unwrap();
 
     // Join, react, premium, block.
-    http(&ctl, "POST", "/actions/join", Some(json!({"user": alice, "chat": news})));
-    assert!(matches!(bot.next_raw().await, grammers_tl_types::enums::Update::ChannelParticipant(_)));
-    let post = http(&ctl, "POST", "/post", Some(json!({"channel": news, "text": "hello"})))["msg_id"].as_i64().unwrap();
-    http(&ctl, "POST", "/actions/react", Some(json!({"user": alice, "chat": news, "msg_id": post, "emoji": "🔥"})));
-    assert!(matches!(bot.next_raw().await, grammers_tl_types::enums::Update::BotMessageReactions(_)));
-    http(&ctl, "POST", "/actions/premium", Some(json!({"user": alice, "premium": true})));
+    http(
+        &ctl,
+        "POST",
+        "/actions/join",
+        Some(json!({"user": alice, "chat": news})),
+    );
+    assert!(matches!(
+        bot.next_raw().await,
+        grammers_tl_types::enums::Update::ChannelParticipant(_)
+    ));
+    let post = http(
+        &ctl,
+        "POST",
+        "/post",
+        Some(json!({"channel": news, "text": "hello"})),
+    )["msg_id"]
+        .as_i64()
+        .unwrap();
+    http(
+        &ctl,
+        "POST",
+        "/actions/react",
+        Some(json!({"user": alice, "chat": news, "msg_id": post, "emoji": "🔥"})),
+    );
+    assert!(matches!(
+        bot.next_raw().await,
+        grammers_tl_types::enums::Update::BotMessageReactions(_)
+    ));
+    http(
+        &ctl,
+        "POST",
+        "/actions/premium",
+        Some(json!({"user": alice, "premium": true})),
+    );
     http(&ctl, "POST", "/actions/block", Some(json!({"user": alice})));
-    assert!(matches!(bot.next_raw().await, grammers_tl_types::enums::Update::BotStopped(_)));
+    assert!(matches!(
+        bot.next_raw().await,
+        grammers_tl_types::enums::Update::BotStopped(_)
+    ));
 
     let obs = http(&ctl, "GET", "/observations", None);
     assert_eq!(obs["callback_answers"][0]["message"], "ok");

@@ -10,10 +10,16 @@ use common::*;
 use grammers_client::message::InputMessage;
 use grammers_client::InvocationError;
 use grammers_tl_types as tl;
-use tgsim::{AdminRights, ChatSpec, JoinOutcome, ObservedMedia, PaymentOutcome, Sim, SimConfig, UserSpec};
+use tgsim::{
+    AdminRights, ChatSpec, JoinOutcome, ObservedMedia, PaymentOutcome, Sim, SimConfig, UserSpec,
+};
 
 fn sim_with(timeout: Duration) -> Sim {
-    Sim::start(SimConfig { precheckout_timeout: timeout, ..Default::default() }).unwrap()
+    Sim::start(SimConfig {
+        precheckout_timeout: timeout,
+        ..Default::default()
+    })
+    .unwrap()
 }
 
 fn hash(id: i64) -> i64 {
@@ -21,15 +27,27 @@ fn hash(id: i64) -> i64 {
 }
 
 fn channel_peer(id: i64) -> tl::enums::InputPeer {
-    tl::types::InputPeerChannel { channel_id: id, access_hash: hash(id) }.into()
+    tl::types::InputPeerChannel {
+        channel_id: id,
+        access_hash: hash(id),
+    }
+    .into()
 }
 
 fn user_peer(id: i64) -> tl::enums::InputPeer {
-    tl::types::InputPeerUser { user_id: id, access_hash: hash(id) }.into()
+    tl::types::InputPeerUser {
+        user_id: id,
+        access_hash: hash(id),
+    }
+    .into()
 }
 
 fn input_user(id: i64) -> tl::enums::InputUser {
-    tl::types::InputUser { user_id: id, access_hash: hash(id) }.into()
+    tl::types::InputUser {
+        user_id: id,
+        access_hash: hash(id),
+    }
+    .into()
 }
 
 #[tokio::test]
@@ -38,7 +56,14 @@ async fn invite_links_and_join_requests() {
     let alice = sim.add_user(UserSpec::new("Alice")).unwrap();
     let bob = sim.add_user(UserSpec::new("Bob")).unwrap();
     let chan = sim.add_channel(ChatSpec::new("Private")).unwrap();
-    sim.set_bot_admin(chan, AdminRights { invite_users: true, ..Default::default() }).unwrap();
+    sim.set_bot_admin(
+        chan,
+        AdminRights {
+            invite_users: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     let mut bot = bot(&sim).await;
 
     let export = |request_needed: bool, title: &str| tl::functions::messages::ExportChatInvite {
@@ -55,11 +80,16 @@ async fn invite_links_and_join_requests() {
     else {
         panic!()
     };
-    assert_eq!(sim.user_join_via_link(alice, &direct.link).unwrap(), JoinOutcome::Joined);
+    assert_eq!(
+        sim.user_join_via_link(alice, &direct.link).unwrap(),
+        JoinOutcome::Joined
+    );
     match bot.next_raw().await {
         tl::enums::Update::ChannelParticipant(u) => {
             assert_eq!(u.user_id, alice);
-            let Some(tl::enums::ExportedChatInvite::ChatInviteExported(i)) = u.invite else { panic!() };
+            let Some(tl::enums::ExportedChatInvite::ChatInviteExported(i)) = u.invite else {
+                panic!()
+            };
             assert_eq!(i.link, direct.link);
             assert_eq!(i.title.as_deref(), Some("click-1"));
         }
@@ -74,7 +104,10 @@ async fn invite_links_and_join_requests() {
     else {
         panic!()
     };
-    assert_eq!(sim.user_join_via_link(bob, &req.link).unwrap(), JoinOutcome::Requested);
+    assert_eq!(
+        sim.user_join_via_link(bob, &req.link).unwrap(),
+        JoinOutcome::Requested
+    );
     match bot.next_raw().await {
         tl::enums::Update::BotChatInviteRequester(u) => assert_eq!(u.user_id, bob),
         other => panic!("unexpected {other:?}"),
@@ -141,7 +174,9 @@ async fn reactions_comments_and_discussion() {
             .await;
         got.push(m);
     }
-    assert!(got.iter().any(|m| m.id() == post && m.peer_id().bare_id_unchecked() == chan));
+    assert!(got
+        .iter()
+        .any(|m| m.id() == post && m.peer_id().bare_id_unchecked() == chan));
     let copy = got
         .into_iter()
         .find(|m| m.peer_id().bare_id_unchecked() == group)
@@ -237,8 +272,17 @@ async fn polls_invoices_paid_media_boosts() {
         auth: grammers_session::types::PeerAuth::from_hash(pr),
     };
     let _ = peer;
-    let sent = client.send_message(pref, InputMessage::new().text("").media(poll)).await.unwrap();
-    assert!(matches!(sim.sent_to(alice)[0].media, Some(ObservedMedia::Poll { anonymous: false, .. })));
+    let sent = client
+        .send_message(pref, InputMessage::new().text("").media(poll))
+        .await
+        .unwrap();
+    assert!(matches!(
+        sim.sent_to(alice)[0].media,
+        Some(ObservedMedia::Poll {
+            anonymous: false,
+            ..
+        })
+    ));
     sim.user_vote(alice, None, sent.id(), &[1]).unwrap();
     match bot.next_raw().await {
         tl::enums::Update::MessagePollVote(v) => assert_eq!(v.options, vec![vec![1u8]]),
@@ -261,7 +305,11 @@ async fn polls_invoices_paid_media_boosts() {
             email_to_provider: false,
             recurring: false,
             currency: "XTR".into(),
-            prices: vec![tl::types::LabeledPrice { label: "x".into(), amount: 250 }.into()],
+            prices: vec![tl::types::LabeledPrice {
+                label: "x".into(),
+                amount: 250,
+            }
+            .into()],
             max_tip_amount: None,
             suggested_tip_amounts: None,
             terms_url: None,
@@ -274,7 +322,10 @@ async fn polls_invoices_paid_media_boosts() {
         start_param: None,
         extended_media: None,
     };
-    let inv = client.send_message(pref, InputMessage::new().text("").media(invoice("p1"))).await.unwrap();
+    let inv = client
+        .send_message(pref, InputMessage::new().text("").media(invoice("p1")))
+        .await
+        .unwrap();
     let pay = sim.user_pay_invoice(alice, inv.id()).unwrap();
     let q = match bot.next_raw().await {
         tl::enums::Update::BotPrecheckoutQuery(q) => q,
@@ -282,7 +333,11 @@ async fn polls_invoices_paid_media_boosts() {
     };
     assert_eq!((q.total_amount, q.payload.as_slice()), (250, &b"p1"[..]));
     client
-        .invoke(&tl::functions::messages::SetBotPrecheckoutResults { success: true, query_id: q.query_id, error: None })
+        .invoke(&tl::functions::messages::SetBotPrecheckoutResults {
+            success: true,
+            query_id: q.query_id,
+            error: None,
+        })
         .await
         .unwrap();
     let charge = match sim.wait_payment_async(pay, WAIT).await {
@@ -290,21 +345,32 @@ async fn polls_invoices_paid_media_boosts() {
         other => panic!("unexpected {other:?}"),
     };
     let m = bot.next_message().await;
-    assert!(matches!(m.action(), Some(tl::enums::MessageAction::PaymentSentMe(p)) if p.total_amount == 250));
+    assert!(
+        matches!(m.action(), Some(tl::enums::MessageAction::PaymentSentMe(p)) if p.total_amount == 250)
+    );
     let status = client
-        .invoke(&tl::functions::payments::GetStarsStatus { ton: false, peer: tl::enums::InputPeer::PeerSelf })
+        .invoke(&tl::functions::payments::GetStarsStatus {
+            ton: false,
+            peer: tl::enums::InputPeer::PeerSelf,
+        })
         .await
         .unwrap();
     let tl::enums::payments::StarsStatus::Status(s) = status;
     assert!(matches!(s.balance, tl::enums::StarsAmount::Amount(a) if a.amount == 250));
     client
-        .invoke(&tl::functions::payments::RefundStarsCharge { user_id: input_user(alice), charge_id: charge.clone() })
+        .invoke(&tl::functions::payments::RefundStarsCharge {
+            user_id: input_user(alice),
+            charge_id: charge.clone(),
+        })
         .await
         .unwrap();
     assert_eq!(sim.observations().refunds[0].charge_id, charge);
 
     // Declined, and timed out.
-    let inv2 = client.send_message(pref, InputMessage::new().text("").media(invoice("p2"))).await.unwrap();
+    let inv2 = client
+        .send_message(pref, InputMessage::new().text("").media(invoice("p2")))
+        .await
+        .unwrap();
     let pay2 = sim.user_pay_invoice(alice, inv2.id()).unwrap();
     let q = match bot.next_raw().await {
         tl::enums::Update::BotPrecheckoutQuery(q) => q,
@@ -318,15 +384,30 @@ async fn polls_invoices_paid_media_boosts() {
         })
         .await
         .unwrap();
-    assert_eq!(sim.wait_payment_async(pay2, WAIT).await, Some(PaymentOutcome::Declined { error: "sold out".into() }));
+    assert_eq!(
+        sim.wait_payment_async(pay2, WAIT).await,
+        Some(PaymentOutcome::Declined {
+            error: "sold out".into()
+        })
+    );
     let pay3 = sim.user_pay_invoice(alice, inv2.id()).unwrap();
-    assert_eq!(sim.wait_payment_async(pay3, WAIT).await, Some(PaymentOutcome::TimedOut));
+    assert_eq!(
+        sim.wait_payment_async(pay3, WAIT).await,
+        Some(PaymentOutcome::TimedOut)
+    );
     let _ = bot.next_raw().await; // the unanswered pre-checkout query
     assert_eq!(sim.precheckout_answers().len(), 2);
 
     // Paid media with a payload.
-    let paid = tl::types::InputMediaPaidMedia { stars_amount: 5, extended_media: vec![], payload: Some("pm1".into()) };
-    let pm = client.send_message(pref, InputMessage::new().text("").media(paid)).await.unwrap();
+    let paid = tl::types::InputMediaPaidMedia {
+        stars_amount: 5,
+        extended_media: vec![],
+        payload: Some("pm1".into()),
+    };
+    let pm = client
+        .send_message(pref, InputMessage::new().text("").media(paid))
+        .await
+        .unwrap();
     sim.user_buy_paid_media(alice, pm.id()).unwrap();
     match bot.next_raw().await {
         tl::enums::Update::BotPurchasedPaidMedia(u) => assert_eq!(u.payload, "pm1"),
@@ -340,7 +421,10 @@ async fn polls_invoices_paid_media_boosts() {
         other => panic!("unexpected {other:?}"),
     }
     let b = client
-        .invoke(&tl::functions::premium::GetUserBoosts { peer: channel_peer(chan), user_id: input_user(alice) })
+        .invoke(&tl::functions::premium::GetUserBoosts {
+            peer: channel_peer(chan),
+            user_id: input_user(alice),
+        })
         .await
         .unwrap();
     let tl::enums::premium::BoostsList::List(b) = b;
@@ -351,11 +435,19 @@ async fn polls_invoices_paid_media_boosts() {
         .invoke(&tl::functions::bots::SetBotCommands {
             scope: tl::enums::BotCommandScope::Default,
             lang_code: String::new(),
-            commands: vec![tl::types::BotCommand { ephemeral: false, command: "start".into(), description: "Start".into() }.into()],
+            commands: vec![tl::types::BotCommand {
+                ephemeral: false,
+                command: "start".into(),
+                description: "Start".into(),
+            }
+            .into()],
         })
         .await
         .unwrap();
-    assert_eq!(sim.observations().bot_commands, vec![("start".to_string(), "Start".to_string())]);
+    assert_eq!(
+        sim.observations().bot_commands,
+        vec![("start".to_string(), "Start".to_string())]
+    );
 }
 
 #[tokio::test]
@@ -381,7 +473,9 @@ async fn basic_group_participants() {
 async fn owner_account_login_and_read_only_methods() {
     init_log();
     let sim = sim_with(Duration::from_secs(10));
-    let owner = sim.add_owner_account(UserSpec::new("Owner"), "+10000000001", None).unwrap();
+    let owner = sim
+        .add_owner_account(UserSpec::new("Owner"), "+10000000001", None)
+        .unwrap();
     let alice = sim.add_user(UserSpec::new("Alice")).unwrap();
     let chan = sim.add_channel(ChatSpec::new("Chan")).unwrap();
     let group = sim.add_supergroup(ChatSpec::new("Chat")).unwrap();
@@ -395,7 +489,10 @@ async fn owner_account_login_and_read_only_methods() {
     let session = std::sync::Arc::new(grammers_session::storages::MemorySession::default());
     let key = sim.new_auth_key();
     let (client, handle, _updates, task) = connect(&sim, session, key).await;
-    let token = client.request_login_code("+10000000001", "hash").await.unwrap();
+    let token = client
+        .request_login_code("+10000000001", "hash")
+        .await
+        .unwrap();
     assert!(client.sign_in(&token, "00000").await.is_err());
     let me = client.sign_in(&token, "12345").await.unwrap();
     assert_eq!(me.id().bare_id_unchecked(), owner);
@@ -414,15 +511,24 @@ async fn owner_account_login_and_read_only_methods() {
         })
         .await
         .unwrap();
-    let tl::enums::messages::Messages::ChannelMessages(r) = replies else { panic!() };
+    let tl::enums::messages::Messages::ChannelMessages(r) = replies else {
+        panic!()
+    };
     assert_eq!(r.messages.len(), 1);
     client
-        .invoke(&tl::functions::messages::GetDiscussionMessage { peer: channel_peer(chan), msg_id: post })
+        .invoke(&tl::functions::messages::GetDiscussionMessage {
+            peer: channel_peer(chan),
+            msg_id: post,
+        })
         .await
         .unwrap();
     let log = client
         .invoke(&tl::functions::channels::GetAdminLog {
-            channel: tl::types::InputChannel { channel_id: chan, access_hash: hash(chan) }.into(),
+            channel: tl::types::InputChannel {
+                channel_id: chan,
+                access_hash: hash(chan),
+            }
+            .into(),
             q: String::new(),
             events_filter: None,
             admins: None,
@@ -439,7 +545,11 @@ async fn owner_account_login_and_read_only_methods() {
     }));
     client
         .invoke(&tl::functions::stats::GetMessagePublicForwards {
-            channel: tl::types::InputChannel { channel_id: chan, access_hash: hash(chan) }.into(),
+            channel: tl::types::InputChannel {
+                channel_id: chan,
+                access_hash: hash(chan),
+            }
+            .into(),
             msg_id: post,
             offset: String::new(),
             limit: 10,
@@ -451,10 +561,16 @@ async fn owner_account_login_and_read_only_methods() {
     let bot = bot(&sim).await;
     let err = bot
         .client
-        .invoke(&tl::functions::messages::GetDiscussionMessage { peer: channel_peer(chan), msg_id: post })
+        .invoke(&tl::functions::messages::GetDiscussionMessage {
+            peer: channel_peer(chan),
+            msg_id: post,
+        })
         .await
         .unwrap_err();
-    assert!(matches!(&err, InvocationError::Rpc(e) if e.name == "BOT_METHOD_INVALID"), "{err:?}");
+    assert!(
+        matches!(&err, InvocationError::Rpc(e) if e.name == "BOT_METHOD_INVALID"),
+        "{err:?}"
+    );
     handle.quit();
     let _ = task.await;
 }

@@ -25,7 +25,10 @@ async fn login_checks_the_token() {
     // Before login every method is 401 AUTH_KEY_UNREGISTERED, so is_authorized() is false.
     assert!(!client.is_authorized().await.unwrap());
     let err = client.bot_sign_in("1:wrong", "hash").await.unwrap_err();
-    assert!(matches!(&err, InvocationError::Rpc(e) if e.name == "ACCESS_TOKEN_INVALID"), "{err:?}");
+    assert!(
+        matches!(&err, InvocationError::Rpc(e) if e.name == "ACCESS_TOKEN_INVALID"),
+        "{err:?}"
+    );
     let me = client.bot_sign_in(&sim.bot_token(), "hash").await.unwrap();
     assert_eq!(me.id().bare_id_unchecked(), sim.bot_id());
     assert!(client.is_authorized().await.unwrap());
@@ -36,7 +39,10 @@ async fn login_checks_the_token() {
         .invoke(&tl::functions::messages::GetDialogFilters {})
         .await
         .unwrap_err();
-    assert!(matches!(&err, InvocationError::Rpc(e) if e.name == "METHOD_NOT_IMPLEMENTED_BY_TGSIM"), "{err:?}");
+    assert!(
+        matches!(&err, InvocationError::Rpc(e) if e.name == "METHOD_NOT_IMPLEMENTED_BY_TGSIM"),
+        "{err:?}"
+    );
     assert!(client.is_authorized().await.unwrap());
     handle.quit();
     let _ = task.await;
@@ -45,7 +51,9 @@ async fn login_checks_the_token() {
 #[tokio::test]
 async fn start_reply_button_edit_delete() {
     let sim = sim();
-    let alice = sim.add_user(UserSpec::new("Alice").username("alice")).unwrap();
+    let alice = sim
+        .add_user(UserSpec::new("Alice").username("alice"))
+        .unwrap();
     let mut bot = bot(&sim).await;
 
     sim.user_start_bot(alice, Some("abc_123")).unwrap();
@@ -56,20 +64,32 @@ async fn start_reply_button_edit_delete() {
     let peer = msg.peer().unwrap().to_ref().await.unwrap().unwrap();
 
     let markup = ReplyMarkup::from_buttons(&[
-        vec![Button::data("Yes", b"yes".to_vec()), Button::data("No", b"no".to_vec())],
+        vec![
+            Button::data("Yes", b"yes".to_vec()),
+            Button::data("No", b"no".to_vec()),
+        ],
         vec![Button::url("Site", "https://example.com/x")],
     ]);
     let sent = bot
         .client
-        .send_message(peer, InputMessage::new().text("Pick one").reply_markup(markup))
+        .send_message(
+            peer,
+            InputMessage::new().text("Pick one").reply_markup(markup),
+        )
         .await
         .unwrap();
     let obs = sim.sent_to(alice);
     assert_eq!(obs.len(), 1);
     assert_eq!(obs[0].text, "Pick one");
     assert_eq!(obs[0].msg_id, sent.id());
-    assert_eq!(obs[0].buttons[0][0].kind, ButtonKind::Callback(b"yes".to_vec()));
-    assert_eq!(obs[0].buttons[1][0].kind, ButtonKind::Url("https://example.com/x".into()));
+    assert_eq!(
+        obs[0].buttons[0][0].kind,
+        ButtonKind::Callback(b"yes".to_vec())
+    );
+    assert_eq!(
+        obs[0].buttons[1][0].kind,
+        ButtonKind::Url("https://example.com/x".into())
+    );
 
     // Pressing a button that is not on the message is refused.
     assert!(sim.user_press_button(alice, sent.id(), b"maybe").is_err());
@@ -94,7 +114,10 @@ async fn start_reply_button_edit_delete() {
     assert_eq!(obs[0].text, "Picked: yes");
     assert_eq!(obs[0].edits, 1);
 
-    bot.client.delete_messages(peer, &[sent.id()]).await.unwrap();
+    bot.client
+        .delete_messages(peer, &[sent.id()])
+        .await
+        .unwrap();
     assert!(sim.sent_to(alice)[0].deleted);
     assert_eq!(sim.deleted_messages().len(), 1);
 
@@ -103,7 +126,9 @@ async fn start_reply_button_edit_delete() {
     assert_eq!(bot.next_message().await.text(), "hello");
     let server_pts = sim.bot_update_state().0;
     let session = bot.stop().await;
-    let state = grammers_session::Session::updates_state(&*session).await.unwrap();
+    let state = grammers_session::Session::updates_state(&*session)
+        .await
+        .unwrap();
     assert_eq!(state.pts, server_pts);
 }
 
@@ -117,7 +142,9 @@ async fn premium_flag_and_blocking() {
     let input = msg.sender().unwrap().to_ref().await.unwrap().unwrap();
     let users = |client: grammers_client::Client, input: grammers_session::types::PeerRef| async move {
         let r = client
-            .invoke(&tl::functions::users::GetUsers { id: vec![input.into()] })
+            .invoke(&tl::functions::users::GetUsers {
+                id: vec![input.into()],
+            })
             .await
             .unwrap();
         match &r[0] {
@@ -148,7 +175,10 @@ async fn premium_flag_and_blocking() {
     }
     // A blocked bot cannot write to the user.
     let err = bot.client.send_message(input, "ping").await.unwrap_err();
-    assert!(matches!(&err, InvocationError::Rpc(e) if e.name == "USER_IS_BLOCKED"), "{err:?}");
+    assert!(
+        matches!(&err, InvocationError::Rpc(e) if e.name == "USER_IS_BLOCKED"),
+        "{err:?}"
+    );
     sim.user_unblock_bot(bob).unwrap();
     match bot.next_raw().await {
         tl::enums::Update::BotStopped(u) => assert!(!u.stopped),

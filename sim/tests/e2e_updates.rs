@@ -17,18 +17,28 @@ fn sim() -> Sim {
 }
 
 fn input_channel(id: i64) -> tl::enums::InputChannel {
-    tl::types::InputChannel { channel_id: id, access_hash: tgsim::world::access_hash(id) }.into()
+    tl::types::InputChannel {
+        channel_id: id,
+        access_hash: tgsim::world::access_hash(id),
+    }
+    .into()
 }
 
 fn input_user_peer(id: i64) -> tl::enums::InputPeer {
-    tl::types::InputPeerUser { user_id: id, access_hash: tgsim::world::access_hash(id) }.into()
+    tl::types::InputPeerUser {
+        user_id: id,
+        access_hash: tgsim::world::access_hash(id),
+    }
+    .into()
 }
 
 #[tokio::test]
 async fn channel_join_leave_and_get_participant() {
     let sim = sim();
     let alice = sim.add_user(UserSpec::new("Alice")).unwrap();
-    let admin_chan = sim.add_channel(ChatSpec::new("News").username("news")).unwrap();
+    let admin_chan = sim
+        .add_channel(ChatSpec::new("News").username("news"))
+        .unwrap();
     let plain_chan = sim.add_channel(ChatSpec::new("Other")).unwrap();
     sim.set_bot_admin(admin_chan, AdminRights::all()).unwrap();
     let mut bot = bot(&sim).await;
@@ -56,7 +66,9 @@ async fn channel_join_leave_and_get_participant() {
         .await
         .unwrap();
     let tl::enums::channels::ChannelParticipant::Participant(p) = p;
-    assert!(matches!(p.participant, tl::enums::ChannelParticipant::Participant(ref x) if x.user_id == alice));
+    assert!(
+        matches!(p.participant, tl::enums::ChannelParticipant::Participant(ref x) if x.user_id == alice)
+    );
 
     // Not admin: CHAT_ADMIN_REQUIRED; non-member: USER_NOT_PARTICIPANT.
     sim.set_bot_member(plain_chan).unwrap();
@@ -68,7 +80,10 @@ async fn channel_join_leave_and_get_participant() {
         })
         .await
         .unwrap_err();
-    assert!(matches!(&err, InvocationError::Rpc(e) if e.name == "CHAT_ADMIN_REQUIRED"), "{err:?}");
+    assert!(
+        matches!(&err, InvocationError::Rpc(e) if e.name == "CHAT_ADMIN_REQUIRED"),
+        "{err:?}"
+    );
 
     sim.user_leave(alice, admin_chan).unwrap();
     match bot.next_raw().await {
@@ -85,18 +100,27 @@ async fn channel_join_leave_and_get_participant() {
         })
         .await
         .unwrap_err();
-    assert!(matches!(&err, InvocationError::Rpc(e) if e.name == "USER_NOT_PARTICIPANT"), "{err:?}");
+    assert!(
+        matches!(&err, InvocationError::Rpc(e) if e.name == "USER_NOT_PARTICIPANT"),
+        "{err:?}"
+    );
 
     // channels.getChannels / getFullChannel work with the cached hash.
     let chats = bot
         .client
-        .invoke(&tl::functions::channels::GetChannels { id: vec![input_channel(admin_chan)] })
+        .invoke(&tl::functions::channels::GetChannels {
+            id: vec![input_channel(admin_chan)],
+        })
         .await
         .unwrap();
-    let tl::enums::messages::Chats::Chats(c) = chats else { panic!() };
+    let tl::enums::messages::Chats::Chats(c) = chats else {
+        panic!()
+    };
     assert_eq!(c.chats.len(), 1);
     bot.client
-        .invoke(&tl::functions::channels::GetFullChannel { channel: input_channel(admin_chan) })
+        .invoke(&tl::functions::channels::GetFullChannel {
+            channel: input_channel(admin_chan),
+        })
         .await
         .unwrap();
 }
@@ -135,7 +159,8 @@ async fn catch_up_after_downtime() {
     // While the bot is offline.
     sim.user_send_text(alice, "while away").unwrap();
     sim.user_react(alice, group, first, "👍").unwrap();
-    sim.send_group_message(group, alice, "group while away").unwrap();
+    sim.send_group_message(group, alice, "group while away")
+        .unwrap();
     let carol = sim.add_user(UserSpec::new("Carol")).unwrap();
     sim.user_join(carol, group).unwrap();
 
@@ -145,15 +170,12 @@ async fn catch_up_after_downtime() {
     while texts.len() < 2 || raws.len() < 2 {
         let u = bot.next().await;
         match u {
-            Update::NewMessage(m) if !m.outgoing() => {
-                if !m.text().is_empty() {
-                    texts.push(m.text().to_string());
-                }
+            Update::NewMessage(m) if !m.outgoing() && !m.text().is_empty() => {
+                texts.push(m.text().to_string());
             }
             Update::Raw(r) => match r.raw {
-                tl::enums::Update::BotMessageReaction(_) | tl::enums::Update::ChannelParticipant(_) => {
-                    raws.push(r.raw)
-                }
+                tl::enums::Update::BotMessageReaction(_)
+                | tl::enums::Update::ChannelParticipant(_) => raws.push(r.raw),
                 _ => {}
             },
             _ => {}
@@ -189,10 +211,19 @@ async fn several_clients_at_once() {
     let (client, handle, updates, task) = connect(&sim, session.clone(), key).await;
     client.bot_sign_in(&sim.bot_token(), "hash").await.unwrap();
     let stream = client
-        .stream_updates(updates, grammers_mtsender::UpdatesConfiguration { catch_up: true })
+        .stream_updates(
+            updates,
+            grammers_mtsender::UpdatesConfiguration { catch_up: true },
+        )
         .await
         .unwrap();
-    let mut b = Bot { client, stream, session, handle, task };
+    let mut b = Bot {
+        client,
+        stream,
+        session,
+        handle,
+        task,
+    };
     assert!(sim.connection_count() >= 2);
     sim.user_send_text(alice, "to everyone").unwrap();
     assert_eq!(a.next_message().await.text(), "to everyone");
@@ -200,4 +231,47 @@ async fn several_clients_at_once() {
     // Both clients make calls concurrently.
     let (x, y) = tokio::join!(a.client.get_me(), b.client.get_me());
     assert_eq!(x.unwrap().id(), y.unwrap().id());
+}
+
+#[tokio::test]
+async fn channel_gap_is_recovered_with_get_channel_difference() {
+    let sim = sim();
+    let alice = sim.add_user(UserSpec::new("Alice")).unwrap();
+    let group = sim.add_supergroup(ChatSpec::new("Group")).unwrap();
+    let chan = sim.add_channel(ChatSpec::new("Chan")).unwrap();
+    sim.set_bot_admin(group, AdminRights::all()).unwrap();
+    sim.set_bot_admin(chan, AdminRights::all()).unwrap();
+    sim.add_member(group, alice).unwrap();
+    let mut bot = bot(&sim).await;
+    sim.send_group_message(group, alice, "one").unwrap();
+    assert_eq!(bot.next_message().await.text(), "one");
+    sim.drop_next_push();
+    sim.send_group_message(group, alice, "two (lost)").unwrap();
+    sim.send_group_message(group, alice, "three").unwrap();
+    // A channel pts gap is held for 0.5 s, then getChannelDifference fills it.
+    assert_eq!(bot.next_message().await.text(), "two (lost)");
+    assert_eq!(bot.next_message().await.text(), "three");
+
+    // The bot posts into the channel and edits the post.
+    let peer = bot.client.resolve_username("nonexistent").await.unwrap();
+    assert!(peer.is_none());
+    let chan_ref = grammers_session::types::PeerRef {
+        id: grammers_session::types::PeerId::channel_unchecked(chan),
+        auth: grammers_session::types::PeerAuth::from_hash(tgsim::world::access_hash(chan)),
+    };
+    let post = bot.client.send_message(chan_ref, "announcement").await.unwrap();
+    bot.client
+        .edit_message(chan_ref, post.id(), "announcement (edited)")
+        .await
+        .unwrap();
+    let obs = sim.observations();
+    let m = obs
+        .messages
+        .iter()
+        .find(|m| m.peer == tgsim::PeerKey::Channel(chan))
+        .unwrap();
+    assert_eq!((m.text.as_str(), m.edits), ("announcement (edited)", 1));
+    // The next live channel update still applies (no spurious gap).
+    sim.send_group_message(group, alice, "four").unwrap();
+    assert_eq!(bot.next_message().await.text(), "four");
 }

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use grammers_client::update::Update;
 use grammers_client::client::UpdateStream;
+use grammers_client::update::Update;
 use grammers_client::Client;
 use grammers_mtsender::{SenderPool, SenderPoolFatHandle, UpdatesConfiguration};
 use grammers_session::storages::MemorySession;
@@ -26,9 +26,22 @@ pub fn init_log() {
 }
 
 /// Connects a client on `session` (seeded for the sim) without logging in.
-pub async fn connect(sim: &Sim, session: Arc<MemorySession>, key: [u8; 256]) -> (Client, SenderPoolFatHandle, tokio::sync::mpsc::Receiver<grammers_session::updates::UpdatesLike>, tokio::task::JoinHandle<()>) {
+pub async fn connect(
+    sim: &Sim,
+    session: Arc<MemorySession>,
+    key: [u8; 256],
+) -> (
+    Client,
+    SenderPoolFatHandle,
+    tokio::sync::mpsc::Receiver<grammers_session::updates::UpdatesLike>,
+    tokio::task::JoinHandle<()>,
+) {
     tgsim::seed_session(&*session, sim.addr(), &key).await;
-    let SenderPool { runner, updates, handle } = SenderPool::new(Arc::clone(&session), 1);
+    let SenderPool {
+        runner,
+        updates,
+        handle,
+    } = SenderPool::new(Arc::clone(&session), 1);
     let client = Client::new(handle.clone());
     let task = tokio::spawn(runner.run());
     (client, handle, updates, task)
@@ -43,14 +56,23 @@ pub async fn bot_on(sim: &Sim, session: Arc<MemorySession>, login: bool) -> Bot 
     init_log();
     let (client, handle, updates, task) = connect(sim, Arc::clone(&session), sim.auth_key()).await;
     if login {
-        assert!(!client.is_authorized().await.unwrap(), "fresh key must be unauthorised");
+        assert!(
+            !client.is_authorized().await.unwrap(),
+            "fresh key must be unauthorised"
+        );
         client.bot_sign_in(&sim.bot_token(), "hash").await.unwrap();
     }
     let stream = client
         .stream_updates(updates, UpdatesConfiguration { catch_up: true })
         .await
         .unwrap();
-    Bot { client, stream, session, handle, task }
+    Bot {
+        client,
+        stream,
+        session,
+        handle,
+        task,
+    }
 }
 
 impl Bot {
@@ -88,7 +110,9 @@ impl Bot {
     /// Next raw update of interest (skips messages and `updateMessageID`).
     pub async fn next_raw(&mut self) -> grammers_tl_types::enums::Update {
         self.next_matching(|u| match u {
-            Update::Raw(r) if !matches!(r.raw, grammers_tl_types::enums::Update::MessageId(_)) => Some(r.raw.clone()),
+            Update::Raw(r) if !matches!(r.raw, grammers_tl_types::enums::Update::MessageId(_)) => {
+                Some(r.raw.clone())
+            }
             _ => None,
         })
         .await
