@@ -14,6 +14,7 @@ pub mod crypto;
 pub mod net;
 pub mod obs;
 pub mod rpc;
+pub mod srp;
 pub mod tlb;
 pub mod world;
 

@@ -145,13 +145,38 @@ fn handle(w: &mut World, caller: &Caller, id: u32, body: &[u8]) -> R {
         if user.password.is_some() {
             // Two-step verification: the client must call account.getPassword and
             // auth.checkPassword (https://core.telegram.org/api/srp).
-            // Verifying the SRP proof of auth.checkPassword is not simulated, so such an
-            // account cannot finish logging in (see README "Missing").
+            // Two-step verification: the client continues with account.getPassword and
+            // auth.checkPassword (https://core.telegram.org/api/srp).
             w.keys.get_mut(&caller.key_id).unwrap().account = None;
+            w.password_needed.insert(caller.key_id, user.id);
             return Err(RpcErr(401, "SESSION_PASSWORD_NEEDED".into()));
         }
         w.keys.get_mut(&caller.key_id).unwrap().account = Some(user.id);
         return Ok(authorization(w, user.id));
+    }
+    if is!(id, f::account::GetPassword) {
+        return get_password(w, caller);
+    }
+    if is!(id, f::auth::CheckPassword) {
+        let r: f::auth::CheckPassword = decode(body)?;
+        let tl::enums::InputCheckPasswordSrp::Srp(proof) = r.password else {
+            return Err(bad("PASSWORD_HASH_INVALID"));
+        };
+        let (user, ch) = w
+            .srp_challenges
+            .get(&caller.key_id)
+            .cloned()
+            .ok_or_else(|| bad("SRP_ID_INVALID"))?;
+        if ch.srp_id != proof.srp_id || !w.password_needed.contains_key(&caller.key_id) {
+            return Err(bad("SRP_ID_INVALID"));
+        }
+        if !crate::srp::verify(&w.verifiers[&user], &ch, &proof.a, &proof.m1) {
+            return Err(bad("PASSWORD_HASH_INVALID"));
+        }
+        w.srp_challenges.remove(&caller.key_id);
+        w.password_needed.remove(&caller.key_id);
+        w.keys.get_mut(&caller.key_id).unwrap().account = Some(user);
+        return Ok(authorization(w, user));
     }
 
     let Some(me) = w.keys.get(&caller.key_id).and_then(|k| k.account) else {
@@ -1059,6 +1084,60 @@ fn authorization(w: &World, user: i64) -> Vec<u8> {
         user: w.render_user(user, user).unwrap(),
     })
     .to_bytes()
+}
+
+/// `account.getPassword`: the SRP parameters and a fresh challenge for the account whose
+/// sign-in needs the password (or the logged-in account).
+fn get_password(w: &mut World, caller: &Caller) -> R {
+    let user = w
+        .password_needed
+        .get(&caller.key_id)
+        .copied()
+        .or_else(|| w.keys.get(&caller.key_id).and_then(|k| k.account))
+        .ok_or_else(|| RpcErr(401, "AUTH_KEY_UNREGISTERED".into()))?;
+    let password = w.users.get(&user).and_then(|u| u.password.clone());
+    let mut secure_random = vec![0u8; 256];
+    rand::fill(&mut secure_random[..]);
+    let new_algo = |salt1: Vec<u8>, salt2: Vec<u8>| -> tl::enums::PasswordKdfAlgo {
+        tl::types::PasswordKdfAlgoSha256Sha256Pbkdf2Hmacsha512iter100000Sha256ModPow {
+            salt1,
+            salt2,
+            g: crate::srp::G,
+            p: crate::srp::p_bytes(),
+        }
+        .into()
+    };
+    let mut out = tl::types::account::Password {
+        has_recovery: false,
+        has_secure_values: false,
+        has_password: false,
+        current_algo: None,
+        srp_b: None,
+        srp_id: None,
+        hint: None,
+        email_unconfirmed_pattern: None,
+        new_algo: new_algo(vec![0; 8], vec![0; 16]),
+        new_secure_algo: tl::enums::SecurePasswordKdfAlgo::Unknown,
+        secure_random,
+        pending_reset_date: None,
+        login_email_pattern: None,
+    };
+    if let Some(pw) = password {
+        let ver = w
+            .verifiers
+            .entry(user)
+            .or_insert_with(|| crate::srp::Verifier::new(&pw))
+            .clone();
+        let srp_id = w.alloc_query();
+        let ch = crate::srp::challenge(&ver, srp_id);
+        out.has_password = true;
+        out.current_algo = Some(new_algo(ver.salt1.clone(), ver.salt2.clone()));
+        out.srp_b = Some(ch.g_b.to_vec());
+        out.srp_id = Some(srp_id);
+        out.hint = Some(String::new());
+        w.srp_challenges.insert(caller.key_id, (user, ch));
+    }
+    Ok(tl::enums::account::Password::from(out).to_bytes())
 }
 
 fn empty_updates(w: &World, me: i64) -> Vec<u8> {

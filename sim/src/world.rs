@@ -255,6 +255,12 @@ pub struct World {
     pub pushes_dropped: u64,
     /// phone -> phone_code_hash of a pending `auth.sendCode`.
     pub login_codes: HashMap<String, String>,
+    /// Auth keys whose sign-in waits for the 2FA password: key id -> user.
+    pub password_needed: HashMap<[u8; 8], i64>,
+    /// SRP verifiers, computed on first use (PBKDF2 with 100,000 rounds is slow).
+    pub verifiers: HashMap<i64, crate::srp::Verifier>,
+    /// Outstanding `account.getPassword` challenges by auth key.
+    pub srp_challenges: HashMap<[u8; 8], (i64, crate::srp::Challenge)>,
 }
 
 impl Account {
@@ -292,6 +298,9 @@ impl World {
             drop_next_push: false,
             pushes_dropped: 0,
             login_codes: HashMap::new(),
+            password_needed: HashMap::new(),
+            verifiers: HashMap::new(),
+            srp_challenges: HashMap::new(),
             cfg,
         };
         w.keys.insert(key.id, KeyState { key, account: None });

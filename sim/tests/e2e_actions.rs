@@ -574,3 +574,26 @@ async fn owner_account_login_and_read_only_methods() {
     handle.quit();
     let _ = task.await;
 }
+
+#[tokio::test]
+async fn owner_login_with_two_step_password() {
+    init_log();
+    let sim = sim_with(Duration::from_secs(10));
+    let owner = sim
+        .add_owner_account(UserSpec::new("Owner"), "+10000000002", Some("s3cret"))
+        .unwrap();
+    let session = std::sync::Arc::new(grammers_session::storages::MemorySession::default());
+    let (client, handle, _updates, task) = connect(&sim, session, sim.new_auth_key()).await;
+    let token = client.request_login_code("+10000000002", "hash").await.unwrap();
+    let password_token = match client.sign_in(&token, "12345").await {
+        Err(grammers_client::SignInError::PasswordRequired(t)) => t,
+        other => panic!("expected PasswordRequired, got {other:?}"),
+    };
+    // Still not logged in before the password.
+    assert!(!client.is_authorized().await.unwrap());
+    let me = client.check_password(password_token, "s3cret").await.unwrap();
+    assert_eq!(me.id().bare_id_unchecked(), owner);
+    assert!(client.is_authorized().await.unwrap());
+    handle.quit();
+    let _ = task.await;
+}
