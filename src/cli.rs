@@ -72,7 +72,12 @@ pub enum OfferCmd {
     /// List offers.
     List,
     /// Show one offer with its links.
-    Show { id: i64 },
+    Show {
+        id: i64,
+        /// Also print the relay secret (give it to the advertiser for POST /postbacks/relay).
+        #[arg(long)]
+        secret: bool,
+    },
     /// Stop accepting clicks and conversions.
     Pause { id: i64 },
     /// Accept clicks and conversions again.
@@ -158,10 +163,10 @@ pub struct OfferCreate {
 pub struct PostbackArgs {
     /// URL template, e.g. "https://tracker/postback?subid={click_id}&status={status}&payout={payout}"
     #[arg(long = "postback-url")]
-    pub url: Option<String>,
+    pub postback_url: Option<String>,
     /// get, post_form or post_json
     #[arg(long = "postback-method", default_value = "get")]
-    pub method: String,
+    pub postback_method: String,
     /// generic, keitaro, affise, binom, altercpa
     #[arg(long, default_value = "generic")]
     pub preset: String,
@@ -384,14 +389,14 @@ fn usage(msg: impl Into<String>) -> anyhow::Error {
 
 /// Builds the postback spec from CLI flags, validating the template.
 pub fn postback_spec(a: &PostbackArgs) -> anyhow::Result<PostbackSpec> {
-    let method: PostbackMethod = a.method.parse().map_err(usage)?;
+    let method: PostbackMethod = a.postback_method.parse().map_err(usage)?;
     let statuses = parse_statuses(&a.statuses).map_err(|e| usage(format!("--statuses: {e}")))?;
-    if let Some(url) = &a.url {
+    if let Some(url) = &a.postback_url {
         crate::postback::validate_template(url, &a.preset).map_err(|e| usage(format!("--postback-url: {e}")))?;
     } else if crate::postback::preset(&a.preset).is_none() {
         return Err(usage(format!("--preset: unknown preset {:?}", a.preset)));
     }
-    Ok(PostbackSpec { url: a.url.clone(), method, preset: a.preset.clone(), statuses, send_user_id: a.send_user_id })
+    Ok(PostbackSpec { url: a.postback_url.clone(), method, preset: a.preset.clone(), statuses, send_user_id: a.send_user_id })
 }
 
 fn offer_cmd(cfg: &Config, store: &Store, cmd: &OfferCmd) -> anyhow::Result<()> {
@@ -485,16 +490,22 @@ fn offer_cmd(cfg: &Config, store: &Store, cmd: &OfferCmd) -> anyhow::Result<()> 
             }
             Ok(())
         }
-        OfferCmd::Show { id } => {
+        OfferCmd::Show { id, secret } => {
             let o = store
                 .read(|c| store::offers::get_offer(c, OfferId(*id)))?
                 .ok_or_else(|| usage(format!("no offer {id}")))?;
             let mut shown = serde_json::to_value(&o)?;
             if let Some(s) = shown.get_mut("relay_secret").filter(|s| !s.is_null()) {
-                *s = serde_json::Value::String("**** (shown only to its advertiser in the bot)".into());
+                *s = serde_json::Value::String("**** (see --secret)".into());
             }
             println!("{}", serde_json::to_string_pretty(&shown)?);
             println!("click link: {}/click/{}?uid={{click_id}}", cfg.http.public_base_url, o.id);
+            if *secret {
+                match &o.relay_secret {
+                    Some(s) => println!("relay secret: {s}"),
+                    None => println!("relay secret: none (this offer takes no relay events)"),
+                }
+            }
             Ok(())
         }
         OfferCmd::Pause { id } => set_status(store, *id, OfferStatus::Paused, now),
@@ -593,4 +604,15 @@ fn audit_cmd(store: &Store, conversion: i64) -> anyhow::Result<()> {
         println!("{when}  {:<18} {}", e.kind, e.detail);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
 }

@@ -1339,6 +1339,12 @@ fn check_can_send(w: &World, me: i64, peer: PeerKey) -> Result<(), RpcErr> {
             if me == w.bot() && user.blocked_bot {
                 return Err(RpcErr(403, "USER_IS_BLOCKED".into()));
             }
+            // Bots cannot start conversations: the user must have written to the bot first,
+            // or sent a join request in the last 5 minutes (telegram.md §1.1 [S30]). The exact
+            // MTProto error is not documented; PEER_ID_INVALID is the stricter reading.
+            if me == w.bot() && u != me && !user.started_bot && user.dm_window_until < now() {
+                return Err(bad("PEER_ID_INVALID"));
+            }
             Ok(())
         }
         PeerKey::Chat(c) | PeerKey::Channel(c) => {

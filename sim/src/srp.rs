@@ -140,6 +140,9 @@ mod tests {
         let mut forged = m1;
         forged[0] ^= 1;
         assert!(!verify(&ver, &ch, &g_a, &forged));
-        assert!(grammers_crypto::two_factor_auth::check_p_and_g(&p_bytes(), &G));
+        assert!(grammers_crypto::two_factor_auth::check_p_and_g(
+            &p_bytes(),
+            &G
+        ));
     }
 }

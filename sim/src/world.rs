@@ -67,6 +67,11 @@ pub struct UserRec {
     pub password: Option<String>,
     /// The user blocked the bot (`updateBotStopped{stopped: true}`).
     pub blocked_bot: bool,
+    /// The user has a private chat with the bot (wrote to it at least once).
+    pub started_bot: bool,
+    /// Until when the bot may message the user because of a join request (telegram.md §1.1:
+    /// "Bot may DM the requester for 5 min even if he never started the bot" [S30]).
+    pub dm_window_until: i32,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -311,6 +316,8 @@ impl World {
             phone: None,
             password: None,
             blocked_bot: false,
+            started_bot: false,
+            dm_window_until: 0,
         };
         w.usernames
             .insert(w.cfg.bot_username.to_lowercase(), PeerKey::User(bot.id));
@@ -610,6 +617,8 @@ impl World {
                 phone: None,
                 password: None,
                 blocked_bot: false,
+                started_bot: false,
+                dm_window_until: 0,
             },
         );
         Ok(id)
@@ -891,7 +900,10 @@ impl World {
     // ----- user actions ----------------------------------------------------------------------
 
     fn private_message(&mut self, user: i64, text: &str) -> SimResult<i32> {
-        self.user(user)?;
+        self.users
+            .get_mut(&user)
+            .ok_or_else(|| SimError::new(format!("no user {user}")))?
+            .started_bot = true;
         let bot = self.bot();
         let mut m = tlb::message(0, PeerKey::User(user).into_tl(), now(), text);
         m.from_id = Some(PeerKey::User(user).into_tl());
@@ -1169,6 +1181,9 @@ impl World {
                 .insert(user, link.to_string());
             if let Some(i) = self.invites.get_mut(link) {
                 i.requested.push(user);
+            }
+            if let Some(u) = self.users.get_mut(&user) {
+                u.dm_window_until = now() + 300;
             }
             let peer = self.chat(chat)?.peer();
             if self.bot_admin_rights(chat).is_some_and(|r| r.invite_users) {

@@ -112,6 +112,16 @@ async fn invite_links_and_join_requests() {
         tl::enums::Update::BotChatInviteRequester(u) => assert_eq!(u.user_id, bob),
         other => panic!("unexpected {other:?}"),
     }
+    // The requester may be messaged for 5 minutes even without /start (telegram.md §1.1).
+    let bob_ref = grammers_session::types::PeerRef {
+        id: grammers_session::types::PeerId::user_unchecked(bob),
+        auth: grammers_session::types::PeerAuth::from_hash(hash(bob)),
+    };
+    bot.client
+        .send_message(bob_ref, "Welcome! Approving…")
+        .await
+        .unwrap();
+    assert_eq!(sim.sent_to(bob).len(), 1);
     bot.client
         .invoke(&tl::functions::messages::HideChatJoinRequest {
             approved: true,
@@ -272,6 +282,14 @@ async fn polls_invoices_paid_media_boosts() {
         auth: grammers_session::types::PeerAuth::from_hash(pr),
     };
     let _ = peer;
+    // A bot cannot write first: PEER_ID_INVALID until the user starts it.
+    let err = client.send_message(pref, "hi").await.unwrap_err();
+    assert!(
+        matches!(&err, InvocationError::Rpc(e) if e.name == "PEER_ID_INVALID"),
+        "{err:?}"
+    );
+    sim.user_start_bot(alice, None).unwrap();
+    bot.next_message().await;
     let sent = client
         .send_message(pref, InputMessage::new().text("").media(poll))
         .await
@@ -584,14 +602,20 @@ async fn owner_login_with_two_step_password() {
         .unwrap();
     let session = std::sync::Arc::new(grammers_session::storages::MemorySession::default());
     let (client, handle, _updates, task) = connect(&sim, session, sim.new_auth_key()).await;
-    let token = client.request_login_code("+10000000002", "hash").await.unwrap();
+    let token = client
+        .request_login_code("+10000000002", "hash")
+        .await
+        .unwrap();
     let password_token = match client.sign_in(&token, "12345").await {
         Err(grammers_client::SignInError::PasswordRequired(t)) => t,
         other => panic!("expected PasswordRequired, got {other:?}"),
     };
     // Still not logged in before the password.
     assert!(!client.is_authorized().await.unwrap());
-    let me = client.check_password(password_token, "s3cret").await.unwrap();
+    let me = client
+        .check_password(password_token, "s3cret")
+        .await
+        .unwrap();
     assert_eq!(me.id().bare_id_unchecked(), owner);
     assert!(client.is_authorized().await.unwrap());
     handle.quit();

@@ -259,7 +259,11 @@ async fn channel_gap_is_recovered_with_get_channel_difference() {
         id: grammers_session::types::PeerId::channel_unchecked(chan),
         auth: grammers_session::types::PeerAuth::from_hash(tgsim::world::access_hash(chan)),
     };
-    let post = bot.client.send_message(chan_ref, "announcement").await.unwrap();
+    let post = bot
+        .client
+        .send_message(chan_ref, "announcement")
+        .await
+        .unwrap();
     bot.client
         .edit_message(chan_ref, post.id(), "announcement (edited)")
         .await

@@ -38,7 +38,11 @@ impl RawClient {
         let mut buffer = DequeBuffer::with_capacity(1 << 16, 64);
         let ids = requests
             .iter()
-            .map(|r| self.mtp.push(&mut buffer, r).expect("fits in the container"))
+            .map(|r| {
+                self.mtp
+                    .push(&mut buffer, r)
+                    .expect("fits in the container")
+            })
             .collect();
         self.mtp.finalize(&mut buffer).unwrap();
         self.transport.pack(&mut buffer);
@@ -100,7 +104,10 @@ async fn ping_containers_gzip_and_errors() {
     assert_eq!(p.ping_id, 77);
 
     // Before login: 401.
-    let err = c.call(&tl::functions::updates::GetState {}).await.unwrap_err();
+    let err = c
+        .call(&tl::functions::updates::GetState {})
+        .await
+        .unwrap_err();
     assert_eq!(err, "AUTH_KEY_UNREGISTERED");
 
     // invokeWithLayer(initConnection(help.getConfig)) and a login, in one container.
@@ -127,16 +134,24 @@ async fn ping_containers_gzip_and_errors() {
     };
     let ids = c.send(&[init.to_bytes(), login.to_bytes()]).await;
     let answers = c.answers(&ids).await;
-    let tl::enums::Config::Config(cfg) = tl::enums::Config::from_bytes(answers[0].as_ref().unwrap()).unwrap();
-    assert!(cfg.dc_options.is_empty(), "no DC options, or grammers leaves loopback");
+    let tl::enums::Config::Config(cfg) =
+        tl::enums::Config::from_bytes(answers[0].as_ref().unwrap()).unwrap();
+    assert!(
+        cfg.dc_options.is_empty(),
+        "no DC options, or grammers leaves loopback"
+    );
     assert!(answers[1].is_ok());
 
     // An unknown method: clean rpc_error, connection still usable.
-    let err = c.call(&tl::functions::messages::GetDialogFilters {}).await.unwrap_err();
+    let err = c
+        .call(&tl::functions::messages::GetDialogFilters {})
+        .await
+        .unwrap_err();
     assert_eq!(err, "METHOD_NOT_IMPLEMENTED_BY_TGSIM");
 
     // gzip in: a long message is compressed by grammers' mtp; gzip out: reading it back.
     let alice = sim.add_user(tgsim::UserSpec::new("Alice")).unwrap();
+    sim.user_start_bot(alice, None).unwrap();
     let text = "all work and no play ".repeat(150);
     let hash = tgsim::world::access_hash(alice);
     let sent = c
@@ -149,7 +164,11 @@ async fn ping_containers_gzip_and_errors() {
             update_stickersets_order: false,
             invert_media: false,
             allow_paid_floodskip: false,
-            peer: tl::types::InputPeerUser { user_id: alice, access_hash: hash }.into(),
+            peer: tl::types::InputPeerUser {
+                user_id: alice,
+                access_hash: hash,
+            }
+            .into(),
             reply_to: None,
             message: text.clone(),
             random_id: 1,
@@ -166,7 +185,9 @@ async fn ping_containers_gzip_and_errors() {
         })
         .await
         .unwrap();
-    let tl::enums::Updates::UpdateShortSentMessage(s) = sent else { panic!("{sent:?}") };
+    let tl::enums::Updates::UpdateShortSentMessage(s) = sent else {
+        panic!("{sent:?}")
+    };
     assert_eq!(sim.sent_to(alice)[0].text, text);
     let got = c
         .call(&tl::functions::messages::GetMessages {
@@ -174,7 +195,12 @@ async fn ping_containers_gzip_and_errors() {
         })
         .await
         .unwrap();
-    let tl::enums::messages::Messages::Messages(m) = got else { panic!() };
+    let tl::enums::messages::Messages::Messages(m) = got else {
+        panic!()
+    };
     assert!(matches!(&m.messages[0], tl::enums::Message::Message(x) if x.message == text));
-    assert!(c.last_packet_len < text.len() / 2, "answer was gzip_packed on the wire");
+    assert!(
+        c.last_packet_len < text.len() / 2,
+        "answer was gzip_packed on the wire"
+    );
 }

@@ -12,6 +12,7 @@
 //! [`super::limits::MAX_BODY`] (413) and fully read by the connection thread.
 
 use std::io::Read as _;
+use std::sync::Arc;
 
 use tiny_http::{Header, Method, Request, Response};
 
@@ -45,12 +46,13 @@ pub enum HttpError {
     /// 503: clicks need the bot's username for the redirect.
     BotNotConfigured,
     /// 503 when the database is unavailable (busy, locked, I/O), else 500.
-    Store(StoreError),
+    /// Shared, because one failed group commit answers every click in it.
+    Store(Arc<StoreError>),
 }
 
 impl From<StoreError> for HttpError {
     fn from(e: StoreError) -> Self {
-        HttpError::Store(e)
+        HttpError::Store(Arc::new(e))
     }
 }
 

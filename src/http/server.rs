@@ -184,7 +184,7 @@ fn handle(ctx: &Context, mut rq: tiny_http::Request) {
         Ok(answer) => answer,
         Err(_) => {
             log::error!("http: handler panicked on {} {}", rq.method(), rq.url());
-            let e = HttpError::Store(crate::store::StoreError::Corrupt("handler panicked".into()));
+            let e = HttpError::from(crate::store::StoreError::Corrupt("handler panicked".into()));
             (super::metrics::Route::Other, error_reply(e))
         }
     };
