@@ -35,6 +35,8 @@ pub struct Context {
     /// Per-install salt of share visitor hashes, from `settings`.
     pub(crate) visitor_salt: [u8; 32],
     pub(crate) metrics: Metrics,
+    /// Group commit of clicks (see `click.rs`).
+    pub(crate) clicks: super::click::ClickCommitter,
     /// The conversion engine and clock for `POST /postbacks/relay`; None when
     /// the daemon runs without them (the route then answers 501).
     pub(crate) relay: Option<(crate::engine::Engine, crate::clock::Clock)>,
@@ -62,6 +64,7 @@ impl Context {
             read_timeout: http.read_timeout,
             visitor_salt,
             metrics: Metrics::default(),
+            clicks: Default::default(),
             relay: None,
         })
     }
