@@ -20,24 +20,41 @@ use std::time::{Duration, Instant};
 
 use postback_common::{Receiver, Reply};
 use tgtrack::config::PostbackConfig;
-use tgtrack::domain::offer::{Action, Caps, ConversionStatus, OfferStatus, PostbackMethod, PostbackSpec, PricePair, Target};
+use tgtrack::domain::offer::{
+    Action, Caps, ConversionStatus, OfferStatus, PostbackMethod, PostbackSpec, PricePair, Target,
+};
 use tgtrack::postback::{self, worker, ConversionFacts};
 use tgtrack::store::offers::{self, NewOffer};
 use tgtrack::store::postbacks::{self as outbox, PostbackState};
 use tgtrack::store::{unix_now, ConversionId, Store, StoreError};
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
     let rows: usize = args.first().and_then(|a| a.parse().ok()).unwrap_or(20_000);
     let senders: Vec<usize> = match args.get(1).and_then(|a| a.parse().ok()) {
         Some(s) => vec![s],
         None => vec![1, 2, 4, 8],
     };
-    println!("postback drain: {rows} rows to a keep-alive receiver on 127.0.0.1, {} cores", thread::available_parallelism().map_or(0, |n| n.get()));
-    println!("{:>8}  {:>10}  {:>12}  {:>10}", "senders", "seconds", "postbacks/s", "enqueue/s");
+    println!(
+        "postback drain: {rows} rows to a keep-alive receiver on 127.0.0.1, {} cores",
+        thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    println!(
+        "{:>8}  {:>10}  {:>12}  {:>10}",
+        "senders", "seconds", "postbacks/s", "enqueue/s"
+    );
     for s in senders {
         let r = run(rows, s);
-        println!("{:>8}  {:>10.2}  {:>12.0}  {:>10.0}", s, r.0, rows as f64 / r.0, rows as f64 / r.1);
+        println!(
+            "{:>8}  {:>10.2}  {:>12.0}  {:>10.0}",
+            s,
+            r.0,
+            rows as f64 / r.0,
+            rows as f64 / r.1
+        );
     }
 }
 
@@ -50,9 +67,15 @@ fn run(rows: usize, senders: usize) -> (f64, f64) {
         name: "bench".into(),
         advertiser_id: None,
         action: Action::JoinChannel,
-        target: Target { chat_id: Some(1), ..Default::default() },
+        target: Target {
+            chat_id: Some(1),
+            ..Default::default()
+        },
         status: OfferStatus::Active,
-        price: PricePair { regular: 5, premium: 10 },
+        price: PricePair {
+            regular: 5,
+            premium: 10,
+        },
         payout: "0.5".into(),
         currency: "USD".into(),
         caps: Caps::default(),
@@ -61,7 +84,9 @@ fn run(rows: usize, senders: usize) -> (f64, f64) {
         hold_seconds: 0,
         budget_total: None,
         postback: PostbackSpec {
-            url: Some(rx.url("/postback?subid={click_id}&status={status}&payout={payout}&tid={txid}&sub1={sub1}")),
+            url: Some(rx.url(
+                "/postback?subid={click_id}&status={status}&payout={payout}&tid={txid}&sub1={sub1}",
+            )),
             method: PostbackMethod::Get,
             preset: "keitaro".into(),
             statuses: vec![ConversionStatus::Approved],
@@ -117,7 +142,10 @@ fn run(rows: usize, senders: usize) -> (f64, f64) {
     };
     let (waker, inbox) = worker::channel();
     let stopper = inbox.stopper();
-    let options = worker::Options { senders, ..worker::Options::default() };
+    let options = worker::Options {
+        senders,
+        ..worker::Options::default()
+    };
     let w = {
         let store = store.clone();
         thread::spawn(move || worker::run_with(store, config, options, inbox))
@@ -129,15 +157,24 @@ fn run(rows: usize, senders: usize) -> (f64, f64) {
         if store.read(outbox::outbox_depth).unwrap() == 0 {
             break;
         }
-        assert!(started.elapsed() < Duration::from_secs(300), "drain stalled");
+        assert!(
+            started.elapsed() < Duration::from_secs(300),
+            "drain stalled"
+        );
     }
     let secs = started.elapsed().as_secs_f64();
     stopper.stop();
     w.join().unwrap();
 
     let counts = store.read(outbox::counts_by_state).unwrap();
-    let delivered = counts.iter().find(|(s, _)| *s == PostbackState::Delivered).map_or(0, |(_, n)| *n);
-    assert_eq!(delivered as usize, rows, "every postback delivered: {counts:?}");
+    let delivered = counts
+        .iter()
+        .find(|(s, _)| *s == PostbackState::Delivered)
+        .map_or(0, |(_, n)| *n);
+    assert_eq!(
+        delivered as usize, rows,
+        "every postback delivered: {counts:?}"
+    );
     assert_eq!(rx.count(), rows, "each sent exactly once");
     (secs, enqueue_secs)
 }

@@ -32,6 +32,8 @@ pub enum StartOutcome {
     TakenByOther,
     /// No click has this token.
     UnknownToken,
+    /// The click is older than `CLICK_TTL` and was never bound.
+    ExpiredToken,
     /// The offer no longer takes part (paused, finished, ...).
     OfferClosed(Offer),
 }
@@ -81,6 +83,9 @@ impl Engine {
         let out = self.store.write(|tx| -> Result<StartOutcome> {
             store::users::upsert_user(tx, user, now)?;
             let Some(click) = store::leads::click_by_token(tx, token)? else { return Ok(StartOutcome::UnknownToken) };
+            if click.consumed_at.is_none() && crate::domain::conversion::click_expired(click.created_at, now) {
+                return Ok(StartOutcome::ExpiredToken);
+            }
             let offer = store::offers::get_offer(tx, click.offer_id)?.ok_or_else(|| StoreError::Corrupt(format!("click {} has no offer", click.id)))?;
             let (lead_id, first_time) = match store::leads::bind(tx, &click, user.id, user.is_premium, now)? {
                 Bind::New(id) => (id, true),

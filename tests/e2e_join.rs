@@ -124,6 +124,18 @@ fn start_without_or_with_a_bad_token_gets_help() {
 }
 
 #[test]
+fn a_click_older_than_30_days_has_expired() {
+    let w = World::new();
+    let offer = w.offer(Action::StartBot, Target::default(), |_| {});
+    let gus = w.sim.add_user(UserSpec::new("Gus")).unwrap();
+    let token = w.click(offer, "old-click");
+    w.clock.advance(31 * 86400);
+    w.sim.user_start_bot(gus, Some(&token)).unwrap();
+    w.wait_message(gus, "expired or invalid");
+    assert!(w.conversion(offer, gus, Action::StartBot).is_none());
+}
+
+#[test]
 fn check_button_before_and_after_joining() {
     let w = World::new();
     let (ch, target) = channel(&w, "news5");

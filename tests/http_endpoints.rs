@@ -259,3 +259,30 @@ fn relay_route_exists_and_refuses_other_methods() {
     c.send(b"POST /postbacks/relay HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\n{}");
     assert_eq!(c.read_response(false).unwrap().status, 501);
 }
+
+#[test]
+fn concurrent_clicks_on_one_uid_share_one_token() {
+    // Clicks arriving together are committed together (group commit); the same
+    // (offer, uid) in one batch must still end up as one row.
+    let srv = TestServer::start(Opts { threads: 8, ..Opts::default() });
+    let offer = srv.offer(OfferStatus::Active);
+    let addr = srv.addr;
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(16));
+    let tokens: Vec<String> = (0..16)
+        .map(|_| {
+            let barrier = barrier.clone();
+            std::thread::spawn(move || {
+                let mut c = Conn::open(addr);
+                barrier.wait();
+                start_token(&c.get(&format!("/click/{offer}?uid=together"), &[]))
+            })
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|h| h.join().unwrap())
+        .collect();
+    assert!(tokens.iter().all(|t| *t == tokens[0]), "{tokens:?}");
+    let (rows, hits): (i64, i64) =
+        srv.open_db().query_row("SELECT count(*), sum(hits) FROM clicks", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+    assert_eq!((rows, hits), (1, 16));
+}

@@ -208,6 +208,7 @@ async fn on_private_text(sh: &Arc<Shared>, m: &grammers_client::message::Message
             record_event(sh, format!("start:{uid}:{}", m.id()), "organic_start", Some(uid), None, "unknown token".into(), t);
             reply_text(sh, uid, texts::unknown_token(l)).await
         }
+        StartOutcome::ExpiredToken => reply_text(sh, uid, texts::unknown_token(l)).await,
         StartOutcome::TakenByOther => reply_text(sh, uid, texts::taken_by_other(l)).await,
         StartOutcome::OfferClosed(_) => reply_text(sh, uid, texts::offer_closed(l)).await,
         StartOutcome::Bound { lead, offer, conversion, .. } => {

@@ -13,6 +13,16 @@ use serde::{Deserialize, Serialize};
 
 use super::offer::{ConversionStatus, Offer, OfferStatus};
 
+/// How long a click's start token can still bind a user: networks stop
+/// accepting conversions for old clicks (Offer18 rejects after 30 days, cpa.md),
+/// so a token that old is treated as expired.
+pub const CLICK_TTL: i64 = 30 * 86400;
+
+/// Whether a click made at `clicked_at` can still be bound to a new user at `now`.
+pub fn click_expired(clicked_at: i64, now: i64) -> bool {
+    now - clicked_at > CLICK_TTL
+}
+
 /// Accepted conversions already counted against the offer's caps.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Usage {

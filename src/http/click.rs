@@ -132,16 +132,16 @@ impl ClickCommitter {
                     }
                 }
                 Err(e) => {
-                    let e = HttpError::from(e);
+                    let e = Arc::new(e);
                     for j in &batch {
-                        j.finish(Err(e.share()));
+                        j.finish(Err(HttpError::Store(e.clone())));
                     }
                     // If the transaction never began, our job may still be queued:
                     // withdraw it and answer with the error ourselves.
                     let mut q = self.lock_queue();
                     if let Some(i) = q.iter().position(|j| Arc::ptr_eq(j, &job)) {
                         q.swap_remove(i);
-                        return Err(e);
+                        return Err(HttpError::Store(e));
                     }
                 }
             }

@@ -50,16 +50,6 @@ pub enum HttpError {
     Store(Arc<StoreError>),
 }
 
-impl HttpError {
-    /// A copy for another waiter of the same failed store call.
-    pub fn share(&self) -> HttpError {
-        match self {
-            HttpError::Store(e) => HttpError::Store(e.clone()),
-            other => HttpError::Store(Arc::new(StoreError::Corrupt(format!("{other:?}")))),
-        }
-    }
-}
-
 impl From<StoreError> for HttpError {
     fn from(e: StoreError) -> Self {
         HttpError::Store(Arc::new(e))

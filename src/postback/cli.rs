@@ -9,12 +9,16 @@ use super::sender::{Answer, Request, Sender};
 use super::{render, ConversionFacts};
 use crate::config::PostbackConfig;
 use crate::domain::offer::{ConversionStatus, PostbackMethod};
-use crate::store::postbacks::{self as outbox, Attempt, NewPostback, PostbackRow, PostbackState, RetryResult, Transition};
+use crate::store::postbacks::{
+    self as outbox, Attempt, NewPostback, PostbackRow, PostbackState, RetryResult, Transition,
+};
 use crate::store::{offers, unix_now, ConversionId, OfferId, PostbackId, Store};
 
 /// `postback list [--state S]`: newest first.
 pub fn list(store: &Store, state: Option<PostbackState>, limit: usize) -> anyhow::Result<Listing> {
-    let rows = store.read(|c| outbox::list(c, state, limit)).context("listing postbacks")?;
+    let rows = store
+        .read(|c| outbox::list(c, state, limit))
+        .context("listing postbacks")?;
     Ok(Listing(rows))
 }
 
@@ -25,7 +29,11 @@ impl fmt::Display for Listing {
         if self.0.is_empty() {
             return writeln!(f, "no postbacks");
         }
-        writeln!(f, "{:>6}  {:>6}  {:>10}  {:<9}  {:<9}  {:>4}  {:<24}  {}", "ID", "OFFER", "CONVERSION", "STATUS", "STATE", "TRY", "TXID", "LAST ERROR / URL")?;
+        writeln!(
+            f,
+            "{:>6}  {:>6}  {:>10}  {:<9}  {:<9}  {:>4}  {:<24}  {}",
+            "ID", "OFFER", "CONVERSION", "STATUS", "STATE", "TRY", "TXID", "LAST ERROR / URL"
+        )?;
         for r in &self.0 {
             let conv = match (r.is_test, r.conversion_id) {
                 (true, _) => "test".to_string(),
@@ -56,9 +64,13 @@ impl fmt::Display for Listing {
 /// `postback show ID`: the row and every attempt.
 pub fn show(store: &Store, id: PostbackId) -> anyhow::Result<Shown> {
     let (row, attempts) = store
-        .read(|c| Ok::<_, crate::store::StoreError>((outbox::get(c, id)?, outbox::attempts_of(c, id)?)))
+        .read(|c| {
+            Ok::<_, crate::store::StoreError>((outbox::get(c, id)?, outbox::attempts_of(c, id)?))
+        })
         .context("reading the postback")?;
-    let Some(row) = row else { bail!("postback {id} not found") };
+    let Some(row) = row else {
+        bail!("postback {id} not found")
+    };
     Ok(Shown { row, attempts })
 }
 
@@ -70,7 +82,15 @@ pub struct Shown {
 impl fmt::Display for Shown {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let r = &self.row;
-        writeln!(f, "postback {}{}: offer {}, status {}, state {}", r.id, if r.is_test { " (TEST)" } else { "" }, r.offer_id, r.status, r.state)?;
+        writeln!(
+            f,
+            "postback {}{}: offer {}, status {}, state {}",
+            r.id,
+            if r.is_test { " (TEST)" } else { "" },
+            r.offer_id,
+            r.status,
+            r.state
+        )?;
         writeln!(f, "txid {}", r.txid)?;
         writeln!(f, "{} {}", method_word(r.method), r.url)?;
         if let Some(b) = &r.body {
@@ -81,7 +101,11 @@ impl fmt::Display for Shown {
         }
         for a in &self.attempts {
             let status = a.http_status.map_or("-".to_string(), |s| s.to_string());
-            write!(f, "  attempt at {}: HTTP {status}, {} ms", a.at, a.latency_ms)?;
+            write!(
+                f,
+                "  attempt at {}: HTTP {status}, {} ms",
+                a.at, a.latency_ms
+            )?;
             if let Some(e) = &a.error {
                 write!(f, ", {e}")?;
             }
@@ -106,7 +130,10 @@ fn method_word(m: PostbackMethod) -> &'static str {
 /// attempt budget. A running daemon picks it up within a second.
 pub fn retry(store: &Store, id: PostbackId) -> anyhow::Result<String> {
     let now = unix_now();
-    match store.write(|tx| outbox::retry(tx, id, now)).context("requeueing the postback")? {
+    match store
+        .write(|tx| outbox::retry(tx, id, now))
+        .context("requeueing the postback")?
+    {
         RetryResult::Requeued => Ok(format!("postback {id} requeued")),
         RetryResult::AlreadyPending => Ok(format!("postback {id} is already pending")),
         RetryResult::AlreadyDelivered => bail!("postback {id} was delivered; it is not sent again"),
@@ -117,7 +144,9 @@ pub fn retry(store: &Store, id: PostbackId) -> anyhow::Result<String> {
 /// `postback retry --all-dead`: returns how many were requeued.
 pub fn retry_all_dead(store: &Store) -> anyhow::Result<usize> {
     let now = unix_now();
-    Ok(store.write(|tx| outbox::retry_dead(tx, now)).context("requeueing dead postbacks")?)
+    Ok(store
+        .write(|tx| outbox::retry_dead(tx, now))
+        .context("requeueing dead postbacks")?)
 }
 
 /// What `postback test` did.
@@ -158,7 +187,11 @@ impl fmt::Display for TestReport {
             None => writeln!(f, "result: delivered")?,
             Some(r) => writeln!(f, "result: NOT delivered: {r}")?,
         }
-        write!(f, "logged as postback {} (a test: never retried)", self.postback_id)
+        write!(
+            f,
+            "logged as postback {} (a test: never retried)",
+            self.postback_id
+        )
     }
 }
 
@@ -195,14 +228,23 @@ pub fn test(
         event_time: now,
         hold_until: (status == ConversionStatus::Hold).then_some(now + offer.hold_seconds),
     };
-    let (rendered, preset) =
-        render(&offer, &facts, status, &txid, String::new()).map_err(|e| anyhow::anyhow!("offer {offer_id}: {e}"))?;
+    let (rendered, preset) = render(&offer, &facts, status, &txid, String::new())
+        .map_err(|e| anyhow::anyhow!("offer {offer_id}: {e}"))?;
 
     let sender = Sender::new(config, 1);
-    let answer = sender.send(Request { method: offer.postback.method, url: &rendered.url, body: rendered.body.as_deref(), preset });
+    let answer = sender.send(Request {
+        method: offer.postback.method,
+        url: &rendered.url,
+        body: rendered.body.as_deref(),
+        preset,
+    });
     let delivered = answer.outcome.reason().is_none();
     let at = unix_now();
-    let state = if delivered { PostbackState::Delivered } else { PostbackState::Failed };
+    let state = if delivered {
+        PostbackState::Delivered
+    } else {
+        PostbackState::Failed
+    };
     let postback_id = store
         .write(|tx| {
             let (id, _) = outbox::enqueue(
@@ -223,7 +265,12 @@ pub fn test(
                 },
                 now,
             )?;
-            let t = Transition { state, attempts: 1, due_at_ms: at * 1000, last_error: answer.outcome.reason().map(str::to_string) };
+            let t = Transition {
+                state,
+                attempts: 1,
+                due_at_ms: at * 1000,
+                last_error: answer.outcome.reason().map(str::to_string),
+            };
             outbox::record_attempt(tx, &super::worker::attempt_of(id, at, &answer), &t, at)?;
             Ok::<_, crate::store::StoreError>(id)
         })

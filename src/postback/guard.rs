@@ -97,9 +97,21 @@ mod tests {
             "64:ff9b::a9fe:a9fe",
         ];
         for s in refused {
-            assert!(forbidden(s.parse().unwrap()).is_some(), "{s} must be refused");
+            assert!(
+                forbidden(s.parse().unwrap()).is_some(),
+                "{s} must be refused"
+            );
         }
-        let allowed = ["1.1.1.1", "8.8.8.8", "172.32.0.1", "100.128.0.1", "93.184.216.34", "2606:4700::1111", "::ffff:8.8.8.8", "64:ff9b::808:808"];
+        let allowed = [
+            "1.1.1.1",
+            "8.8.8.8",
+            "172.32.0.1",
+            "100.128.0.1",
+            "93.184.216.34",
+            "2606:4700::1111",
+            "::ffff:8.8.8.8",
+            "64:ff9b::808:808",
+        ];
         for s in allowed {
             assert_eq!(forbidden(s.parse().unwrap()), None, "{s} must be allowed");
         }

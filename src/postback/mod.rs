@@ -102,10 +102,21 @@ fn render(
     txid: &str,
     conversion_id: String,
 ) -> Result<(template::Rendered, Preset), String> {
-    let template = offer.postback.url.as_deref().ok_or("the offer has no postback URL")?;
+    let template = offer
+        .postback
+        .url
+        .as_deref()
+        .ok_or("the offer has no postback URL")?;
     let preset: Preset = offer.postback.preset.parse()?;
-    let values = MacroValues { offer, facts, status_word: preset.status_word(status), txid, conversion_id };
-    let rendered = template::render(template, offer.postback.method, &values).map_err(|e| e.to_string())?;
+    let values = MacroValues {
+        offer,
+        facts,
+        status_word: preset.status_word(status),
+        txid,
+        conversion_id,
+    };
+    let rendered =
+        template::render(template, offer.postback.method, &values).map_err(|e| e.to_string())?;
     Ok((rendered, preset))
 }
 
@@ -130,7 +141,9 @@ pub fn enqueue(
     status: ConversionStatus,
     now: i64,
 ) -> crate::store::Result<Option<PostbackId>> {
-    let Some(template) = offer.postback.url.as_deref() else { return Ok(None) };
+    let Some(template) = offer.postback.url.as_deref() else {
+        return Ok(None);
+    };
     if !offer.postback.statuses.contains(&status) {
         return Ok(None);
     }
@@ -140,11 +153,20 @@ pub fn enqueue(
     let txid = new_txid(&format!("{}-{}", facts.conversion_id, status.as_str()));
     let rendered = render(offer, facts, status, &txid, facts.conversion_id.to_string());
     let (url, body, state, error) = match &rendered {
-        Ok((r, _)) => (r.url.as_str(), r.body.as_deref(), PostbackState::Pending, None),
+        Ok((r, _)) => (
+            r.url.as_str(),
+            r.body.as_deref(),
+            PostbackState::Pending,
+            None,
+        ),
         Err(e) => (template, None, PostbackState::Failed, Some(e.as_str())),
     };
     if let Some(e) = error {
-        log::warn!("offer {}: postback for conversion {} not rendered: {e}", offer.id, facts.conversion_id);
+        log::warn!(
+            "offer {}: postback for conversion {} not rendered: {e}",
+            offer.id,
+            facts.conversion_id
+        );
     }
     let (id, _) = outbox::enqueue(
         tx,

@@ -15,23 +15,37 @@ pub enum Outcome {
     /// 4xx other than 408/429, a body check, a redirect, a refused address.
     Refused { reason: String },
     /// Worth trying again later: 408, 429, 5xx, timeouts, connection errors.
-    Transient { reason: String, retry_after: Option<Duration> },
+    Transient {
+        reason: String,
+        retry_after: Option<Duration>,
+    },
 }
 
 impl Outcome {
     /// Classifies an HTTP answer. `body_check` is the preset's verdict on a 2xx
     /// body; `retry_after` is the receiver's Retry-After, when it sent one.
-    pub fn from_status(status: u16, body_check: Result<(), String>, retry_after: Option<Duration>) -> Outcome {
+    pub fn from_status(
+        status: u16,
+        body_check: Result<(), String>,
+        retry_after: Option<Duration>,
+    ) -> Outcome {
         match status {
             200..=299 => match body_check {
                 Ok(()) => Outcome::Accepted,
                 Err(reason) => Outcome::Refused { reason },
             },
-            408 | 429 | 500..=599 => Outcome::Transient { reason: format!("HTTP {status}"), retry_after },
+            408 | 429 | 500..=599 => Outcome::Transient {
+                reason: format!("HTTP {status}"),
+                retry_after,
+            },
             // Redirects are not followed: a POST would turn into a GET, and the
             // operator should point the template at the final URL anyway.
-            300..=399 => Outcome::Refused { reason: format!("HTTP {status}: redirect not followed; use the final URL") },
-            _ => Outcome::Refused { reason: format!("HTTP {status}") },
+            300..=399 => Outcome::Refused {
+                reason: format!("HTTP {status}: redirect not followed; use the final URL"),
+            },
+            _ => Outcome::Refused {
+                reason: format!("HTTP {status}"),
+            },
         }
     }
 
@@ -53,7 +67,11 @@ pub struct RetryPolicy {
 
 impl From<&PostbackConfig> for RetryPolicy {
     fn from(c: &PostbackConfig) -> Self {
-        RetryPolicy { max_attempts: c.max_attempts, backoff: c.backoff, backoff_max: c.backoff_max }
+        RetryPolicy {
+            max_attempts: c.max_attempts,
+            backoff: c.backoff,
+            backoff_max: c.backoff_max,
+        }
     }
 }
 
@@ -64,7 +82,10 @@ impl RetryPolicy {
     /// came back is not hit by every queued postback in the same instant.
     pub fn delay(&self, failures: u32, jitter: f64) -> Duration {
         let exp = failures.saturating_sub(1).min(32);
-        let full = self.backoff.saturating_mul(1u32 << exp.min(31)).min(self.backoff_max);
+        let full = self
+            .backoff
+            .saturating_mul(1u32 << exp.min(31))
+            .min(self.backoff_max);
         let jitter = jitter.clamp(0.0, 1.0);
         full / 2 + full.mul_f64(jitter) / 2
     }
@@ -76,7 +97,9 @@ impl RetryPolicy {
         let (state, due_at_ms) = match outcome {
             Outcome::Accepted => (PostbackState::Delivered, now_ms),
             Outcome::Refused { .. } => (PostbackState::Failed, now_ms),
-            Outcome::Transient { .. } if attempts >= self.max_attempts => (PostbackState::Dead, now_ms),
+            Outcome::Transient { .. } if attempts >= self.max_attempts => {
+                (PostbackState::Dead, now_ms)
+            }
             Outcome::Transient { retry_after, .. } => {
                 let mut wait = self.delay(attempts, jitter);
                 // Honour the receiver's own estimate, within our ceiling.
@@ -86,7 +109,12 @@ impl RetryPolicy {
                 (PostbackState::Pending, now_ms + wait.as_millis() as i64)
             }
         };
-        Transition { state, attempts, due_at_ms, last_error }
+        Transition {
+            state,
+            attempts,
+            due_at_ms,
+            last_error,
+        }
     }
 }
 
@@ -95,7 +123,11 @@ mod tests {
     use super::*;
 
     fn policy() -> RetryPolicy {
-        RetryPolicy { max_attempts: 4, backoff: Duration::from_secs(30), backoff_max: Duration::from_secs(300) }
+        RetryPolicy {
+            max_attempts: 4,
+            backoff: Duration::from_secs(30),
+            backoff_max: Duration::from_secs(300),
+        }
     }
 
     #[test]
@@ -143,7 +175,10 @@ mod tests {
         ];
         for (n, j, want) in table {
             let got = p.delay(n, j);
-            assert!(got.abs_diff(want) < Duration::from_millis(1), "failures {n}, jitter {j}: {got:?} != {want:?}");
+            assert!(
+                got.abs_diff(want) < Duration::from_millis(1),
+                "failures {n}, jitter {j}: {got:?} != {want:?}"
+            );
         }
     }
 
@@ -151,10 +186,21 @@ mod tests {
     fn decisions_table() {
         let p = policy();
         let now = 1_000_000;
-        let transient = Outcome::Transient { reason: "HTTP 503".into(), retry_after: None };
-        let slow_down = Outcome::Transient { reason: "HTTP 429".into(), retry_after: Some(Duration::from_secs(200)) };
-        let too_slow = Outcome::Transient { reason: "HTTP 429".into(), retry_after: Some(Duration::from_secs(9999)) };
-        let refused = Outcome::Refused { reason: "HTTP 404".into() };
+        let transient = Outcome::Transient {
+            reason: "HTTP 503".into(),
+            retry_after: None,
+        };
+        let slow_down = Outcome::Transient {
+            reason: "HTTP 429".into(),
+            retry_after: Some(Duration::from_secs(200)),
+        };
+        let too_slow = Outcome::Transient {
+            reason: "HTTP 429".into(),
+            retry_after: Some(Duration::from_secs(9999)),
+        };
+        let refused = Outcome::Refused {
+            reason: "HTTP 404".into(),
+        };
         // (outcome, attempts incl. this one, state, due offset in ms)
         let table = [
             (&Outcome::Accepted, 1, PostbackState::Delivered, 0),
@@ -170,7 +216,11 @@ mod tests {
         ];
         for (outcome, attempts, state, offset) in table {
             let t = p.decide(outcome, attempts, now, 0.0);
-            assert_eq!((t.state, t.due_at_ms - now, t.attempts), (state, offset, attempts), "{outcome:?} #{attempts}");
+            assert_eq!(
+                (t.state, t.due_at_ms - now, t.attempts),
+                (state, offset, attempts),
+                "{outcome:?} #{attempts}"
+            );
             assert_eq!(t.last_error.as_deref(), outcome.reason());
         }
     }

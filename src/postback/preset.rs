@@ -22,8 +22,14 @@ pub enum Preset {
     Tune,
 }
 
-pub const ALL_PRESETS: [Preset; 6] =
-    [Preset::Generic, Preset::Keitaro, Preset::Affise, Preset::Binom, Preset::Altercpa, Preset::Tune];
+pub const ALL_PRESETS: [Preset; 6] = [
+    Preset::Generic,
+    Preset::Keitaro,
+    Preset::Affise,
+    Preset::Binom,
+    Preset::Altercpa,
+    Preset::Tune,
+];
 
 impl Preset {
     pub fn as_str(self) -> &'static str {
@@ -65,7 +71,11 @@ impl Preset {
         match self {
             Preset::Tune => {
                 // TUNE answers `success=true;` or `success=false; err_msg=...;`.
-                let compact: String = body.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_ascii_lowercase();
+                let compact: String = body
+                    .chars()
+                    .filter(|c| !c.is_whitespace())
+                    .collect::<String>()
+                    .to_ascii_lowercase();
                 if compact.contains("success=false") {
                     Err(format!("receiver answered success=false: {}", head(body)))
                 } else {
@@ -82,14 +92,17 @@ impl Preset {
 /// body is the only place a refusal shows. We accept the common shapes of an
 /// error flag: `"status": "error"`, a truthy `"error"`, `"success": false`, `"ok": false`.
 fn altercpa_body(body: &str) -> Result<(), String> {
-    let v: serde_json::Value = serde_json::from_str(body.trim())
-        .map_err(|_| format!("expected a JSON answer from an AlterCPA-style tracker, got: {}", head(body)))?;
+    let v: serde_json::Value = serde_json::from_str(body.trim()).map_err(|_| {
+        format!(
+            "expected a JSON answer from an AlterCPA-style tracker, got: {}",
+            head(body)
+        )
+    })?;
     let refused = match &v {
         serde_json::Value::Object(m) => {
-            let status_error = m
-                .get("status")
-                .and_then(|s| s.as_str())
-                .is_some_and(|s| matches!(s.to_ascii_lowercase().as_str(), "error" | "fail" | "failed"));
+            let status_error = m.get("status").and_then(|s| s.as_str()).is_some_and(|s| {
+                matches!(s.to_ascii_lowercase().as_str(), "error" | "fail" | "failed")
+            });
             let error_flag = m.get("error").is_some_and(|e| match e {
                 serde_json::Value::Null => false,
                 serde_json::Value::Bool(b) => *b,
@@ -110,17 +123,28 @@ fn altercpa_body(body: &str) -> Result<(), String> {
 }
 
 fn head(body: &str) -> String {
-    body.chars().take(200).collect::<String>().trim().to_string()
+    body.chars()
+        .take(200)
+        .collect::<String>()
+        .trim()
+        .to_string()
 }
 
 impl FromStr for Preset {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
         let want = s.trim().to_ascii_lowercase();
-        ALL_PRESETS.iter().copied().find(|p| p.as_str() == want).ok_or_else(|| {
-            let names: Vec<_> = ALL_PRESETS.iter().map(|p| p.as_str()).collect();
-            format!("unknown postback preset {s:?}; expected one of {}", names.join(", "))
-        })
+        ALL_PRESETS
+            .iter()
+            .copied()
+            .find(|p| p.as_str() == want)
+            .ok_or_else(|| {
+                let names: Vec<_> = ALL_PRESETS.iter().map(|p| p.as_str()).collect();
+                format!(
+                    "unknown postback preset {s:?}; expected one of {}",
+                    names.join(", ")
+                )
+            })
     }
 }
 
@@ -146,7 +170,10 @@ mod tests {
             (Preset::Tune, ["pending", "pending", "approved", "rejected"]),
         ];
         for (p, words) in table {
-            let got: Vec<_> = [Lead, Hold, Approved, Rejected].iter().map(|s| p.status_word(*s)).collect();
+            let got: Vec<_> = [Lead, Hold, Approved, Rejected]
+                .iter()
+                .map(|s| p.status_word(*s))
+                .collect();
             assert_eq!(got, words, "{p}");
             assert_eq!(p.as_str().parse::<Preset>().unwrap(), p);
         }
@@ -156,12 +183,27 @@ mod tests {
     #[test]
     fn body_checks() {
         assert!(Preset::Tune.check_body("success=true;").is_ok());
-        assert!(Preset::Tune.check_body("success = false; err_msg=Duplicate conversion;").is_err());
-        assert!(Preset::Generic.check_body("success=false").is_ok(), "generic never reads the body");
-        for ok in [r#"{"status":"ok"}"#, r#"{"status":"ok","error":null}"#, r#"{"success":true}"#, "[]"] {
+        assert!(Preset::Tune
+            .check_body("success = false; err_msg=Duplicate conversion;")
+            .is_err());
+        assert!(
+            Preset::Generic.check_body("success=false").is_ok(),
+            "generic never reads the body"
+        );
+        for ok in [
+            r#"{"status":"ok"}"#,
+            r#"{"status":"ok","error":null}"#,
+            r#"{"success":true}"#,
+            "[]",
+        ] {
             assert!(Preset::Altercpa.check_body(ok).is_ok(), "{ok}");
         }
-        for bad in [r#"{"status":"error","error":"click"}"#, r#"{"error":1}"#, r#"{"success":false}"#, "<html>"] {
+        for bad in [
+            r#"{"status":"error","error":"click"}"#,
+            r#"{"error":1}"#,
+            r#"{"success":false}"#,
+            "<html>",
+        ] {
             assert!(Preset::Altercpa.check_body(bad).is_err(), "{bad}");
         }
     }

@@ -80,7 +80,10 @@ impl GuardedResolver {
         }
         // Any forbidden address refuses the name: a resolver answering one
         // public and one private address is exactly the rebinding trick.
-        if let Some((a, why)) = addrs.iter().find_map(|a| guard::forbidden(a.ip()).map(|w| (a, w))) {
+        if let Some((a, why)) = addrs
+            .iter()
+            .find_map(|a| guard::forbidden(a.ip()).map(|w| (a, w)))
+        {
             return Err(ureq::Error::Other(Box::new(Refused(format!(
                 "refused: {host} resolves to {} ({why}); set postback.allow_private_targets to allow it",
                 a.ip()
@@ -91,16 +94,32 @@ impl GuardedResolver {
 }
 
 impl Resolver for GuardedResolver {
-    fn resolve(&self, uri: &Uri, config: &ureq::config::Config, timeout: NextTimeout) -> Result<ResolvedSocketAddrs, ureq::Error> {
-        let scheme = uri.scheme().ok_or_else(|| ureq::Error::BadUri(format!("no scheme in {uri}")))?;
-        let authority = uri.authority().ok_or_else(|| ureq::Error::BadUri(format!("no host in {uri}")))?;
+    fn resolve(
+        &self,
+        uri: &Uri,
+        config: &ureq::config::Config,
+        timeout: NextTimeout,
+    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
+        let scheme = uri
+            .scheme()
+            .ok_or_else(|| ureq::Error::BadUri(format!("no scheme in {uri}")))?;
+        let authority = uri
+            .authority()
+            .ok_or_else(|| ureq::Error::BadUri(format!("no host in {uri}")))?;
         let key = DefaultResolver::host_and_port(scheme, authority)
             .ok_or_else(|| ureq::Error::BadUri(format!("no port for {uri}")))?;
 
         // Literal addresses need no lookup (and no lookup thread).
-        let host = authority.host().trim_start_matches('[').trim_end_matches(']');
+        let host = authority
+            .host()
+            .trim_start_matches('[')
+            .trim_end_matches(']');
         if let Ok(ip) = host.parse::<IpAddr>() {
-            let default_port = if scheme.as_str().eq_ignore_ascii_case("https") { 443 } else { 80 };
+            let default_port = if scheme.as_str().eq_ignore_ascii_case("https") {
+                443
+            } else {
+                80
+            };
             let port = authority.port_u16().unwrap_or(default_port);
             let mut addrs = self.inner.empty();
             addrs.push(SocketAddr::new(ip, port));
@@ -108,7 +127,12 @@ impl Resolver for GuardedResolver {
             return Ok(addrs);
         }
 
-        let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner()).get(&key).cloned();
+        let cache = self
+            .cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&key)
+            .cloned();
         if let Some((at, addrs)) = cache {
             if at.elapsed() < DNS_TTL {
                 return Ok(addrs);
@@ -117,7 +141,10 @@ impl Resolver for GuardedResolver {
         let addrs = self.inner.resolve(uri, config, timeout)?;
         self.check(host, &addrs)?;
         // Only checked answers are cached.
-        self.cache.lock().unwrap_or_else(|p| p.into_inner()).insert(key, (Instant::now(), addrs.clone()));
+        self.cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key, (Instant::now(), addrs.clone()));
         Ok(addrs)
     }
 }
@@ -147,14 +174,20 @@ impl Sender {
             .timeout_global(Some(config.timeout))
             .max_idle_connections_per_host(pool.max(1))
             .max_idle_connections(pool.max(1) * 8)
-            .user_agent(concat!("tgtrack/", env!("CARGO_PKG_VERSION"), " (postback)"))
+            .user_agent(concat!(
+                "tgtrack/",
+                env!("CARGO_PKG_VERSION"),
+                " (postback)"
+            ))
             .build();
         let resolver = GuardedResolver {
             allow_private: config.allow_private_targets,
             inner: DefaultResolver::default(),
             cache: Mutex::new(HashMap::new()),
         };
-        Sender { agent: ureq::Agent::with_parts(agent_config, DefaultConnector::default(), resolver) }
+        Sender {
+            agent: ureq::Agent::with_parts(agent_config, DefaultConnector::default(), resolver),
+        }
     }
 
     /// Makes one attempt. Never panics and never returns early without an
@@ -176,16 +209,28 @@ impl Sender {
         let body = req.body.unwrap_or("");
         let result = match req.method {
             PostbackMethod::Get => self.agent.get(req.url).call(),
-            PostbackMethod::PostForm => {
-                self.agent.post(req.url).header("Content-Type", "application/x-www-form-urlencoded").send(body)
-            }
-            PostbackMethod::PostJson => self.agent.post(req.url).header("Content-Type", "application/json").send(body),
+            PostbackMethod::PostForm => self
+                .agent
+                .post(req.url)
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .send(body),
+            PostbackMethod::PostJson => self
+                .agent
+                .post(req.url)
+                .header("Content-Type", "application/json")
+                .send(body),
         };
         let mut response = match result {
             Ok(r) => r,
             Err(e) => {
                 let (outcome, error) = classify_error(e);
-                return Answer { http_status: None, latency_ms: elapsed(started), body_head: None, error: Some(error), outcome };
+                return Answer {
+                    http_status: None,
+                    latency_ms: elapsed(started),
+                    body_head: None,
+                    error: Some(error),
+                    outcome,
+                };
             }
         };
         let status = response.status().as_u16();
@@ -197,7 +242,11 @@ impl Sender {
             .map(Duration::from_secs);
         let mut bytes = Vec::new();
         // Reading to the end (within the limit) returns the connection to the pool.
-        let read = response.body_mut().as_reader().take(BODY_READ_LIMIT).read_to_end(&mut bytes);
+        let read = response
+            .body_mut()
+            .as_reader()
+            .take(BODY_READ_LIMIT)
+            .read_to_end(&mut bytes);
         let latency_ms = elapsed(started);
         let text = String::from_utf8_lossy(&bytes);
         let body_head = Some(text.chars().take(BODY_HEAD).collect::<String>());
@@ -210,12 +259,25 @@ impl Sender {
                 latency_ms,
                 body_head,
                 error: Some(reason.clone()),
-                outcome: Outcome::Transient { reason, retry_after: None },
+                outcome: Outcome::Transient {
+                    reason,
+                    retry_after: None,
+                },
             };
         }
-        let check = if (200..300).contains(&status) { req.preset.check_body(&text) } else { Ok(()) };
+        let check = if (200..300).contains(&status) {
+            req.preset.check_body(&text)
+        } else {
+            Ok(())
+        };
         let outcome = Outcome::from_status(status, check, retry_after);
-        Answer { http_status: Some(status), latency_ms, body_head, error: None, outcome }
+        Answer {
+            http_status: Some(status),
+            latency_ms,
+            body_head,
+            error: None,
+            outcome,
+        }
     }
 }
 
@@ -224,7 +286,12 @@ impl Sender {
 fn classify_error(e: ureq::Error) -> (Outcome, String) {
     if let ureq::Error::Other(inner) = &e {
         if let Some(r) = inner.downcast_ref::<Refused>() {
-            return (Outcome::Refused { reason: r.0.clone() }, r.0.clone());
+            return (
+                Outcome::Refused {
+                    reason: r.0.clone(),
+                },
+                r.0.clone(),
+            );
         }
     }
     let text = match &e {
@@ -234,11 +301,25 @@ fn classify_error(e: ureq::Error) -> (Outcome, String) {
         ureq::Error::Io(io) => format!("connection error: {io}"),
         other => other.to_string(),
     };
-    let permanent = matches!(e, ureq::Error::BadUri(_) | ureq::Error::Http(_) | ureq::Error::RequireHttpsOnly(_));
+    let permanent = matches!(
+        e,
+        ureq::Error::BadUri(_) | ureq::Error::Http(_) | ureq::Error::RequireHttpsOnly(_)
+    );
     if permanent {
-        (Outcome::Refused { reason: text.clone() }, text)
+        (
+            Outcome::Refused {
+                reason: text.clone(),
+            },
+            text,
+        )
     } else {
-        (Outcome::Transient { reason: text.clone(), retry_after: None }, text)
+        (
+            Outcome::Transient {
+                reason: text.clone(),
+                retry_after: None,
+            },
+            text,
+        )
     }
 }
 

@@ -18,7 +18,11 @@ use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_AL
 use crate::domain::offer::PostbackMethod;
 
 /// Everything except RFC 3986 unreserved characters gets encoded.
-const VALUE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+const VALUE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
 
 /// The macros a template may use, in the order `offer set-postback --help` lists them.
 pub const MACROS: &[&str] = &[
@@ -46,7 +50,10 @@ pub const MACROS: &[&str] = &[
 /// Why a template is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TemplateError {
-    #[error("unknown macro {{{name}}} in the postback URL; known macros: {}", known())]
+    #[error(
+        "unknown macro {{{name}}} in the postback URL; known macros: {}",
+        known()
+    )]
     UnknownMacro { name: String },
     #[error("unclosed '{{' at byte {at} of the postback URL")]
     Unclosed { at: usize },
@@ -54,7 +61,9 @@ pub enum TemplateError {
     Scheme,
     #[error("the postback URL has no host")]
     NoHost,
-    #[error("macros are not allowed in the host of the postback URL (the destination must be fixed)")]
+    #[error(
+        "macros are not allowed in the host of the postback URL (the destination must be fixed)"
+    )]
     MacroInHost,
     #[error("the postback URL must not contain spaces or control characters")]
     Whitespace,
@@ -65,15 +74,25 @@ pub enum TemplateError {
 const MAX_TEMPLATE: usize = 2048;
 
 fn known() -> String {
-    MACROS.iter().map(|m| format!("{{{m}}}")).collect::<Vec<_>>().join(" ")
+    MACROS
+        .iter()
+        .map(|m| format!("{{{m}}}"))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Checks a template as `offer set-postback` receives it.
 pub fn validate(template: &str) -> Result<(), TemplateError> {
     if template.len() > MAX_TEMPLATE {
-        return Err(TemplateError::TooLong { len: template.len(), max: MAX_TEMPLATE });
+        return Err(TemplateError::TooLong {
+            len: template.len(),
+            max: MAX_TEMPLATE,
+        });
     }
-    if template.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    if template
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control())
+    {
         return Err(TemplateError::Whitespace);
     }
     let lower = template.to_ascii_lowercase();
@@ -96,7 +115,9 @@ pub fn validate(template: &str) -> Result<(), TemplateError> {
     for piece in pieces(template) {
         let Piece::Macro(name) = piece? else { continue };
         if !MACROS.contains(&name) {
-            return Err(TemplateError::UnknownMacro { name: name.to_string() });
+            return Err(TemplateError::UnknownMacro {
+                name: name.to_string(),
+            });
         }
     }
     Ok(())
@@ -156,7 +177,11 @@ fn substitute(
         match piece? {
             Piece::Literal(s) => out.push_str(&literal(s)),
             Piece::Macro(name) => {
-                let v = values.get(name).ok_or_else(|| TemplateError::UnknownMacro { name: name.to_string() })?;
+                let v = values
+                    .get(name)
+                    .ok_or_else(|| TemplateError::UnknownMacro {
+                        name: name.to_string(),
+                    })?;
                 out.push_str(&value(&v));
             }
         }
@@ -171,7 +196,9 @@ fn encode(v: &str) -> String {
 fn decode(v: &str) -> String {
     // A template's literal text may itself be percent-encoded (`note=a%20b`);
     // for JSON we want the characters, and `+` in a query means a space.
-    percent_decode_str(&v.replace('+', " ")).decode_utf8_lossy().into_owned()
+    percent_decode_str(&v.replace('+', " "))
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// A request ready to store and send.
@@ -182,14 +209,21 @@ pub struct Rendered {
 }
 
 /// Renders a validated template for `method`.
-pub fn render(template: &str, method: PostbackMethod, values: &dyn Values) -> Result<Rendered, TemplateError> {
+pub fn render(
+    template: &str,
+    method: PostbackMethod,
+    values: &dyn Values,
+) -> Result<Rendered, TemplateError> {
     validate(template)?;
     let (base, query) = match template.split_once('?') {
         Some((b, q)) => (b, Some(q.split('#').next().unwrap_or(""))),
         None => (template, None),
     };
     match method {
-        PostbackMethod::Get => Ok(Rendered { url: substitute(template, values, str::to_string, encode)?, body: None }),
+        PostbackMethod::Get => Ok(Rendered {
+            url: substitute(template, values, str::to_string, encode)?,
+            body: None,
+        }),
         PostbackMethod::PostForm => Ok(Rendered {
             url: substitute(base, values, str::to_string, encode)?,
             body: Some(match query {
@@ -214,7 +248,10 @@ pub fn render(template: &str, method: PostbackMethod, values: &dyn Values) -> Re
                 body.push_str(&serde_json::to_string(&val).expect("a string serializes"));
             }
             body.push('}');
-            Ok(Rendered { url: substitute(base, values, str::to_string, encode)?, body: Some(body) })
+            Ok(Rendered {
+                url: substitute(base, values, str::to_string, encode)?,
+                body: Some(body),
+            })
         }
     }
 }
@@ -237,12 +274,19 @@ mod tests {
     struct Map(HashMap<&'static str, &'static str>);
     impl Values for Map {
         fn get(&self, name: &str) -> Option<String> {
-            MACROS.contains(&name).then(|| self.0.get(name).copied().unwrap_or("").to_string())
+            MACROS
+                .contains(&name)
+                .then(|| self.0.get(name).copied().unwrap_or("").to_string())
         }
     }
 
     fn values() -> Map {
-        Map(HashMap::from([("click_id", "a b&c=d/é"), ("status", "sale"), ("payout", "0.5"), ("sub1", "007")]))
+        Map(HashMap::from([
+            ("click_id", "a b&c=d/é"),
+            ("status", "sale"),
+            ("payout", "0.5"),
+            ("sub1", "007"),
+        ]))
     }
 
     #[test]
@@ -250,8 +294,16 @@ mod tests {
         assert!(validate("https://t.example/pb?subid={click_id}&status={status}").is_ok());
         assert!(validate("http://t.example:8080").is_ok());
         let table = [
-            ("https://t.example/pb?x={clickid}", TemplateError::UnknownMacro { name: "clickid".into() }),
-            ("https://t.example/pb?x={click_id", TemplateError::Unclosed { at: 23 }),
+            (
+                "https://t.example/pb?x={clickid}",
+                TemplateError::UnknownMacro {
+                    name: "clickid".into(),
+                },
+            ),
+            (
+                "https://t.example/pb?x={click_id",
+                TemplateError::Unclosed { at: 23 },
+            ),
             ("ftp://t.example/pb", TemplateError::Scheme),
             ("t.example/pb", TemplateError::Scheme),
             ("https:///pb", TemplateError::NoHost),
@@ -261,31 +313,55 @@ mod tests {
         for (t, want) in table {
             assert_eq!(validate(t), Err(want), "{t}");
         }
-        let msg = validate("https://t.example/?a={foo}").unwrap_err().to_string();
+        let msg = validate("https://t.example/?a={foo}")
+            .unwrap_err()
+            .to_string();
         assert!(msg.contains("{foo}") && msg.contains("{click_id}"), "{msg}");
     }
 
     #[test]
     fn get_encodes_values_not_the_template() {
-        let r = render("https://t.example/pb?subid={click_id}&st={status}&p={payout}&x=a%20b", PostbackMethod::Get, &values())
-            .unwrap();
-        assert_eq!(r.url, "https://t.example/pb?subid=a%20b%26c%3Dd%2F%C3%A9&st=sale&p=0.5&x=a%20b");
+        let r = render(
+            "https://t.example/pb?subid={click_id}&st={status}&p={payout}&x=a%20b",
+            PostbackMethod::Get,
+            &values(),
+        )
+        .unwrap();
+        assert_eq!(
+            r.url,
+            "https://t.example/pb?subid=a%20b%26c%3Dd%2F%C3%A9&st=sale&p=0.5&x=a%20b"
+        );
         assert_eq!(r.body, None);
     }
 
     #[test]
     fn post_form_moves_the_query_into_the_body() {
-        let r = render("https://t.example/pb?subid={click_id}&st={status}", PostbackMethod::PostForm, &values()).unwrap();
+        let r = render(
+            "https://t.example/pb?subid={click_id}&st={status}",
+            PostbackMethod::PostForm,
+            &values(),
+        )
+        .unwrap();
         assert_eq!(r.url, "https://t.example/pb");
-        assert_eq!(r.body.as_deref(), Some("subid=a%20b%26c%3Dd%2F%C3%A9&st=sale"));
+        assert_eq!(
+            r.body.as_deref(),
+            Some("subid=a%20b%26c%3Dd%2F%C3%A9&st=sale")
+        );
     }
 
     #[test]
     fn post_json_sends_strings() {
-        let r = render("https://t.example/pb?subid={click_id}&s1={sub1}&note=a%20b&empty={sub2}", PostbackMethod::PostJson, &values())
-            .unwrap();
+        let r = render(
+            "https://t.example/pb?subid={click_id}&s1={sub1}&note=a%20b&empty={sub2}",
+            PostbackMethod::PostJson,
+            &values(),
+        )
+        .unwrap();
         assert_eq!(r.url, "https://t.example/pb");
         let v: serde_json::Value = serde_json::from_str(r.body.as_deref().unwrap()).unwrap();
-        assert_eq!(v, serde_json::json!({"subid": "a b&c=d/é", "s1": "007", "note": "a b", "empty": ""}));
+        assert_eq!(
+            v,
+            serde_json::json!({"subid": "a b&c=d/é", "s1": "007", "note": "a b", "empty": ""})
+        );
     }
 }

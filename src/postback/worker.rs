@@ -44,7 +44,11 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options { senders: 8, in_flight: 128, idle_poll: Duration::from_secs(1) }
+        Options {
+            senders: 8,
+            in_flight: 128,
+            idle_poll: Duration::from_secs(1),
+        }
     }
 }
 
@@ -111,10 +115,14 @@ pub struct Inbox {
 
 impl Inbox {
     pub fn stopper(&self) -> Stopper {
-        Stopper { shared: self.shared.clone() }
+        Stopper {
+            shared: self.shared.clone(),
+        }
     }
     pub fn waker(&self) -> Waker {
-        Waker { shared: self.shared.clone() }
+        Waker {
+            shared: self.shared.clone(),
+        }
     }
 }
 
@@ -122,11 +130,19 @@ impl Inbox {
 /// [`Stopper`] (from [`Inbox::stopper`]) for shutdown, pass the [`Inbox`] to [`run`].
 pub fn channel() -> (Waker, Inbox) {
     let shared = Arc::new(Shared::default());
-    (Waker { shared: shared.clone() }, Inbox { shared })
+    (
+        Waker {
+            shared: shared.clone(),
+        },
+        Inbox { shared },
+    )
 }
 
 fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }
 
 /// Runs the worker until stopped, with the default [`Options`].
@@ -245,9 +261,17 @@ fn send_loop(job_rx: &Mutex<mpsc::Receiver<DueRow>>, shared: &Shared, sender: &S
             log::warn!("postback {}: {e}; sending with the generic preset", row.id);
             Preset::Generic
         });
-        let answer =
-            sender.send(Request { method: row.method, url: &row.url, body: row.body.as_deref(), preset });
-        shared.lock().finished.push(Finished { row, answer, at_ms: now_ms() });
+        let answer = sender.send(Request {
+            method: row.method,
+            url: &row.url,
+            body: row.body.as_deref(),
+            preset,
+        });
+        shared.lock().finished.push(Finished {
+            row,
+            answer,
+            at_ms: now_ms(),
+        });
         shared.cv.notify_all();
     }
 }
@@ -259,10 +283,21 @@ fn record(store: &Store, policy: &RetryPolicy, finished: Vec<Finished>) -> anyho
     }
     store.write(|tx| {
         for f in &finished {
-            let t = policy.decide(&f.answer.outcome, f.row.attempts + 1, f.at_ms, rand::random::<f64>());
+            let t = policy.decide(
+                &f.answer.outcome,
+                f.row.attempts + 1,
+                f.at_ms,
+                rand::random::<f64>(),
+            );
             let at = f.at_ms / 1000;
             outbox::record_attempt(tx, &attempt_of(f.row.id, at, &f.answer), &t, at)?;
-            log_transition(&f.row, &f.answer, t.state, t.attempts, t.due_at_ms - f.at_ms);
+            log_transition(
+                &f.row,
+                &f.answer,
+                t.state,
+                t.attempts,
+                t.due_at_ms - f.at_ms,
+            );
         }
         Ok::<_, crate::store::StoreError>(())
     })?;
@@ -275,7 +310,10 @@ pub(crate) fn attempt_of(id: PostbackId, at: i64, a: &Answer) -> Attempt {
         at,
         http_status: a.http_status,
         latency_ms: a.latency_ms,
-        error: a.error.clone().or_else(|| a.outcome.reason().map(str::to_string)),
+        error: a
+            .error
+            .clone()
+            .or_else(|| a.outcome.reason().map(str::to_string)),
         body_head: a.body_head.clone(),
     }
 }
@@ -283,11 +321,19 @@ pub(crate) fn attempt_of(id: PostbackId, at: i64, a: &Answer) -> Attempt {
 fn log_transition(row: &DueRow, a: &Answer, state: PostbackState, attempts: u32, wait_ms: i64) {
     let why = a.outcome.reason().unwrap_or("");
     match state {
-        PostbackState::Delivered => log::debug!("postback {} delivered ({} ms)", row.id, a.latency_ms),
+        PostbackState::Delivered => {
+            log::debug!("postback {} delivered ({} ms)", row.id, a.latency_ms)
+        }
         PostbackState::Pending => {
-            log::info!("postback {} attempt {attempts} failed ({why}); retrying in {} s", row.id, wait_ms / 1000)
+            log::info!(
+                "postback {} attempt {attempts} failed ({why}); retrying in {} s",
+                row.id,
+                wait_ms / 1000
+            )
         }
         PostbackState::Failed => log::warn!("postback {} failed: {why}", row.id),
-        PostbackState::Dead => log::warn!("postback {} dead after {attempts} attempts: {why}", row.id),
+        PostbackState::Dead => {
+            log::warn!("postback {} dead after {attempts} attempts: {why}", row.id)
+        }
     }
 }

@@ -32,8 +32,12 @@ pub enum PostbackState {
     Dead,
 }
 
-pub const ALL_STATES: [PostbackState; 4] =
-    [PostbackState::Pending, PostbackState::Delivered, PostbackState::Failed, PostbackState::Dead];
+pub const ALL_STATES: [PostbackState; 4] = [
+    PostbackState::Pending,
+    PostbackState::Delivered,
+    PostbackState::Failed,
+    PostbackState::Dead,
+];
 
 impl PostbackState {
     pub fn as_str(self) -> &'static str {
@@ -54,7 +58,9 @@ impl FromStr for PostbackState {
             "delivered" => Ok(PostbackState::Delivered),
             "failed" => Ok(PostbackState::Failed),
             "dead" => Ok(PostbackState::Dead),
-            _ => Err(format!("unknown postback state {s:?}; expected pending, delivered, failed or dead")),
+            _ => Err(format!(
+                "unknown postback state {s:?}; expected pending, delivered, failed or dead"
+            )),
         }
     }
 }
@@ -117,11 +123,16 @@ pub fn enqueue(c: &Connection, p: &NewPostback<'_>, now: i64) -> Result<(Postbac
     Ok((PostbackId(c.last_insert_rowid()), true))
 }
 
-pub fn find_by_conversion(c: &Connection, conv: ConversionId, status: &str) -> Result<Option<PostbackId>> {
-    Ok(c
-        .prepare_cached("SELECT id FROM postbacks WHERE conversion_id = ?1 AND status = ?2")?
-        .query_row(params![conv, status], |r| r.get(0))
-        .optional()?)
+pub fn find_by_conversion(
+    c: &Connection,
+    conv: ConversionId,
+    status: &str,
+) -> Result<Option<PostbackId>> {
+    Ok(
+        c.prepare_cached("SELECT id FROM postbacks WHERE conversion_id = ?1 AND status = ?2")?
+            .query_row(params![conv, status], |r| r.get(0))
+            .optional()?,
+    )
 }
 
 /// What the sender needs to make one attempt.
@@ -186,9 +197,10 @@ pub fn earliest_pending(c: &Connection, limit: usize) -> Result<Vec<DueRow>> {
 
 /// When the earliest pending row is due (unix ms), if any.
 pub fn next_due_at(c: &Connection) -> Result<Option<i64>> {
-    Ok(c
-        .prepare_cached("SELECT min(due_at_ms) FROM postbacks WHERE state = 'pending'")?
-        .query_row([], |r| r.get(0))?)
+    Ok(
+        c.prepare_cached("SELECT min(due_at_ms) FROM postbacks WHERE state = 'pending'")?
+            .query_row([], |r| r.get(0))?,
+    )
 }
 
 /// One attempt as logged.
@@ -223,7 +235,14 @@ pub fn record_attempt(c: &Connection, a: &Attempt, t: &Transition, now: i64) -> 
         "INSERT INTO postback_attempts (postback_id, at, http_status, latency_ms, error, body_head)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?
-    .execute(params![a.postback_id, a.at, a.http_status, a.latency_ms, a.error, a.body_head])?;
+    .execute(params![
+        a.postback_id,
+        a.at,
+        a.http_status,
+        a.latency_ms,
+        a.error,
+        a.body_head
+    ])?;
     c.prepare_cached(
         "UPDATE postbacks SET state = ?2, attempts = ?3, due_at_ms = ?4, last_error = ?5, updated_at = ?6
           WHERE id = ?1",
@@ -246,9 +265,14 @@ pub enum RetryResult {
 
 /// Requeues one failed or dead postback (`postback retry ID`).
 pub fn retry(c: &Connection, id: PostbackId, now: i64) -> Result<RetryResult> {
-    let state: Option<String> =
-        c.query_row("SELECT state FROM postbacks WHERE id = ?1", [id], |r| r.get(0)).optional()?;
-    let Some(state) = state else { return Ok(RetryResult::NotFound) };
+    let state: Option<String> = c
+        .query_row("SELECT state FROM postbacks WHERE id = ?1", [id], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    let Some(state) = state else {
+        return Ok(RetryResult::NotFound);
+    };
     let state: PostbackState = state.parse().map_err(StoreError::Corrupt)?;
     match state {
         PostbackState::Pending => Ok(RetryResult::AlreadyPending),
@@ -292,7 +316,8 @@ pub struct PostbackRow {
     pub updated_at: i64,
 }
 
-const ROW_COLUMNS: &str = "id, conversion_id, offer_id, status, txid, method, url, body, preset, state, attempts,
+const ROW_COLUMNS: &str =
+    "id, conversion_id, offer_id, status, txid, method, url, body, preset, state, attempts,
      due_at_ms, last_error, is_test, created_at, updated_at";
 
 fn row_from(r: &Row<'_>) -> rusqlite::Result<PostbackRow> {
@@ -326,14 +351,19 @@ fn row_from(r: &Row<'_>) -> rusqlite::Result<PostbackRow> {
 }
 
 pub fn get(c: &Connection, id: PostbackId) -> Result<Option<PostbackRow>> {
-    Ok(c
-        .prepare_cached(&format!("SELECT {ROW_COLUMNS} FROM postbacks WHERE id = ?1"))?
-        .query_row([id], row_from)
-        .optional()?)
+    Ok(c.prepare_cached(&format!(
+        "SELECT {ROW_COLUMNS} FROM postbacks WHERE id = ?1"
+    ))?
+    .query_row([id], row_from)
+    .optional()?)
 }
 
 /// Newest first, optionally in one state.
-pub fn list(c: &Connection, state: Option<PostbackState>, limit: usize) -> Result<Vec<PostbackRow>> {
+pub fn list(
+    c: &Connection,
+    state: Option<PostbackState>,
+    limit: usize,
+) -> Result<Vec<PostbackRow>> {
     let mut st = c.prepare_cached(&format!(
         "SELECT {ROW_COLUMNS} FROM postbacks WHERE (?1 IS NULL OR state = ?1) ORDER BY id DESC LIMIT ?2"
     ))?;
@@ -368,15 +398,24 @@ pub fn counts_by_state(c: &Connection) -> Result<Vec<(PostbackState, i64)>> {
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(ALL_STATES
         .iter()
-        .map(|s| (*s, found.iter().find(|(n, _)| n == s.as_str()).map_or(0, |(_, c)| *c)))
+        .map(|s| {
+            (
+                *s,
+                found
+                    .iter()
+                    .find(|(n, _)| n == s.as_str())
+                    .map_or(0, |(_, c)| *c),
+            )
+        })
         .collect())
 }
 
 /// Postbacks not yet settled (pending), for /metrics.
 pub fn outbox_depth(c: &Connection) -> Result<i64> {
-    Ok(c
-        .prepare_cached("SELECT count(*) FROM postbacks WHERE state = 'pending'")?
-        .query_row([], |r| r.get(0))?)
+    Ok(
+        c.prepare_cached("SELECT count(*) FROM postbacks WHERE state = 'pending'")?
+            .query_row([], |r| r.get(0))?,
+    )
 }
 
 /// Delivered / failed-or-dead counts of one offer's real (non-test) postbacks, for stats.

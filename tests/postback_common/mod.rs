@@ -54,7 +54,10 @@ impl Receiver {
     }
 
     /// `record = false` skips keeping requests (the benchmark).
-    pub fn start_with(script: impl Fn(usize, &Seen) -> Reply + Send + Sync + 'static, record: bool) -> Receiver {
+    pub fn start_with(
+        script: impl Fn(usize, &Seen) -> Reply + Send + Sync + 'static,
+        record: bool,
+    ) -> Receiver {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().unwrap();
         let count = Arc::new(AtomicUsize::new(0));
@@ -70,7 +73,12 @@ impl Receiver {
                 }
             });
         }
-        Receiver { addr, count, seen, record }
+        Receiver {
+            addr,
+            count,
+            seen,
+            record,
+        }
     }
 
     /// Answers 200 "OK" to everything.
@@ -91,7 +99,13 @@ impl Receiver {
     }
 }
 
-fn serve(stream: TcpStream, count: &AtomicUsize, seen: &Mutex<Vec<Seen>>, script: &Script, record: bool) {
+fn serve(
+    stream: TcpStream,
+    count: &AtomicUsize,
+    seen: &Mutex<Vec<Seen>>,
+    script: &Script,
+    record: bool,
+) {
     let _ = stream.set_nodelay(true);
     let mut writer = stream.try_clone().unwrap();
     let mut reader = BufReader::new(stream);
@@ -128,7 +142,12 @@ fn serve(stream: TcpStream, count: &AtomicUsize, seen: &Mutex<Vec<Seen>>, script
         if reader.read_exact(&mut body).is_err() {
             return;
         }
-        let req = Seen { method, target, content_type, body: String::from_utf8_lossy(&body).into_owned() };
+        let req = Seen {
+            method,
+            target,
+            content_type,
+            body: String::from_utf8_lossy(&body).into_owned(),
+        };
         let n = count.fetch_add(1, Ordering::SeqCst);
         let reply = script(n, &req);
         if record {
@@ -145,7 +164,10 @@ fn serve(stream: TcpStream, count: &AtomicUsize, seen: &Mutex<Vec<Seen>>, script
                 (s, t)
             }
         };
-        let resp = format!("HTTP/1.1 {status} X\r\nContent-Length: {}\r\nContent-Type: text/plain\r\n\r\n{text}", text.len());
+        let resp = format!(
+            "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nContent-Type: text/plain\r\n\r\n{text}",
+            text.len()
+        );
         if writer.write_all(resp.as_bytes()).is_err() {
             return;
         }
