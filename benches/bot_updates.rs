@@ -307,7 +307,7 @@ fn one_run(a: &Args, bin: &str) -> RunResult {
         println!("  log: {l}");
     }
     if a.keep {
-        let kept = dir.into_path();
+        let kept = dir.keep();
         println!("  kept {}", kept.display());
     }
     sim.shutdown();

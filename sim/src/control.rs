@@ -31,6 +31,9 @@ pub struct WorldUser {
     /// Makes this user an owner account that can log in with this phone.
     #[serde(default)]
     pub phone: Option<String>,
+    /// Two-step verification password of an owner account.
+    #[serde(default)]
+    pub password: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -68,7 +71,7 @@ impl WorldFile {
         let mut ids = BTreeMap::new();
         for u in &self.users {
             let id = match &u.phone {
-                Some(p) => sim.add_owner_account(u.spec.clone(), p, None)?,
+                Some(p) => sim.add_owner_account(u.spec.clone(), p, u.password.as_deref())?,
                 None => sim.add_user(u.spec.clone())?,
             };
             ids.insert(u.key.clone(), id);
@@ -231,8 +234,9 @@ fn route(
     match path {
         "/users" => {
             let spec: UserSpec = serde_json::from_value(b.clone())?;
+            let password = b.get("password").and_then(Value::as_str);
             let id = match b.get("phone").and_then(Value::as_str) {
-                Some(p) => sim.add_owner_account(spec, p, None)?,
+                Some(p) => sim.add_owner_account(spec, p, password)?,
                 None => sim.add_user(spec)?,
             };
             Ok(json!({"id": id}))

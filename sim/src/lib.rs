@@ -405,7 +405,18 @@ impl Sim {
     /// Presses a callback button on the bot's message `msg_id` in the private chat. Returns the
     /// query id; the bot's answer shows up in [`Observations::callback_answers`].
     pub fn user_press_button(&self, user: i64, msg_id: i32, data: &[u8]) -> Result<i64, SimError> {
-        self.with(|w| w.user_press_button(user, msg_id, data))
+        self.with(|w| w.user_press_button(user, None, msg_id, data))
+    }
+
+    /// Presses a callback button on the bot's message `msg_id` in a group or channel.
+    pub fn user_press_button_in(
+        &self,
+        user: i64,
+        chat: i64,
+        msg_id: i32,
+        data: &[u8],
+    ) -> Result<i64, SimError> {
+        self.with(|w| w.user_press_button(user, Some(chat), msg_id, data))
     }
 
     pub fn user_join(&self, user: i64, chat: i64) -> Result<(), SimError> {

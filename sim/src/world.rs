@@ -947,15 +947,31 @@ impl World {
     /// `updateBotCallbackQuery` (https://core.telegram.org/constructor/updateBotCallbackQuery).
     /// The button must exist on the bot's message (stricter than needed: Telegram answers
     /// DATA_INVALID for unknown data).
-    pub fn user_press_button(&mut self, user: i64, msg_id: i32, data: &[u8]) -> SimResult<i64> {
+    pub fn user_press_button(
+        &mut self,
+        user: i64,
+        chat: Option<i64>,
+        msg_id: i32,
+        data: &[u8],
+    ) -> SimResult<i64> {
         self.user(user)?;
         let bot = self.bot();
-        let msg = self.accounts[&bot]
-            .msgs
-            .get(&msg_id)
-            .ok_or_else(|| SimError::new(format!("no bot message {msg_id}")))?;
+        let (msg, peer) = match chat {
+            None => (self.accounts[&bot].msgs.get(&msg_id), PeerKey::User(user)),
+            Some(c) => {
+                let ch = self.chat(c)?;
+                let peer = ch.peer();
+                let msgs = if ch.kind == ChatKind::Basic {
+                    &self.accounts[&bot].msgs
+                } else {
+                    &ch.msgs
+                };
+                (msgs.get(&msg_id), peer)
+            }
+        };
+        let msg = msg.ok_or_else(|| SimError::new(format!("no bot message {msg_id}")))?;
         let has_button = match &msg.tl {
-            tl::enums::Message::Message(m) if m.peer_id == PeerKey::User(user).into_tl() => {
+            tl::enums::Message::Message(m) if m.peer_id == peer.into_tl() && msg.by_bot => {
                 buttons_of(&m.reply_markup)
                     .iter()
                     .flatten()
@@ -972,13 +988,14 @@ impl World {
         let u = tl::types::UpdateBotCallbackQuery {
             query_id,
             user_id: user,
-            peer: PeerKey::User(user).into_tl(),
+            peer: peer.into_tl(),
             msg_id,
-            chat_instance: user ^ 0x1234,
+            chat_instance: peer.id() ^ 0x1234,
             data: Some(data.to_vec()),
             game_short_name: None,
         };
-        self.emit_unboxed(bot, u.into(), &[user], &[]);
+        let chats: Vec<i64> = chat.into_iter().collect();
+        self.emit_unboxed(bot, u.into(), &[user], &chats);
         Ok(query_id)
     }
 

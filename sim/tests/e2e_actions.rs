@@ -630,3 +630,39 @@ async fn owner_login_with_two_step_password() {
     handle.quit();
     let _ = task.await;
 }
+
+#[tokio::test]
+async fn button_in_a_group() {
+    let sim = sim_with(Duration::from_secs(10));
+    let alice = sim.add_user(UserSpec::new("Alice")).unwrap();
+    let group = sim.add_supergroup(ChatSpec::new("Group")).unwrap();
+    sim.set_bot_admin(group, AdminRights::all()).unwrap();
+    sim.add_member(group, alice).unwrap();
+    let mut bot = bot(&sim).await;
+    let group_ref = grammers_session::types::PeerRef {
+        id: grammers_session::types::PeerId::channel_unchecked(group),
+        auth: grammers_session::types::PeerAuth::from_hash(hash(group)),
+    };
+    let markup = grammers_client::message::ReplyMarkup::from_buttons(&[vec![
+        grammers_client::message::Button::data("Claim", b"claim".to_vec()),
+    ]]);
+    let m = bot
+        .client
+        .send_message(
+            group_ref,
+            InputMessage::new().text("Tap").reply_markup(markup),
+        )
+        .await
+        .unwrap();
+    sim.user_press_button_in(alice, group, m.id(), b"claim")
+        .unwrap();
+    let q = bot
+        .next_matching(|u| match u {
+            grammers_client::update::Update::CallbackQuery(q) => Some(q.clone()),
+            _ => None,
+        })
+        .await;
+    assert_eq!(q.sender_id().bare_id_unchecked(), alice);
+    q.answer().alert("Claimed").send().await.unwrap();
+    assert!(sim.callback_answers()[0].alert);
+}

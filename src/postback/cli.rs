@@ -31,8 +31,8 @@ impl fmt::Display for Listing {
         }
         writeln!(
             f,
-            "{:>6}  {:>6}  {:>10}  {:<9}  {:<9}  {:>4}  {:<24}  {}",
-            "ID", "OFFER", "CONVERSION", "STATUS", "STATE", "TRY", "TXID", "LAST ERROR / URL"
+            "{:>6}  {:>6}  {:>10}  {:<9}  {:<9}  {:>4}  {:<24}  LAST ERROR / URL",
+            "ID", "OFFER", "CONVERSION", "STATUS", "STATE", "TRY", "TXID"
         )?;
         for r in &self.0 {
             let conv = match (r.is_test, r.conversion_id) {
@@ -144,9 +144,9 @@ pub fn retry(store: &Store, id: PostbackId) -> anyhow::Result<String> {
 /// `postback retry --all-dead`: returns how many were requeued.
 pub fn retry_all_dead(store: &Store) -> anyhow::Result<usize> {
     let now = unix_now();
-    Ok(store
+    store
         .write(|tx| outbox::retry_dead(tx, now))
-        .context("requeueing dead postbacks")?)
+        .context("requeueing dead postbacks")
 }
 
 /// What `postback test` did.
