@@ -50,10 +50,12 @@ struct Args {
     start_users: usize,
     timeout: Duration,
     keep: bool,
+    /// Most actions in flight (sent, not yet in the database); 0 = all at once.
+    window: usize,
 }
 
 fn args() -> Args {
-    let mut a = Args { runs: 3, users: 5000, start_users: 5000, timeout: Duration::from_secs(120), keep: false };
+    let mut a = Args { runs: 3, users: 5000, start_users: 5000, timeout: Duration::from_secs(120), keep: false, window: 0 };
     let argv: Vec<String> = std::env::args().collect();
     let mut i = 1;
     while i < argv.len() {
@@ -62,6 +64,7 @@ fn args() -> Args {
             "--runs" => a.runs = next().expect("--runs N") as usize,
             "--users" => a.users = next().expect("--users N") as usize,
             "--start-users" => a.start_users = next().expect("--start-users N") as usize,
+            "--window" => a.window = next().expect("--window N") as usize,
             "--timeout" => a.timeout = Duration::from_secs(next().expect("--timeout SECS")),
             "--keep" => {
                 a.keep = true;
@@ -83,8 +86,12 @@ fn main() {
     let a = args();
     let bin = env!("CARGO_BIN_EXE_tgtrack");
     println!(
-        "bot_updates bench: {} run(s); phase A {} x /start (join offer), B {} x join, C {} x /start (start_bot offer)",
-        a.runs, a.users, a.users, a.start_users
+        "bot_updates bench: {} run(s); phase A {} x /start (join offer), B {} x join, C {} x /start (start_bot offer); window {}",
+        a.runs,
+        a.users,
+        a.users,
+        a.start_users,
+        if a.window == 0 { "none (each phase's actions all at once)".to_string() } else { format!("{} actions in flight", a.window) }
     );
     println!("daemon: {bin} (child process); machine: {} CPUs, {}, {} MiB RAM", std::thread::available_parallelism().map_or(0, |n| n.get()), cpu_model(), mem_total_mib());
     let mut results = Vec::new();
@@ -246,15 +253,19 @@ fn one_run(a: &Args, bin: &str) -> RunResult {
 
     // Phase A: /start with the join offer's token.
     let msgs_before = { let mut c = 0; sim.wait_for(|o| { c = private_msgs(o); true }, Duration::ZERO); c };
-    let t = Instant::now();
-    for (u, tok) in joiners.iter().zip(&join_tokens) {
-        sim.user_start_bot(*u, Some(tok)).unwrap();
-    }
-    let drive_a = t.elapsed();
-    let ok = wait(a.timeout, pid, &mut peak, || {
+    let progress_a = || {
         let mut cards = 0;
         sim.wait_for(|o| { cards = private_msgs(o) - msgs_before; true }, Duration::ZERO);
-        (count(ALL, join_offer) >= n && cards >= a.users, format!("{} conversions, {cards} task cards", count(ALL, join_offer)))
+        (count(ALL, join_offer) as usize).min(cards)
+    };
+    let t = Instant::now();
+    drive(a.window, a.users, &progress_a, |i| {
+        sim.user_start_bot(joiners[i], Some(&join_tokens[i])).unwrap();
+    });
+    let drive_a = t.elapsed();
+    let ok = wait(a.timeout, pid, &mut peak, || {
+        let done = progress_a();
+        (done >= a.users, format!("{} conversions, {done} handled with task card", count(ALL, join_offer)))
     });
     timed_out |= !ok;
     let secs_a = t.elapsed().as_secs_f64();
@@ -262,9 +273,7 @@ fn one_run(a: &Args, bin: &str) -> RunResult {
 
     // Phase B: every one of them joins the channel.
     let t = Instant::now();
-    for u in &joiners {
-        sim.user_join(*u, channel).unwrap();
-    }
+    drive(a.window, a.users, &|| count(HOLD, join_offer) as usize, |i| sim.user_join(joiners[i], channel).unwrap());
     let drive_b = t.elapsed();
     let ok = wait(a.timeout, pid, &mut peak, || (count(HOLD, join_offer) >= n, format!("{} in hold", count(HOLD, join_offer))));
     timed_out |= !ok;
@@ -273,9 +282,9 @@ fn one_run(a: &Args, bin: &str) -> RunResult {
 
     // Phase C: /start with the start_bot offer's token: the start is the action.
     let t = Instant::now();
-    for (u, tok) in starters.iter().zip(&start_tokens) {
-        sim.user_start_bot(*u, Some(tok)).unwrap();
-    }
+    drive(a.window, a.start_users, &|| count(HOLD, start_offer) as usize, |i| {
+        sim.user_start_bot(starters[i], Some(&start_tokens[i])).unwrap();
+    });
     let drive_c = t.elapsed();
     let ok = wait(a.timeout, pid, &mut peak, || (count(HOLD, start_offer) >= ns, format!("{} in hold", count(HOLD, start_offer))));
     timed_out |= !ok;
@@ -330,6 +339,24 @@ fn one_run(a: &Args, bin: &str) -> RunResult {
         warns,
         errors,
         timed_out,
+    }
+}
+
+/// Sends actions `0..total`, keeping at most `window` in flight (sent minus
+/// `done()`); with `window` 0 all are sent at once.
+fn drive(window: usize, total: usize, done: &dyn Fn() -> usize, mut act: impl FnMut(usize)) {
+    let mut sent = 0;
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while sent < total {
+        assert!(Instant::now() < deadline, "drive: stuck with {sent} of {total} actions sent");
+        let limit = if window == 0 { total } else { (done() + window).min(total) };
+        while sent < limit {
+            act(sent);
+            sent += 1;
+        }
+        if sent < total {
+            std::thread::sleep(Duration::from_millis(1));
+        }
     }
 }
 

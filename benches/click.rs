@@ -24,7 +24,9 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use tgtrack::config::Config;
-use tgtrack::domain::offer::{Action, Caps, ConversionStatus, OfferStatus, PostbackMethod, PostbackSpec, PricePair, Target};
+use tgtrack::domain::offer::{
+    Action, Caps, ConversionStatus, OfferStatus, PostbackMethod, PostbackSpec, PricePair, Target,
+};
 use tgtrack::domain::schedule::Schedule;
 use tgtrack::http::{self, Context, Shutdown};
 use tgtrack::store::offers::{insert_offer, NewOffer};
@@ -40,7 +42,12 @@ struct Args {
 }
 
 fn args() -> Args {
-    let mut a = Args { runs: 3, secs: 10, conns: 32, workers: 4 };
+    let mut a = Args {
+        runs: 3,
+        secs: 10,
+        conns: 32,
+        workers: 4,
+    };
     let argv: Vec<String> = std::env::args().collect();
     let mut i = 1;
     while i < argv.len() {
@@ -77,12 +84,17 @@ fn main() {
     );
     let mut results = Vec::new();
     for run in 1..=a.runs {
+        // Other processes on the machine skew the figures; the load average says how much.
+        let load_before = loadavg();
         let r = one_run(&a);
         println!(
-            "run {run}: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms, peak RSS {:.1} MiB, {} clicks answered, all {} in the database, non-302: {}",
-            r.rps, r.p50_ms, r.p99_ms, r.max_ms, r.rss_mib, r.answered, r.found, r.non_302
+            "run {run}: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms, peak RSS {:.1} MiB, {} clicks answered, {} found in the database, non-302: {} (loadavg before {load_before}, after {})",
+            r.rps, r.p50_ms, r.p99_ms, r.max_ms, r.rss_mib, r.answered, r.found, r.non_302, loadavg()
         );
-        assert_eq!(r.found, r.answered, "an answered click is missing from the database");
+        assert_eq!(
+            r.found, r.answered,
+            "an answered click is missing from the database"
+        );
         results.push(r);
     }
     let median = |f: fn(&RunResult) -> f64| {
@@ -102,13 +114,19 @@ fn main() {
 
 /// The child: the daemon's HTTP side on a fresh database, until stdin closes.
 fn serve(db: &str) {
-    let workers: usize = std::env::var("TGTRACK_BENCH_WORKERS").ok().and_then(|v| v.parse().ok()).unwrap_or(4);
+    let workers: usize = std::env::var("TGTRACK_BENCH_WORKERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(4);
     let mut cfg = Config::from_toml("", |_| None).expect("default config");
     cfg.http.threads = workers;
     // As app::start sizes it.
-    let store = Store::open(std::path::Path::new(db), (workers as u32 + 2).min(16)).expect("open store");
+    let store =
+        Store::open(std::path::Path::new(db), (workers as u32 + 2).min(16)).expect("open store");
     let (checkpoint_stop, checkpoint) = store.spawn_checkpointer(Duration::from_secs(1));
-    let offer = store.write(|tx| insert_offer(tx, &bench_offer(), unix_now())).expect("insert offer");
+    let offer = store
+        .write(|tx| insert_offer(tx, &bench_offer(), unix_now()))
+        .expect("insert offer");
     let ctx = Context::new(store.clone(), &cfg.http, Some(BOT.into())).expect("context");
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = listener.local_addr().unwrap();
@@ -133,7 +151,10 @@ fn bench_offer() -> NewOffer {
         action: Action::StartBot,
         target: Target::default(),
         status: OfferStatus::Active,
-        price: PricePair { regular: 3, premium: 10 },
+        price: PricePair {
+            regular: 3,
+            premium: 10,
+        },
         payout: "0.1".into(),
         currency: "USD".into(),
         caps: Caps::default(),
@@ -180,7 +201,9 @@ fn one_run(a: &Args) -> RunResult {
         .spawn()
         .expect("start the server child");
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
     let mut parts = line.split_whitespace();
     let addr: SocketAddr = parts.next().expect("child address").parse().unwrap();
     let offer: i64 = parts.next().expect("offer id").parse().unwrap();
@@ -207,13 +230,23 @@ fn one_run(a: &Args) -> RunResult {
     let status = child.wait().unwrap();
     assert!(status.success(), "server child failed: {status}");
 
-    let mut lat: Vec<u32> = results.iter().flat_map(|r| r.latencies_us.iter().copied()).collect();
+    let mut lat: Vec<u32> = results
+        .iter()
+        .flat_map(|r| r.latencies_us.iter().copied())
+        .collect();
     lat.sort_unstable();
     let pct = |p: f64| lat[((lat.len() as f64 * p) as usize).min(lat.len() - 1)] as f64 / 1000.0;
     let tokens: Vec<&String> = results.iter().flat_map(|r| r.tokens.iter()).collect();
-    let conn = rusqlite::Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
-    let mut st = conn.prepare("SELECT count(*) FROM clicks WHERE token = ?1").unwrap();
-    let found = tokens.iter().filter(|t| st.query_row([t.as_str()], |r| r.get::<_, i64>(0)).unwrap() == 1).count();
+    let conn =
+        rusqlite::Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap();
+    let mut st = conn
+        .prepare("SELECT count(*) FROM clicks WHERE token = ?1")
+        .unwrap();
+    let found = tokens
+        .iter()
+        .filter(|t| st.query_row([t.as_str()], |r| r.get::<_, i64>(0)).unwrap() == 1)
+        .count();
     RunResult {
         rps: lat.len() as f64 / elapsed,
         p50_ms: pct(0.50),
@@ -227,10 +260,20 @@ fn one_run(a: &Args) -> RunResult {
 }
 
 /// One keep-alive connection sending clicks back to back.
-fn load(addr: SocketAddr, offer: i64, conn: usize, measuring: &AtomicBool, stop: &AtomicBool) -> ConnResult {
+fn load(
+    addr: SocketAddr,
+    offer: i64,
+    conn: usize,
+    measuring: &AtomicBool,
+    stop: &AtomicBool,
+) -> ConnResult {
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_nodelay(true).unwrap();
-    let mut out = ConnResult { latencies_us: Vec::with_capacity(1 << 16), tokens: Vec::with_capacity(1 << 16), non_302: 0 };
+    let mut out = ConnResult {
+        latencies_us: Vec::with_capacity(1 << 16),
+        tokens: Vec::with_capacity(1 << 16),
+        non_302: 0,
+    };
     let mut req = Vec::with_capacity(256);
     let mut buf = vec![0u8; 4096];
     let marker = b"?start=";
@@ -259,9 +302,14 @@ fn load(addr: SocketAddr, offer: i64, conn: usize, measuring: &AtomicBool, stop:
         }
         if measuring.load(Ordering::Relaxed) {
             out.latencies_us.push(us);
-            let at = head.windows(marker.len()).position(|w| w == marker).expect("start token") + marker.len();
+            let at = head
+                .windows(marker.len())
+                .position(|w| w == marker)
+                .expect("start token")
+                + marker.len();
             let end = head[at..].iter().position(|b| *b == b'\r').unwrap() + at;
-            out.tokens.push(String::from_utf8(head[at..end].to_vec()).unwrap());
+            out.tokens
+                .push(String::from_utf8(head[at..end].to_vec()).unwrap());
         }
     }
     out
@@ -277,9 +325,19 @@ fn peak_rss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().next().unwrap_or("?").to_string())
+        .unwrap_or_default()
+}
+
 fn cpu_model() -> String {
     std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|c| c.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
         .unwrap_or_else(|| "unknown CPU".into())
 }

@@ -4,6 +4,7 @@
 //!
 //!     cargo bench --bench postback_drain                 # 20000 rows, 1/2/4/8 senders
 //!     cargo bench --bench postback_drain -- 50000 8      # rows, senders
+//!     cargo bench --bench postback_drain -- 5000 8 5     # ... and 5 ms receiver latency
 //!
 //! Setup: a real SQLite file in a temp dir (WAL, synchronous=NORMAL as in
 //! production), N conversions with their postbacks enqueued up front, a
@@ -38,8 +39,9 @@ fn main() {
         Some(s) => vec![s],
         None => vec![1, 2, 4, 8],
     };
+    let delay_ms: u64 = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(0);
     println!(
-        "postback drain: {rows} rows to a keep-alive receiver on 127.0.0.1, {} cores",
+        "postback drain: {rows} rows to a keep-alive receiver on 127.0.0.1 answering in +{delay_ms} ms, {} cores",
         thread::available_parallelism().map_or(0, |n| n.get())
     );
     println!(
@@ -47,7 +49,7 @@ fn main() {
         "senders", "seconds", "postbacks/s", "enqueue/s"
     );
     for s in senders {
-        let r = run(rows, s);
+        let r = run(rows, s, Duration::from_millis(delay_ms));
         println!(
             "{:>8}  {:>10.2}  {:>12.0}  {:>10.0}",
             s,
@@ -59,10 +61,19 @@ fn main() {
 }
 
 /// Returns (drain seconds, enqueue seconds).
-fn run(rows: usize, senders: usize) -> (f64, f64) {
+fn run(rows: usize, senders: usize, delay: Duration) -> (f64, f64) {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("bench.db"), 4).unwrap();
-    let rx = Receiver::start_with(|_, _| Reply::Status(200, "OK".into()), false);
+    let rx = Receiver::start_with(
+        move |_, _| {
+            if delay.is_zero() {
+                Reply::Status(200, "OK".into())
+            } else {
+                Reply::Slow(delay, 200, "OK".into())
+            }
+        },
+        false,
+    );
     let offer = NewOffer {
         name: "bench".into(),
         advertiser_id: None,

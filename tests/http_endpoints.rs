@@ -25,7 +25,12 @@ fn click_row_is_committed_before_the_redirect() {
     assert_private(&r);
     let token = start_token(&r);
     assert!(token.len() >= 16 && token.len() <= 64, "{token}");
-    assert!(token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'), "{token}");
+    assert!(
+        token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'),
+        "{token}"
+    );
 
     // Read through a separate connection the moment the 302 arrived: the row must be there.
     let db = srv.open_db();
@@ -55,7 +60,13 @@ fn every_click_answered_is_in_the_database() {
     for i in 0..200 {
         let r = conn.get(&format!("/click/{offer}?uid=u{i}"), &[]);
         assert_eq!(r.status, 302);
-        let n: i64 = db.query_row("SELECT count(*) FROM clicks WHERE token = ?1", [start_token(&r)], |r| r.get(0)).unwrap();
+        let n: i64 = db
+            .query_row(
+                "SELECT count(*) FROM clicks WHERE token = ?1",
+                [start_token(&r)],
+                |r| r.get(0),
+            )
+            .unwrap();
         assert_eq!(n, 1, "click {i} answered before it was committed");
     }
 }
@@ -70,11 +81,19 @@ fn repeat_click_gets_the_same_token() {
     let other = start_token(&c.get(&format!("/click/{offer}?uid=different"), &[]));
     assert_eq!(a, b);
     assert_ne!(a, other);
-    let hits: i64 = srv.open_db().query_row("SELECT hits FROM clicks WHERE token = ?1", [&a], |r| r.get(0)).unwrap();
+    let hits: i64 = srv
+        .open_db()
+        .query_row("SELECT hits FROM clicks WHERE token = ?1", [&a], |r| {
+            r.get(0)
+        })
+        .unwrap();
     assert_eq!(hits, 2);
     // Another offer is another click.
     let offer2 = srv.offer(OfferStatus::Active);
-    assert_ne!(start_token(&c.get(&format!("/click/{offer2}?uid=same"), &[])), a);
+    assert_ne!(
+        start_token(&c.get(&format!("/click/{offer2}?uid=same"), &[])),
+        a
+    );
 }
 
 #[test]
@@ -95,11 +114,31 @@ fn click_refusals() {
         (format!("/click/{draft}?uid=x"), 410, "not available"),
         (format!("/click/{active}"), 400, "uid is missing"),
         (format!("/click/{active}?uid="), 400, "uid is empty"),
-        (format!("/click/{active}?uid={}", "a".repeat(257)), 400, "longer than 256"),
-        (format!("/click/{active}?uid=a%00b"), 400, "control characters"),
-        (format!("/click/{active}?uid=a%1Bb"), 400, "control characters"),
-        (format!("/click/{active}?uid=ok&sub2=%0D%0A"), 400, "sub2 contains control"),
-        (format!("/click/{active}?uid=%C3%28"), 400, "not valid UTF-8"),
+        (
+            format!("/click/{active}?uid={}", "a".repeat(257)),
+            400,
+            "longer than 256",
+        ),
+        (
+            format!("/click/{active}?uid=a%00b"),
+            400,
+            "control characters",
+        ),
+        (
+            format!("/click/{active}?uid=a%1Bb"),
+            400,
+            "control characters",
+        ),
+        (
+            format!("/click/{active}?uid=ok&sub2=%0D%0A"),
+            400,
+            "sub2 contains control",
+        ),
+        (
+            format!("/click/{active}?uid=%C3%28"),
+            400,
+            "not valid UTF-8",
+        ),
         ("/nope".to_string(), 404, "no such page"),
     ] {
         let r = c.get(&target, &[]);
@@ -108,25 +147,38 @@ fn click_refusals() {
         assert_private(&r);
     }
     let gone = c.get(&format!("/click/{paused}?uid=x"), &[]);
-    assert!(gone.header("Content-Type").unwrap().starts_with("text/html"));
+    assert!(gone
+        .header("Content-Type")
+        .unwrap()
+        .starts_with("text/html"));
     assert!(gone.text().contains("<html"));
 
     // Nothing refused was recorded.
-    let n: i64 = srv.open_db().query_row("SELECT count(*) FROM clicks", [], |r| r.get(0)).unwrap();
+    let n: i64 = srv
+        .open_db()
+        .query_row("SELECT count(*) FROM clicks", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(n, 0);
 
     // Methods: HEAD works like GET without a body, others get 405 with Allow.
     let head = c.request("HEAD", &format!("/click/{active}?uid=h"), &[]);
     assert_eq!(head.status, 302);
     start_token(&head);
-    let post = c.request("POST", &format!("/click/{active}?uid=p"), &[("Content-Length", "0")]);
+    let post = c.request(
+        "POST",
+        &format!("/click/{active}?uid=p"),
+        &[("Content-Length", "0")],
+    );
     assert_eq!(post.status, 405);
     assert_eq!(post.header("Allow"), Some("GET, HEAD"));
 }
 
 #[test]
 fn click_without_bot_is_503() {
-    let srv = TestServer::start(Opts { bot: None, ..Opts::default() });
+    let srv = TestServer::start(Opts {
+        bot: None,
+        ..Opts::default()
+    });
     let offer = srv.offer(OfferStatus::Active);
     let r = srv.get(&format!("/click/{offer}?uid=x"));
     assert_eq!(r.status, 503);
@@ -137,20 +189,38 @@ fn click_without_bot_is_503() {
 
 #[test]
 fn forwarded_for_is_believed_only_from_trusted_proxies() {
-    let xff = [("X-Forwarded-For", "6.6.6.6, 203.0.113.7"), ("X-Forwarded-For", "127.0.0.9")];
+    let xff = [
+        ("X-Forwarded-For", "6.6.6.6, 203.0.113.7"),
+        ("X-Forwarded-For", "127.0.0.9"),
+    ];
     let ip_of = |srv: &TestServer, token: &str| -> String {
-        srv.open_db().query_row("SELECT ip FROM clicks WHERE token = ?1", [token], |r| r.get(0)).unwrap()
+        srv.open_db()
+            .query_row("SELECT ip FROM clicks WHERE token = ?1", [token], |r| {
+                r.get(0)
+            })
+            .unwrap()
     };
 
     let untrusting = TestServer::start(Opts::default());
     let offer = untrusting.offer(OfferStatus::Active);
     let t = start_token(&Conn::open(untrusting.addr).get(&format!("/click/{offer}?uid=a"), &xff));
-    assert_eq!(ip_of(&untrusting, &t), "127.0.0.1", "header from an untrusted peer must be ignored");
+    assert_eq!(
+        ip_of(&untrusting, &t),
+        "127.0.0.1",
+        "header from an untrusted peer must be ignored"
+    );
 
-    let trusting = TestServer::start(Opts { trusted_proxies: vec!["127.0.0.0/8"], ..Opts::default() });
+    let trusting = TestServer::start(Opts {
+        trusted_proxies: vec!["127.0.0.0/8"],
+        ..Opts::default()
+    });
     let offer = trusting.offer(OfferStatus::Active);
     let t = start_token(&Conn::open(trusting.addr).get(&format!("/click/{offer}?uid=a"), &xff));
-    assert_eq!(ip_of(&trusting, &t), "203.0.113.7", "rightmost untrusted hop");
+    assert_eq!(
+        ip_of(&trusting, &t),
+        "203.0.113.7",
+        "rightmost untrusted hop"
+    );
     let t = start_token(&Conn::open(trusting.addr).get(&format!("/click/{offer}?uid=b"), &[]));
     assert_eq!(ip_of(&trusting, &t), "127.0.0.1");
 }
@@ -163,7 +233,17 @@ fn share_links_count_unique_visitors_and_redirect() {
     let share = srv
         .store
         .write(|tx| {
-            insert_share(tx, &NewShare { token: "Sh4re_tok-1", offer, lead_id: None, tg_user_id: Some(7), target_url: target }, unix_now())
+            insert_share(
+                tx,
+                &NewShare {
+                    token: "Sh4re_tok-1",
+                    offer,
+                    lead_id: None,
+                    tg_user_id: Some(7),
+                    target_url: target,
+                },
+                unix_now(),
+            )
         })
         .unwrap();
     let mut c = Conn::open(srv.addr);
@@ -190,7 +270,12 @@ fn share_links_count_unique_visitors_and_redirect() {
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
-    assert!(hashes.iter().all(|h| !h.contains("127.0.0.1") && h.len() >= 20), "{hashes:?}");
+    assert!(
+        hashes
+            .iter()
+            .all(|h| !h.contains("127.0.0.1") && h.len() >= 20),
+        "{hashes:?}"
+    );
 
     for bad in ["/s/unknown", "/s/", "/s/a%2Fb", "/s/..%2F..%2Fetc"] {
         assert_eq!(c.get(bad, &[]).status, 404, "{bad}");
@@ -206,7 +291,17 @@ fn share_with_unsafe_stored_target_is_not_followed() {
     let offer = srv.offer(OfferStatus::Active);
     srv.store
         .write(|tx| {
-            insert_share(tx, &NewShare { token: "bad", offer, lead_id: None, tg_user_id: None, target_url: "javascript:alert(1)" }, 0)
+            insert_share(
+                tx,
+                &NewShare {
+                    token: "bad",
+                    offer,
+                    lead_id: None,
+                    tg_user_id: None,
+                    target_url: "javascript:alert(1)",
+                },
+                0,
+            )
         })
         .unwrap();
     let r = srv.get("/s/bad");
@@ -264,7 +359,10 @@ fn relay_route_exists_and_refuses_other_methods() {
 fn concurrent_clicks_on_one_uid_share_one_token() {
     // Clicks arriving together are committed together (group commit); the same
     // (offer, uid) in one batch must still end up as one row.
-    let srv = TestServer::start(Opts { threads: 8, ..Opts::default() });
+    let srv = TestServer::start(Opts {
+        threads: 8,
+        ..Opts::default()
+    });
     let offer = srv.offer(OfferStatus::Active);
     let addr = srv.addr;
     let barrier = std::sync::Arc::new(std::sync::Barrier::new(16));
@@ -282,7 +380,11 @@ fn concurrent_clicks_on_one_uid_share_one_token() {
         .map(|h| h.join().unwrap())
         .collect();
     assert!(tokens.iter().all(|t| *t == tokens[0]), "{tokens:?}");
-    let (rows, hits): (i64, i64) =
-        srv.open_db().query_row("SELECT count(*), sum(hits) FROM clicks", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+    let (rows, hits): (i64, i64) = srv
+        .open_db()
+        .query_row("SELECT count(*), sum(hits) FROM clicks", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
     assert_eq!((rows, hits), (1, 16));
 }

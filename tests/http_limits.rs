@@ -16,7 +16,10 @@ fn refused(srv: &TestServer, raw: &[u8]) -> http_common::Response {
     // The server may refuse before reading everything; a failed write is fine.
     let _ = c.stream.write_all(raw);
     let r = c.read_response(false).expect("an answer before the close");
-    assert!(c.closed_by_server(), "a refused request must close the connection");
+    assert!(
+        c.closed_by_server(),
+        "a refused request must close the connection"
+    );
     r
 }
 
@@ -24,12 +27,18 @@ fn refused(srv: &TestServer, raw: &[u8]) -> http_common::Response {
 fn oversized_heads_and_bodies_get_clear_answers() {
     let srv = TestServer::start(Opts::default());
 
-    let long_target = format!("GET /click/1?uid={} HTTP/1.1\r\nHost: t\r\n\r\n", "a".repeat(9000));
+    let long_target = format!(
+        "GET /click/1?uid={} HTTP/1.1\r\nHost: t\r\n\r\n",
+        "a".repeat(9000)
+    );
     let r = refused(&srv, long_target.as_bytes());
     assert_eq!(r.status, 414);
     assert!(r.text().contains("request line too long"), "{}", r.text());
 
-    let big_header = format!("GET /healthz HTTP/1.1\r\nHost: t\r\nX-Big: {}\r\n\r\n", "b".repeat(17 * 1024));
+    let big_header = format!(
+        "GET /healthz HTTP/1.1\r\nHost: t\r\nX-Big: {}\r\n\r\n",
+        "b".repeat(17 * 1024)
+    );
     let r = refused(&srv, big_header.as_bytes());
     assert_eq!(r.status, 431);
     assert!(r.text().contains("headers too large"));
@@ -43,13 +52,22 @@ fn oversized_heads_and_bodies_get_clear_answers() {
     assert_eq!(r.status, 431);
     assert!(r.text().contains("too many request headers"));
 
-    let r = refused(&srv, b"POST /postbacks/relay HTTP/1.1\r\nHost: t\r\nContent-Length: 65537\r\n\r\n");
+    let r = refused(
+        &srv,
+        b"POST /postbacks/relay HTTP/1.1\r\nHost: t\r\nContent-Length: 65537\r\n\r\n",
+    );
     assert_eq!(r.status, 413);
 
-    let r = refused(&srv, b"POST /postbacks/relay HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
+    let r = refused(
+        &srv,
+        b"POST /postbacks/relay HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+    );
     assert_eq!(r.status, 411);
 
-    let r = refused(&srv, b"POST /postbacks/relay HTTP/1.1\r\nHost: t\r\nContent-Length: 1x\r\n\r\n");
+    let r = refused(
+        &srv,
+        b"POST /postbacks/relay HTTP/1.1\r\nHost: t\r\nContent-Length: 1x\r\n\r\n",
+    );
     assert_eq!(r.status, 400);
 
     let r = refused(&srv, b"NONSENSE\r\n\r\n");
@@ -59,14 +77,23 @@ fn oversized_heads_and_bodies_get_clear_answers() {
     assert_eq!(r.status, 400);
 
     // Just under the caps is fine.
-    let ok = format!("GET /healthz HTTP/1.1\r\nHost: t\r\nX-Big: {}\r\n\r\n", "b".repeat(15 * 1024));
+    let ok = format!(
+        "GET /healthz HTTP/1.1\r\nHost: t\r\nX-Big: {}\r\n\r\n",
+        "b".repeat(15 * 1024)
+    );
     let mut c = Conn::open(srv.addr);
     c.send(ok.as_bytes());
     assert_eq!(c.read_response(false).unwrap().status, 200);
 
     // A body at the cap is read in full and the connection stays usable.
     let body = vec![b'x'; 64 * 1024];
-    c.send(format!("POST /postbacks/relay HTTP/1.1\r\nHost: t\r\nContent-Length: {}\r\n\r\n", body.len()).as_bytes());
+    c.send(
+        format!(
+            "POST /postbacks/relay HTTP/1.1\r\nHost: t\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        )
+        .as_bytes(),
+    );
     c.send(&body);
     assert_eq!(c.read_response(false).unwrap().status, 501);
     assert_eq!(c.get("/healthz", &[]).status, 200);
@@ -81,7 +108,11 @@ fn oversized_heads_and_bodies_get_clear_answers() {
 #[test]
 fn slow_clients_time_out_and_pin_no_worker() {
     // One worker: if a slow client could hold it, nobody else would be served.
-    let srv = TestServer::start(Opts { threads: 1, read_timeout: Duration::from_secs(1), ..Opts::default() });
+    let srv = TestServer::start(Opts {
+        threads: 1,
+        read_timeout: Duration::from_secs(1),
+        ..Opts::default()
+    });
     let offer = srv.offer(OfferStatus::Active);
 
     // A slowloris head: one byte every 200 ms, never finishing.
@@ -90,9 +121,15 @@ fn slow_clients_time_out_and_pin_no_worker() {
         use std::io::BufRead;
         let mut c = Conn::open(addr);
         // Short reads between bytes, to notice the answer as soon as it comes.
-        c.stream.set_read_timeout(Some(Duration::from_millis(10))).unwrap();
+        c.stream
+            .set_read_timeout(Some(Duration::from_millis(10)))
+            .unwrap();
         let started = Instant::now();
-        for b in b"GET /click/1?uid=slow HTTP/1.1\r\nHost: t\r\nX-Slow: ".iter().cycle().take(200) {
+        for b in b"GET /click/1?uid=slow HTTP/1.1\r\nHost: t\r\nX-Slow: "
+            .iter()
+            .cycle()
+            .take(200)
+        {
             if c.stream.write_all(&[*b]).is_err() || started.elapsed() > Duration::from_secs(6) {
                 break;
             }
@@ -102,7 +139,9 @@ fn slow_clients_time_out_and_pin_no_worker() {
             }
         }
         let took = started.elapsed();
-        c.stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        c.stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
         (c.read_response(false).map(|r| r.status), took)
     });
     // A slow body, declared but never sent.
@@ -119,25 +158,42 @@ fn slow_clients_time_out_and_pin_no_worker() {
         let t = Instant::now();
         let r = srv.get(&format!("/click/{offer}?uid=fast{i}"));
         assert_eq!(r.status, 302);
-        assert!(t.elapsed() < Duration::from_millis(500), "a fast client waited {:?}", t.elapsed());
+        assert!(
+            t.elapsed() < Duration::from_millis(500),
+            "a fast client waited {:?}",
+            t.elapsed()
+        );
     }
 
     let (status, took) = slow.join().unwrap();
     assert_eq!(status, Some(408), "slowloris head");
-    assert!(took < Duration::from_millis(2600), "head deadline took {took:?}");
+    assert!(
+        took < Duration::from_millis(2600),
+        "head deadline took {took:?}"
+    );
     let (status, took) = slow_body.join().unwrap();
     assert_eq!(status, Some(408), "slow body");
-    assert!(took < Duration::from_millis(2600), "body deadline took {took:?}");
+    assert!(
+        took < Duration::from_millis(2600),
+        "body deadline took {took:?}"
+    );
 }
 
 #[test]
 fn idle_keep_alive_connections_are_closed() {
-    let srv = TestServer::start(Opts { read_timeout: Duration::from_millis(500), ..Opts::default() });
+    let srv = TestServer::start(Opts {
+        read_timeout: Duration::from_millis(500),
+        ..Opts::default()
+    });
     let mut c = Conn::open(srv.addr);
     assert_eq!(c.get("/healthz", &[]).status, 200);
     let t = Instant::now();
     assert!(c.closed_by_server());
-    assert!(t.elapsed() < Duration::from_secs(2), "idle close took {:?}", t.elapsed());
+    assert!(
+        t.elapsed() < Duration::from_secs(2),
+        "idle close took {:?}",
+        t.elapsed()
+    );
 }
 
 /// The tiny_http 0.12 task pool queued new connections behind busy keep-alive
@@ -165,7 +221,10 @@ fn sixty_four_busy_keep_alive_connections_are_all_served() {
                 let until = Instant::now() + Duration::from_millis(1500);
                 let mut n = 1;
                 while Instant::now() < until {
-                    assert_eq!(c.get(&format!("/click/{offer}?uid=k{i}-{n}"), &[]).status, 302);
+                    assert_eq!(
+                        c.get(&format!("/click/{offer}?uid=k{i}-{n}"), &[]).status,
+                        302
+                    );
                     n += 1;
                 }
                 (first, n)
@@ -174,6 +233,12 @@ fn sixty_four_busy_keep_alive_connections_are_all_served() {
         .collect();
     let results: Vec<(Duration, usize)> = handles.into_iter().map(|h| h.join().unwrap()).collect();
     let slowest = results.iter().map(|r| r.0).max().unwrap();
-    assert!(slowest < Duration::from_secs(1), "slowest first answer took {slowest:?}");
-    assert!(results.iter().all(|r| r.1 > 1), "every connection kept being served");
+    assert!(
+        slowest < Duration::from_secs(1),
+        "slowest first answer took {slowest:?}"
+    );
+    assert!(
+        results.iter().all(|r| r.1 > 1),
+        "every connection kept being served"
+    );
 }

@@ -33,7 +33,8 @@ fn in_flight_request_completes_then_run_returns() {
     locked_rx.recv().unwrap();
 
     let addr = srv.addr;
-    let client = thread::spawn(move || Conn::open(addr).get(&format!("/click/{offer}?uid=inflight"), &[]));
+    let client =
+        thread::spawn(move || Conn::open(addr).get(&format!("/click/{offer}?uid=inflight"), &[]));
     // Let the request reach its worker and block on the writer.
     thread::sleep(Duration::from_millis(300));
 
@@ -50,7 +51,14 @@ fn in_flight_request_completes_then_run_returns() {
     assert_eq!(r.status, 302, "the in-flight click must be answered");
     let token = start_token(&r);
     srv.stop().expect("run returns cleanly");
-    let n: i64 = srv.open_db().query_row("SELECT count(*) FROM clicks WHERE token = ?1", [token], |r| r.get(0)).unwrap();
+    let n: i64 = srv
+        .open_db()
+        .query_row(
+            "SELECT count(*) FROM clicks WHERE token = ?1",
+            [token],
+            |r| r.get(0),
+        )
+        .unwrap();
     assert_eq!(n, 1);
 
     // The listener is closed: new connections are refused.
@@ -69,5 +77,9 @@ fn idle_server_stops_promptly() {
     assert_eq!(srv.get("/healthz").status, 200);
     let t = std::time::Instant::now();
     srv.stop().unwrap();
-    assert!(t.elapsed() < Duration::from_secs(2), "stop took {:?}", t.elapsed());
+    assert!(
+        t.elapsed() < Duration::from_secs(2),
+        "stop took {:?}",
+        t.elapsed()
+    );
 }

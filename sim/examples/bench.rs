@@ -1,8 +1,10 @@
 //! Load benchmark: 10,000 scripted user actions against a connected grammers bot.
 //!
-//! `cargo run --release -p tgsim --example bench [-- ACTIONS RUNS]`. Each action is one of
-//! /start with a payload, a text message, a channel join (qts) or a group reaction (qts); the
-//! clock stops when the bot has received an update for every action.
+//! `cargo run --release -p tgsim --example bench [-- ACTIONS RUNS [live|catchup]]`. Each action is
+//! one of /start with a payload, a text message, a channel join (qts) or a group reaction (qts).
+//! `live`: the bot is connected while the actions run; the clock stops when it has received an
+//! update for every action. `catchup`: the actions run while the bot is offline; the clock runs
+//! from reconnecting until getDifference has delivered all of them.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -12,7 +14,7 @@ use grammers_mtsender::{SenderPool, UpdatesConfiguration};
 use grammers_session::storages::MemorySession;
 use tgsim::{AdminRights, ChatSpec, Sim, SimConfig, UserSpec};
 
-async fn run_once(actions: usize) -> Duration {
+async fn run_once(actions: usize, catchup: bool) -> Duration {
     let sim = Arc::new(Sim::start(SimConfig::default()).unwrap());
     let chan = sim.add_channel(ChatSpec::new("Bench channel")).unwrap();
     let group = sim.add_supergroup(ChatSpec::new("Bench group")).unwrap();
@@ -35,15 +37,18 @@ async fn run_once(actions: usize) -> Duration {
     tgsim::seed_session(&*session, sim.addr(), &sim.auth_key()).await;
     // grammers drops updates beyond `updates_channel_capacity` (default 100) when the consumer
     // lags; a burst of 10,000 actions needs a deeper queue (the daemon should size it too).
-    let params = grammers_mtsender::ConnectionParams {
-        updates_channel_capacity: std::num::NonZeroUsize::new(actions * 2).unwrap(),
-        ..Default::default()
+    let connect = |session: Arc<MemorySession>| {
+        let params = grammers_mtsender::ConnectionParams {
+            updates_channel_capacity: std::num::NonZeroUsize::new(actions * 2).unwrap(),
+            ..Default::default()
+        };
+        SenderPool::with_configuration(session, 1, params)
     };
     let SenderPool {
         runner,
         updates,
         handle,
-    } = SenderPool::with_configuration(Arc::clone(&session), 1, params);
+    } = connect(Arc::clone(&session));
     let client = grammers_client::Client::new(handle.clone());
     let task = tokio::spawn(runner.run());
     client.bot_sign_in(&sim.bot_token(), "hash").await.unwrap();
@@ -52,10 +57,9 @@ async fn run_once(actions: usize) -> Duration {
         .await
         .unwrap();
 
-    let start = Instant::now();
-    let driver = {
+    let drive = {
         let sim = Arc::clone(&sim);
-        std::thread::spawn(move || {
+        move || {
             for i in 0..actions {
                 let u = users[i / 4];
                 match i % 4 {
@@ -66,7 +70,31 @@ async fn run_once(actions: usize) -> Duration {
                 }
                 .unwrap();
             }
-        })
+        }
+    };
+    let (start, driver, handle, task) = if catchup {
+        // Go offline, let everything happen, then reconnect with the saved state.
+        stream.sync_update_state().await.unwrap();
+        drop(stream);
+        handle.quit();
+        let _ = task.await;
+        drive();
+        let SenderPool {
+            runner,
+            updates,
+            handle,
+        } = connect(Arc::clone(&session));
+        let client = grammers_client::Client::new(handle.clone());
+        let start = Instant::now();
+        let task = tokio::spawn(runner.run());
+        stream = client
+            .stream_updates(updates, UpdatesConfiguration { catch_up: true })
+            .await
+            .unwrap();
+        (start, None, handle, task)
+    } else {
+        let start = Instant::now();
+        (start, Some(std::thread::spawn(drive)), handle, task)
     };
     let mut seen = 0;
     while seen < actions {
@@ -78,7 +106,9 @@ async fn run_once(actions: usize) -> Duration {
         }
     }
     let elapsed = start.elapsed();
-    driver.join().unwrap();
+    if let Some(d) = driver {
+        d.join().unwrap();
+    }
     handle.quit();
     let _ = task.await;
     elapsed
@@ -89,9 +119,10 @@ async fn main() {
     let mut args = std::env::args().skip(1);
     let actions: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(10_000);
     let runs: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(5);
+    let catchup = args.next().as_deref() == Some("catchup");
     let mut times = Vec::new();
     for r in 0..runs {
-        let t = run_once(actions).await;
+        let t = run_once(actions, catchup).await;
         println!(
             "run {}: {actions} actions in {:.3} s ({:.0} actions/s)",
             r + 1,

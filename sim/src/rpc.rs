@@ -1361,9 +1361,14 @@ fn check_can_send(w: &World, me: i64, peer: PeerKey) -> Result<(), RpcErr> {
     }
 }
 
+/// At most this many account updates per `updates.difference`; more come as
+/// `updates.differenceSlice` and the client asks again (https://core.telegram.org/api/updates#fetching-state).
+/// Telegram's own slice size is not documented.
+pub const DIFFERENCE_SLICE: usize = 1000;
+
 fn get_difference(w: &World, me: i64, r: tl::functions::updates::GetDifference) -> Vec<u8> {
     let a = &w.accounts[&me];
-    let state = tl::types::updates::State {
+    let mut state = tl::types::updates::State {
         pts: a.pts,
         qts: a.qts,
         date: now(),
@@ -1374,20 +1379,39 @@ fn get_difference(w: &World, me: i64, r: tl::functions::updates::GetDifference) 
     let mut other = Vec::new();
     let mut users = Vec::new();
     let mut chats = Vec::new();
-    let mut take = |e: &LogEntry| {
+    let mut take = |e: &LogEntry, new_messages: &mut Vec<_>, other: &mut Vec<_>| {
         users.extend_from_slice(&e.users);
         chats.extend_from_slice(&e.chats);
-    };
-    for e in &a.log {
-        let fresh = (e.pts > 0 && e.pts > r.pts) || (e.qts > 0 && e.qts > r.qts);
-        if !fresh {
-            continue;
-        }
-        take(e);
         match &e.update {
             tl::enums::Update::NewMessage(m) => new_messages.push(m.message.clone()),
             u => other.push(u.clone()),
         }
+    };
+    // The log is in assignment order, so pts and qts both grow along it.
+    let fresh: Vec<&LogEntry> = a
+        .log
+        .iter()
+        .filter(|e| (e.pts > 0 && e.pts > r.pts) || (e.qts > 0 && e.qts > r.qts))
+        .collect();
+    let sliced = fresh.len() > DIFFERENCE_SLICE;
+    for e in fresh.iter().take(DIFFERENCE_SLICE) {
+        take(e, &mut new_messages, &mut other);
+    }
+    if sliced {
+        let part = &fresh[..DIFFERENCE_SLICE];
+        state.pts = part.iter().map(|e| e.pts).max().unwrap_or(0).max(r.pts);
+        state.qts = part.iter().map(|e| e.qts).max().unwrap_or(0).max(r.qts);
+        // Keep the client's date so the final slice still includes channel updates since then.
+        state.date = r.date;
+        return tl::enums::updates::Difference::from(tl::types::updates::DifferenceSlice {
+            new_messages,
+            new_encrypted_messages: vec![],
+            other_updates: other,
+            chats: w.render_chats(&chats, me),
+            users: w.render_users(&users, me),
+            intermediate_state: state.into(),
+        })
+        .to_bytes();
     }
     // Channel updates since the client's date are included as they are: grammers applies or
     // ignores them by channel pts, and a gap sends it to getChannelDifference (simulator.md §3).
@@ -1396,8 +1420,7 @@ fn get_difference(w: &World, me: i64, r: tl::functions::updates::GetDifference) 
             continue;
         }
         for e in c.log.iter().filter(|e| e.date >= r.date) {
-            take(e);
-            other.push(e.update.clone());
+            take(e, &mut new_messages, &mut other);
         }
     }
     if new_messages.is_empty() && other.is_empty() {

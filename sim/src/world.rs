@@ -394,32 +394,19 @@ impl World {
         })
     }
 
+    /// Renders each distinct id once, in first-seen order.
     pub fn render_users(&self, ids: &[i64], viewer: i64) -> Vec<tl::enums::User> {
-        let mut seen = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         ids.iter()
-            .filter(|id| {
-                if seen.contains(*id) {
-                    false
-                } else {
-                    seen.push(**id);
-                    true
-                }
-            })
+            .filter(|id| seen.insert(**id))
             .filter_map(|id| self.render_user(*id, viewer))
             .collect()
     }
 
     pub fn render_chats(&self, ids: &[i64], viewer: i64) -> Vec<tl::enums::Chat> {
-        let mut seen = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         ids.iter()
-            .filter(|id| {
-                if seen.contains(*id) {
-                    false
-                } else {
-                    seen.push(**id);
-                    true
-                }
-            })
+            .filter(|id| seen.insert(**id))
             .filter_map(|id| self.render_chat(*id, viewer))
             .collect()
     }
@@ -904,12 +891,9 @@ impl World {
             .get_mut(&user)
             .ok_or_else(|| SimError::new(format!("no user {user}")))?
             .started_bot = true;
-        let bot = self.bot();
+        // The peer of an incoming private message is the other user (as the bot sees it).
         let mut m = tlb::message(0, PeerKey::User(user).into_tl(), now(), text);
         m.from_id = Some(PeerKey::User(user).into_tl());
-        // The peer of an incoming private message is the other user (as seen by the bot).
-        m.peer_id = PeerKey::User(user).into_tl();
-        let _ = bot;
         Ok(self.put_bot_message(Msg::new(m.into()), vec![user], vec![]))
     }
 
@@ -1052,6 +1036,7 @@ impl World {
         }
         let bot = self.bot();
         let date = now();
+        let invite_tl = invite.as_deref().and_then(|l| self.invite_tl(l));
         let c = self.chat_mut(chat)?;
         c.members.insert(
             user,
@@ -1074,15 +1059,24 @@ impl World {
             id: date as i64 * 1000 + c.admin_log.len() as i64,
             date,
             user_id: user,
-            action: match (&invite, by_request) {
-                (_, true) | (Some(_), _) => {
-                    tl::types::ChannelAdminLogEventActionParticipantJoinByInvite {
-                        via_chatlist: false,
-                        invite: invite_tl_placeholder(invite.as_deref().unwrap_or_default()),
+            // Recent actions distinguish plain joins, joins by link and approved requests
+            // (telegram.md §1.1, https://core.telegram.org/api/recent-actions).
+            action: match (invite_tl.clone(), by_request) {
+                (Some(invite), true) => {
+                    tl::types::ChannelAdminLogEventActionParticipantJoinByRequest {
+                        invite,
+                        approved_by: bot,
                     }
                     .into()
                 }
-                _ => tl::enums::ChannelAdminLogEventAction::ParticipantJoin,
+                (Some(invite), false) => {
+                    tl::types::ChannelAdminLogEventActionParticipantJoinByInvite {
+                        via_chatlist: false,
+                        invite,
+                    }
+                    .into()
+                }
+                (None, _) => tl::enums::ChannelAdminLogEventAction::ParticipantJoin,
             },
         });
         if let Some(link) = &invite {
@@ -1093,7 +1087,6 @@ impl World {
                 o.usage += 1;
             }
         }
-        let invite_tl = invite.as_deref().and_then(|l| self.invite_tl(l));
         let bot_admin = self.bot_admin_rights(chat).is_some();
         if bot_admin {
             let new = if kind == ChatKind::Basic {
@@ -1500,19 +1493,11 @@ impl World {
     ) -> SimResult<()> {
         self.user(user)?;
         let bot = self.bot();
-        let (msgs, peer) = match chat {
-            Some(c) if self.chat(c)?.is_channel_like() => {
-                let p = self.chat(c)?.peer();
-                (&mut self.chats.get_mut(&c).unwrap().msgs, p)
-            }
-            Some(c) => (
-                &mut self.accounts.get_mut(&bot).unwrap().msgs,
-                PeerKey::Chat(c),
-            ),
-            None => (
-                &mut self.accounts.get_mut(&bot).unwrap().msgs,
-                PeerKey::User(user),
-            ),
+        // Channel and supergroup messages live in the chat; private and basic-group ones in
+        // the bot's own box.
+        let msgs = match chat {
+            Some(c) if self.chat(c)?.is_channel_like() => &mut self.chats.get_mut(&c).unwrap().msgs,
+            _ => &mut self.accounts.get_mut(&bot).unwrap().msgs,
         };
         let msg = msgs
             .get_mut(&msg_id)
@@ -1535,7 +1520,6 @@ impl World {
             poll.public_voters,
         );
         if by_bot && public {
-            let _ = peer;
             self.emit_qts(
                 |qts| {
                     tl::types::UpdateMessagePollVote {
@@ -1918,10 +1902,6 @@ pub fn reply_header(msg: i32, top: Option<i32>) -> tl::enums::MessageReplyHeader
     h.reply_to_msg_id = Some(msg);
     h.reply_to_top_id = top.filter(|t| *t != msg);
     h.into()
-}
-
-fn invite_tl_placeholder(link: &str) -> tl::enums::ExportedChatInvite {
-    tlb::invite(link, 0, now()).into()
 }
 
 pub fn buttons_of(markup: &Option<tl::enums::ReplyMarkup>) -> Vec<Vec<Button>> {

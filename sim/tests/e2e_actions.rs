@@ -34,14 +34,6 @@ fn channel_peer(id: i64) -> tl::enums::InputPeer {
     .into()
 }
 
-fn user_peer(id: i64) -> tl::enums::InputPeer {
-    tl::types::InputPeerUser {
-        user_id: id,
-        access_hash: hash(id),
-    }
-    .into()
-}
-
 fn input_user(id: i64) -> tl::enums::InputUser {
     tl::types::InputUser {
         user_id: id,
@@ -232,7 +224,6 @@ async fn polls_invoices_paid_media_boosts() {
     let chan = sim.add_channel(ChatSpec::new("Boosted")).unwrap();
     sim.set_bot_admin(chan, AdminRights::all()).unwrap();
     let mut bot = bot(&sim).await;
-    let peer = user_peer(alice);
 
     // Poll (non-anonymous) and a vote.
     let poll = tl::types::InputMediaPoll {
@@ -281,7 +272,6 @@ async fn polls_invoices_paid_media_boosts() {
         id: grammers_session::types::PeerId::user_unchecked(alice),
         auth: grammers_session::types::PeerAuth::from_hash(pr),
     };
-    let _ = peer;
     // A bot cannot write first: PEER_ID_INVALID until the user starts it.
     let err = client.send_message(pref, "hi").await.unwrap_err();
     assert!(

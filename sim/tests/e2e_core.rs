@@ -3,8 +3,6 @@
 
 mod common;
 
-use std::time::Duration;
-
 use common::*;
 use grammers_client::message::{Button, InputMessage, ReplyMarkup};
 use grammers_client::update::Update;
@@ -184,5 +182,4 @@ async fn premium_flag_and_blocking() {
         tl::enums::Update::BotStopped(u) => assert!(!u.stopped),
         other => panic!("unexpected {other:?}"),
     }
-    let _ = Duration::ZERO;
 }

@@ -279,3 +279,37 @@ async fn channel_gap_is_recovered_with_get_channel_difference() {
     sim.send_group_message(group, alice, "four").unwrap();
     assert_eq!(bot.next_message().await.text(), "four");
 }
+
+#[tokio::test]
+async fn long_downtime_is_caught_up_in_slices() {
+    let sim = sim();
+    let alice = sim.add_user(UserSpec::new("Alice")).unwrap();
+    let bob = sim.add_user(UserSpec::new("Bob")).unwrap();
+    let chan = sim.add_channel(ChatSpec::new("Chan")).unwrap();
+    sim.set_bot_admin(chan, AdminRights::all()).unwrap();
+    let bot = bot(&sim).await;
+    let session = bot.stop().await;
+    // More than two slices of account updates (messages and qts joins) while offline.
+    let n = 2 * tgsim::rpc::DIFFERENCE_SLICE + 300;
+    for i in 0..n {
+        sim.user_send_text(alice, &format!("m{i}")).unwrap();
+    }
+    sim.user_join(bob, chan).unwrap();
+    let mut bot = bot_on(&sim, session, false).await;
+    // grammers hands out a difference's other_updates before its new_messages, so the join
+    // may come before the last slice's messages.
+    let (mut texts, mut joined) = (Vec::new(), false);
+    while texts.len() < n || !joined {
+        match bot.next().await {
+            Update::NewMessage(m) if !m.outgoing() => texts.push(m.text().to_string()),
+            Update::Raw(r) if matches!(r.raw, tl::enums::Update::ChannelParticipant(_)) => {
+                joined = true
+            }
+            _ => {}
+        }
+    }
+    assert!(texts.iter().enumerate().all(|(i, t)| *t == format!("m{i}")));
+    // Live updates continue after the catch-up.
+    sim.user_send_text(alice, "live").unwrap();
+    assert_eq!(bot.next_message().await.text(), "live");
+}

@@ -692,10 +692,6 @@ async fn notify(sh: &Shared, lead: &Lead, out: &ActionOutcome) {
     }
 }
 
-fn target_chat_matches(offer: &Offer, chat: i64) -> bool {
-    offer.target.chat_id == Some(chat) || offer.target.discussion_chat_id == Some(chat)
-}
-
 async fn joined_or_left(sh: &Arc<Shared>, chat: i64, user: i64, joined: bool, date: i64, invite: Option<&str>, peers: &PeerMap) -> anyhow::Result<()> {
     let leads: Vec<_> = leads_for(sh, user, &[Action::JoinChannel, Action::JoinRequest])?
         .into_iter()
@@ -769,7 +765,20 @@ async fn on_raw(sh: &Arc<Shared>, raw: tl::enums::Update, peers: &PeerMap) -> an
             let chat = PeerId::from(&u.peer).bare_id_unchecked();
             let user = actor.user_id;
             let added = !u.new_reactions.is_empty();
-            for (lead, _offer) in leads_for(sh, user, &[Action::Reaction])?.into_iter().filter(|(_, o)| target_chat_matches(o, chat) && o.target.msg_id == Some(u.msg_id)) {
+            let mut candidates = Vec::new();
+            for (lead, offer) in leads_for(sh, user, &[Action::Reaction])? {
+                let hit = if offer.target.chat_kind == Some(ChatKind::Channel) {
+                    // A post's reactions are anonymous in the channel; the offer asks
+                    // for one on the post's copy in the discussion group (telegram.md 1.3).
+                    offer.target.discussion_chat_id == Some(chat) && discussion_origin(sh, chat, u.msg_id).await? == offer.target.msg_id
+                } else {
+                    offer.target.chat_id == Some(chat) && offer.target.msg_id == Some(u.msg_id)
+                };
+                if hit {
+                    candidates.push(lead);
+                }
+            }
+            for lead in candidates {
                 if !record_event(sh, format!("reaction:{chat}:{}:{user}:{}:{}", u.msg_id, u.date, u.qts), "reaction", Some(user), Some(&lead), format!("added: {added}"), u.date as i64) {
                     continue;
                 }

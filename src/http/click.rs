@@ -31,12 +31,18 @@ use crate::store::{unix_now, Connection, OfferId, Store, StoreError};
 pub fn click(ctx: &Context, rq: &Request, offer: &str, query: &str) -> Result<Reply, HttpError> {
     let offer = parse_offer_id(offer).ok_or(HttpError::NotFound("unknown offer"))?;
     let params = ClickParams::parse(query)?;
-    let bot = ctx.bot_username.as_deref().ok_or(HttpError::BotNotConfigured)?;
+    let bot = ctx
+        .bot_username
+        .as_deref()
+        .ok_or(HttpError::BotNotConfigured)?;
 
     let ip = client_ip(
         rq.remote_addr().map(|a| a.ip()),
         &ctx.trusted_proxies,
-        rq.headers().iter().filter(|h| h.field.equiv("X-Forwarded-For")).map(|h| h.value.as_str()),
+        rq.headers()
+            .iter()
+            .filter(|h| h.field.equiv("X-Forwarded-For"))
+            .map(|h| h.value.as_str()),
     )
     .map(|ip| ip.to_string());
     let user_agent = rq
@@ -59,7 +65,10 @@ pub fn click(ctx: &Context, rq: &Request, offer: &str, query: &str) -> Result<Re
         Outcome::Unavailable(status) => return Err(HttpError::OfferUnavailable(status)),
     };
     ctx.metrics.click_recorded(recorded.created);
-    Ok(Reply::redirect(format!("https://t.me/{bot}?start={}", recorded.token)))
+    Ok(Reply::redirect(format!(
+        "https://t.me/{bot}?start={}",
+        recorded.token
+    )))
 }
 
 /// A validated click, owned so another worker can commit it.
@@ -114,7 +123,13 @@ pub struct ClickCommitter {
 
 impl ClickCommitter {
     fn commit(&self, store: &Store, click: OwnedClick, now: i64) -> Result<Outcome, HttpError> {
-        let job = Arc::new(Job { click, now, taken: AtomicBool::new(false), result: Mutex::new(None), done: Condvar::new() });
+        let job = Arc::new(Job {
+            click,
+            now,
+            taken: AtomicBool::new(false),
+            result: Mutex::new(None),
+            done: Condvar::new(),
+        });
         self.lock_queue().push(job.clone());
         if !job.taken.load(Ordering::Acquire) {
             let mut batch: Vec<Arc<Job>> = Vec::new();
@@ -123,7 +138,10 @@ impl ClickCommitter {
                 for j in &batch {
                     j.taken.store(true, Ordering::Release);
                 }
-                batch.iter().map(|j| record(tx, j)).collect::<Result<Vec<_>, StoreError>>()
+                batch
+                    .iter()
+                    .map(|j| record(tx, j))
+                    .collect::<Result<Vec<_>, StoreError>>()
             });
             match committed {
                 Ok(outcomes) => {
@@ -165,7 +183,13 @@ fn record(tx: &Connection, job: &Job) -> Result<Outcome, StoreError> {
             let new = NewClick {
                 offer: c.offer,
                 uid: &c.uid,
-                subs: [s1.as_deref(), s2.as_deref(), s3.as_deref(), s4.as_deref(), s5.as_deref()],
+                subs: [
+                    s1.as_deref(),
+                    s2.as_deref(),
+                    s3.as_deref(),
+                    s4.as_deref(),
+                    s5.as_deref(),
+                ],
                 ip: c.ip.as_deref(),
                 user_agent: c.user_agent.as_deref(),
             };
@@ -203,7 +227,16 @@ mod tests {
     #[test]
     fn offer_ids() {
         assert_eq!(parse_offer_id("42"), Some(OfferId(42)));
-        for bad in ["", "0", "-1", "+1", "1.0", "abc", "99999999999999999999", "1/"] {
+        for bad in [
+            "",
+            "0",
+            "-1",
+            "+1",
+            "1.0",
+            "abc",
+            "99999999999999999999",
+            "1/",
+        ] {
             assert_eq!(parse_offer_id(bad), None, "{bad}");
         }
         assert_eq!(truncate("abcdef", 3), "abc");

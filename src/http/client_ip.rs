@@ -26,7 +26,9 @@ pub fn client_ip<'h>(
     let mut best = peer;
     for header in forwarded_for.rev() {
         for hop in header.rsplit(',') {
-            let Some(ip) = parse_hop(hop.trim()) else { return Some(best) };
+            let Some(ip) = parse_hop(hop.trim()) else {
+                return Some(best);
+            };
             if !is_trusted(ip) {
                 return Some(ip);
             }
@@ -55,21 +57,60 @@ mod tests {
 
     #[test]
     fn forwarded_for_only_from_trusted_peers() {
-        let trusted = [IpNet::parse("10.0.0.0/8").unwrap(), IpNet::parse("::1").unwrap()];
+        let trusted = [
+            IpNet::parse("10.0.0.0/8").unwrap(),
+            IpNet::parse("::1").unwrap(),
+        ];
         // Untrusted peer: the header is ignored.
-        assert_eq!(client_ip(ip("203.0.113.9"), &trusted, ["1.1.1.1"].into_iter()), ip("203.0.113.9"));
+        assert_eq!(
+            client_ip(ip("203.0.113.9"), &trusted, ["1.1.1.1"].into_iter()),
+            ip("203.0.113.9")
+        );
         // Trusted peer: rightmost untrusted hop.
-        assert_eq!(client_ip(ip("10.0.0.1"), &trusted, ["6.6.6.6, 1.1.1.1, 10.0.0.2"].into_iter()), ip("1.1.1.1"));
+        assert_eq!(
+            client_ip(
+                ip("10.0.0.1"),
+                &trusted,
+                ["6.6.6.6, 1.1.1.1, 10.0.0.2"].into_iter()
+            ),
+            ip("1.1.1.1")
+        );
         // Several headers read as one list.
-        assert_eq!(client_ip(ip("10.0.0.1"), &trusted, ["6.6.6.6", "2.2.2.2:80"].into_iter()), ip("2.2.2.2"));
+        assert_eq!(
+            client_ip(
+                ip("10.0.0.1"),
+                &trusted,
+                ["6.6.6.6", "2.2.2.2:80"].into_iter()
+            ),
+            ip("2.2.2.2")
+        );
         // All trusted: the leftmost.
-        assert_eq!(client_ip(ip("::1"), &trusted, ["10.1.1.1, 10.2.2.2"].into_iter()), ip("10.1.1.1"));
+        assert_eq!(
+            client_ip(ip("::1"), &trusted, ["10.1.1.1, 10.2.2.2"].into_iter()),
+            ip("10.1.1.1")
+        );
         // Garbage stops the walk at the last trusted address.
-        assert_eq!(client_ip(ip("10.0.0.1"), &trusted, ["1.1.1.1, junk"].into_iter()), ip("10.0.0.1"));
+        assert_eq!(
+            client_ip(ip("10.0.0.1"), &trusted, ["1.1.1.1, junk"].into_iter()),
+            ip("10.0.0.1")
+        );
         // No header.
-        assert_eq!(client_ip(ip("10.0.0.1"), &trusted, std::iter::empty()), ip("10.0.0.1"));
+        assert_eq!(
+            client_ip(ip("10.0.0.1"), &trusted, std::iter::empty()),
+            ip("10.0.0.1")
+        );
         // IPv4-mapped peers are stored as IPv4.
-        assert_eq!(client_ip(ip("::ffff:192.0.2.1"), &trusted, std::iter::empty()), ip("192.0.2.1"));
-        assert_eq!(client_ip(ip("::ffff:10.0.0.1"), &trusted, ["[2001:db8::1]:443"].into_iter()), ip("2001:db8::1"));
+        assert_eq!(
+            client_ip(ip("::ffff:192.0.2.1"), &trusted, std::iter::empty()),
+            ip("192.0.2.1")
+        );
+        assert_eq!(
+            client_ip(
+                ip("::ffff:10.0.0.1"),
+                &trusted,
+                ["[2001:db8::1]:443"].into_iter()
+            ),
+            ip("2001:db8::1")
+        );
     }
 }

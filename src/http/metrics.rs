@@ -30,10 +30,26 @@ const ROUTES: [(Route, &str); 6] = [
 ];
 
 /// The statuses we answer with; anything else is counted as "other".
-const STATUSES: [u16; 14] = [200, 302, 400, 401, 404, 405, 409, 410, 413, 422, 500, 501, 503, 0];
+const STATUSES: [u16; 14] = [
+    200, 302, 400, 401, 404, 405, 409, 410, 413, 422, 500, 501, 503, 0,
+];
 
 /// Latency bucket upper bounds in microseconds: 0.25 ms to 1 s.
-const BUCKETS_US: [u64; 13] = [250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 500_000, 1_000_000, u64::MAX];
+const BUCKETS_US: [u64; 13] = [
+    250,
+    500,
+    1_000,
+    2_500,
+    5_000,
+    10_000,
+    25_000,
+    50_000,
+    100_000,
+    250_000,
+    500_000,
+    1_000_000,
+    u64::MAX,
+];
 
 #[derive(Default)]
 pub struct Metrics {
@@ -47,26 +63,40 @@ pub struct Metrics {
 }
 
 fn route_index(r: Route) -> usize {
-    ROUTES.iter().position(|(x, _)| *x == r).unwrap_or(ROUTES.len() - 1)
+    ROUTES
+        .iter()
+        .position(|(x, _)| *x == r)
+        .unwrap_or(ROUTES.len() - 1)
 }
 
 impl Metrics {
     /// One answer, by route and status.
     pub fn count(&self, route: Route, status: u16) {
-        let s = STATUSES.iter().position(|x| *x == status).unwrap_or(STATUSES.len() - 1);
+        let s = STATUSES
+            .iter()
+            .position(|x| *x == status)
+            .unwrap_or(STATUSES.len() - 1);
         self.responses[route_index(route)][s].fetch_add(1, Relaxed);
     }
 
     /// How long one request took, from being taken to its answer written.
     pub fn observe_latency(&self, elapsed: Duration) {
         let us = elapsed.as_micros().min(u64::MAX as u128) as u64;
-        let b = BUCKETS_US.iter().position(|le| us <= *le).unwrap_or(BUCKETS_US.len() - 1);
+        let b = BUCKETS_US
+            .iter()
+            .position(|le| us <= *le)
+            .unwrap_or(BUCKETS_US.len() - 1);
         self.latency_buckets[b].fetch_add(1, Relaxed);
         self.latency_sum_us.fetch_add(us, Relaxed);
     }
 
     pub fn click_recorded(&self, created: bool) {
-        if created { &self.clicks_new } else { &self.clicks_repeat }.fetch_add(1, Relaxed);
+        if created {
+            &self.clicks_new
+        } else {
+            &self.clicks_repeat
+        }
+        .fetch_add(1, Relaxed);
     }
 
     pub fn share_visited(&self, unique: bool) {
@@ -88,10 +118,21 @@ impl Metrics {
     pub fn render(&self, out: &mut String) {
         let _ = writeln!(out, "# HELP tgtrack_clicks_total Clicks recorded before their redirect, by whether the token was new.");
         let _ = writeln!(out, "# TYPE tgtrack_clicks_total counter");
-        let _ = writeln!(out, "tgtrack_clicks_total{{token=\"new\"}} {}", self.clicks_new.load(Relaxed));
-        let _ = writeln!(out, "tgtrack_clicks_total{{token=\"repeat\"}} {}", self.clicks_repeat.load(Relaxed));
+        let _ = writeln!(
+            out,
+            "tgtrack_clicks_total{{token=\"new\"}} {}",
+            self.clicks_new.load(Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "tgtrack_clicks_total{{token=\"repeat\"}} {}",
+            self.clicks_repeat.load(Relaxed)
+        );
 
-        let _ = writeln!(out, "# HELP tgtrack_http_responses_total Answers by route and status (302 is a redirect).");
+        let _ = writeln!(
+            out,
+            "# HELP tgtrack_http_responses_total Answers by route and status (302 is a redirect)."
+        );
         let _ = writeln!(out, "# TYPE tgtrack_http_responses_total counter");
         for (ri, (_, route)) in ROUTES.iter().enumerate() {
             for (si, status) in STATUSES.iter().enumerate() {
@@ -100,28 +141,56 @@ impl Metrics {
                 if n == 0 && !matches!(*route, "click" | "share") {
                     continue;
                 }
-                let status = if *status == 0 { "other".to_string() } else { status.to_string() };
-                let _ = writeln!(out, "tgtrack_http_responses_total{{route=\"{route}\",status=\"{status}\"}} {n}");
+                let status = if *status == 0 {
+                    "other".to_string()
+                } else {
+                    status.to_string()
+                };
+                let _ = writeln!(
+                    out,
+                    "tgtrack_http_responses_total{{route=\"{route}\",status=\"{status}\"}} {n}"
+                );
             }
         }
 
         let _ = writeln!(out, "# HELP tgtrack_share_visits_total Share link visits; unique counts first visits per visitor hash.");
         let _ = writeln!(out, "# TYPE tgtrack_share_visits_total counter");
-        let _ = writeln!(out, "tgtrack_share_visits_total {}", self.share_visits.load(Relaxed));
+        let _ = writeln!(
+            out,
+            "tgtrack_share_visits_total {}",
+            self.share_visits.load(Relaxed)
+        );
         let _ = writeln!(out, "# TYPE tgtrack_share_unique_visitors_total counter");
-        let _ = writeln!(out, "tgtrack_share_unique_visitors_total {}", self.share_unique.load(Relaxed));
+        let _ = writeln!(
+            out,
+            "tgtrack_share_unique_visitors_total {}",
+            self.share_unique.load(Relaxed)
+        );
 
         let _ = writeln!(out, "# HELP tgtrack_http_request_duration_seconds Time from taking a request to having written its answer.");
-        let _ = writeln!(out, "# TYPE tgtrack_http_request_duration_seconds histogram");
+        let _ = writeln!(
+            out,
+            "# TYPE tgtrack_http_request_duration_seconds histogram"
+        );
         let mut cumulative = 0;
         for (i, le) in BUCKETS_US.iter().enumerate() {
             cumulative += self.latency_buckets[i].load(Relaxed);
-            let le = if *le == u64::MAX { "+Inf".to_string() } else { format!("{}", *le as f64 / 1e6) };
-            let _ = writeln!(out, "tgtrack_http_request_duration_seconds_bucket{{le=\"{le}\"}} {cumulative}");
+            let le = if *le == u64::MAX {
+                "+Inf".to_string()
+            } else {
+                format!("{}", *le as f64 / 1e6)
+            };
+            let _ = writeln!(
+                out,
+                "tgtrack_http_request_duration_seconds_bucket{{le=\"{le}\"}} {cumulative}"
+            );
         }
         let sum = self.latency_sum_us.load(Relaxed) as f64 / 1e6;
         let _ = writeln!(out, "tgtrack_http_request_duration_seconds_sum {sum}");
-        let _ = writeln!(out, "tgtrack_http_request_duration_seconds_count {cumulative}");
+        let _ = writeln!(
+            out,
+            "tgtrack_http_request_duration_seconds_count {cumulative}"
+        );
     }
 }
 
@@ -132,7 +201,11 @@ mod tests {
     #[test]
     fn renders_counts_and_cumulative_buckets() {
         let m = Metrics::default();
-        for (status, t) in [(302, Duration::from_micros(100)), (302, Duration::from_millis(3)), (418, Duration::from_secs(5))] {
+        for (status, t) in [
+            (302, Duration::from_micros(100)),
+            (302, Duration::from_millis(3)),
+            (418, Duration::from_secs(5)),
+        ] {
             m.count(Route::Click, status);
             m.observe_latency(t);
         }
@@ -141,13 +214,31 @@ mod tests {
         m.share_visited(false);
         let mut out = String::new();
         m.render(&mut out);
-        assert!(out.contains("tgtrack_http_responses_total{route=\"click\",status=\"302\"} 2"), "{out}");
-        assert!(out.contains("tgtrack_http_responses_total{route=\"click\",status=\"other\"} 1"), "{out}");
-        assert!(out.contains("tgtrack_http_request_duration_seconds_bucket{le=\"0.00025\"} 1"), "{out}");
-        assert!(out.contains("tgtrack_http_request_duration_seconds_bucket{le=\"0.005\"} 2"), "{out}");
-        assert!(out.contains("tgtrack_http_request_duration_seconds_bucket{le=\"+Inf\"} 3"), "{out}");
+        assert!(
+            out.contains("tgtrack_http_responses_total{route=\"click\",status=\"302\"} 2"),
+            "{out}"
+        );
+        assert!(
+            out.contains("tgtrack_http_responses_total{route=\"click\",status=\"other\"} 1"),
+            "{out}"
+        );
+        assert!(
+            out.contains("tgtrack_http_request_duration_seconds_bucket{le=\"0.00025\"} 1"),
+            "{out}"
+        );
+        assert!(
+            out.contains("tgtrack_http_request_duration_seconds_bucket{le=\"0.005\"} 2"),
+            "{out}"
+        );
+        assert!(
+            out.contains("tgtrack_http_request_duration_seconds_bucket{le=\"+Inf\"} 3"),
+            "{out}"
+        );
         assert!(out.contains("tgtrack_clicks_total{token=\"new\"} 1"));
-        assert!(out.contains("tgtrack_share_visits_total 2") && out.contains("tgtrack_share_unique_visitors_total 1"));
+        assert!(
+            out.contains("tgtrack_share_visits_total 2")
+                && out.contains("tgtrack_share_unique_visitors_total 1")
+        );
         assert_eq!(m.responses(Route::Click, 302), 2);
     }
 }

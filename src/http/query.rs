@@ -36,7 +36,9 @@ impl<'a> ClickParams<'a> {
                 continue;
             };
             if slot.is_some() {
-                return Err(HttpError::BadRequest(format!("{name} is given more than once")));
+                return Err(HttpError::BadRequest(format!(
+                    "{name} is given more than once"
+                )));
             }
             let value = decode(name, raw)?;
             if value.is_empty() {
@@ -78,7 +80,9 @@ fn decode<'a>(name: &str, raw: &'a str) -> Result<Cow<'a, str>, HttpError> {
         return Err(too_long(name));
     }
     if value.chars().any(char::is_control) {
-        return Err(HttpError::BadRequest(format!("{name} contains control characters")));
+        return Err(HttpError::BadRequest(format!(
+            "{name} contains control characters"
+        )));
     }
     Ok(value)
 }
@@ -105,7 +109,10 @@ mod tests {
         assert_eq!(p.subs[0], None);
         assert_eq!(p.subs[1].as_deref(), Some("x"));
         assert_eq!(p.subs[4].as_deref(), Some("й"));
-        assert!(matches!(ClickParams::parse("uid=plain").unwrap().uid, Cow::Borrowed("plain")));
+        assert!(matches!(
+            ClickParams::parse("uid=plain").unwrap().uid,
+            Cow::Borrowed("plain")
+        ));
     }
 
     #[test]
@@ -117,8 +124,14 @@ mod tests {
         assert_eq!(reason("uid=a%0Ab"), "uid contains control characters");
         assert_eq!(reason("uid=a&sub3=%7F"), "sub3 contains control characters");
         assert_eq!(reason("uid=%FF"), "uid is not valid UTF-8");
-        assert_eq!(reason(&format!("uid={}", "a".repeat(257))), "uid is longer than 256 bytes");
+        assert_eq!(
+            reason(&format!("uid={}", "a".repeat(257))),
+            "uid is longer than 256 bytes"
+        );
         assert!(ClickParams::parse(&format!("uid={}", "a".repeat(256))).is_ok());
-        assert_eq!(reason(&format!("uid=x&sub1={}", "%41".repeat(257))), "sub1 is longer than 256 bytes");
+        assert_eq!(
+            reason(&format!("uid=x&sub1={}", "%41".repeat(257))),
+            "sub1 is longer than 256 bytes"
+        );
     }
 }

@@ -13,20 +13,40 @@ use crate::engine::RelayOutcome;
 use crate::store::{self, OfferId};
 
 fn header<'r>(rq: &'r Request, name: &'static str) -> Option<&'r str> {
-    rq.headers().iter().find(|h| h.field.equiv(name)).map(|h| h.value.as_str())
+    rq.headers()
+        .iter()
+        .find(|h| h.field.equiv(name))
+        .map(|h| h.value.as_str())
 }
 
 pub fn relay(ctx: &Context, rq: &Request, body: &[u8]) -> Result<Reply, HttpError> {
-    let Some((engine, clock)) = &ctx.relay else { return Err(HttpError::NotImplemented("the relay needs the bot's engine")) };
+    let Some((engine, clock)) = &ctx.relay else {
+        return Err(HttpError::NotImplemented(
+            "the relay needs the bot's engine",
+        ));
+    };
     if body.len() > relay::MAX_BODY {
         return Err(HttpError::PayloadTooLarge);
     }
     let ev = relay::parse(body).map_err(|e| HttpError::BadRequest(e.to_string()))?;
-    let offer = ctx.store.read(|c| store::offers::get_offer(c, OfferId(ev.offer_id)))?.ok_or(HttpError::NotFound("offer"))?;
+    let offer = ctx
+        .store
+        .read(|c| store::offers::get_offer(c, OfferId(ev.offer_id)))?
+        .ok_or(HttpError::NotFound("offer"))?;
     // An offer without a secret cannot be relayed to: same answer as a bad signature.
-    let secret = offer.relay_secret.as_deref().ok_or(HttpError::Unauthorized("bad signature"))?;
+    let secret = offer
+        .relay_secret
+        .as_deref()
+        .ok_or(HttpError::Unauthorized("bad signature"))?;
     let now = clock.now();
-    relay::verify(secret, header(rq, "X-Tgtrack-Timestamp"), header(rq, "X-Tgtrack-Signature"), body, now).map_err(|e| match e {
+    relay::verify(
+        secret,
+        header(rq, "X-Tgtrack-Timestamp"),
+        header(rq, "X-Tgtrack-Signature"),
+        body,
+        now,
+    )
+    .map_err(|e| match e {
         RelayError::Stale => HttpError::Unauthorized("stale timestamp"),
         RelayError::BadSignature => HttpError::Unauthorized("bad signature"),
         RelayError::Header(_) | RelayError::Malformed(_) => HttpError::BadRequest(e.to_string()),
@@ -38,7 +58,9 @@ pub fn relay(ctx: &Context, rq: &Request, body: &[u8]) -> Result<Reply, HttpErro
         RelayOutcome::Done(out) => {
             let c = out.conversion();
             let reason = match c.status {
-                ConversionStatus::Rejected => serde_json::Value::String(c.reason.clone().unwrap_or_default()),
+                ConversionStatus::Rejected => {
+                    serde_json::Value::String(c.reason.clone().unwrap_or_default())
+                }
                 _ => serde_json::Value::Null,
             };
             let body = serde_json::json!({

@@ -68,11 +68,23 @@ pub struct Reply {
 
 impl Reply {
     pub fn redirect(location: String) -> Reply {
-        Reply { status: 302, content_type: None, location: Some(location), allow: None, body: Vec::new() }
+        Reply {
+            status: 302,
+            content_type: None,
+            location: Some(location),
+            allow: None,
+            body: Vec::new(),
+        }
     }
 
     pub fn text(status: u16, content_type: &'static str, body: impl Into<Vec<u8>>) -> Reply {
-        Reply { status, content_type: Some(content_type), location: None, allow: None, body: body.into() }
+        Reply {
+            status,
+            content_type: Some(content_type),
+            location: None,
+            allow: None,
+            body: body.into(),
+        }
     }
 
     pub fn into_response(self) -> Response<std::io::Cursor<Vec<u8>>> {
@@ -93,7 +105,13 @@ impl Reply {
             headers.push(header("Allow", allow));
         }
         let len = self.body.len();
-        Response::new(self.status.into(), headers, std::io::Cursor::new(self.body), Some(len), None)
+        Response::new(
+            self.status.into(),
+            headers,
+            std::io::Cursor::new(self.body),
+            Some(len),
+            None,
+        )
     }
 }
 
@@ -115,12 +133,16 @@ pub fn error_reply(e: HttpError) -> Reply {
             r.allow = Some(allow);
             r
         }
-        HttpError::OfferUnavailable(status) => Reply::text(410, "text/html; charset=utf-8", gone_page(status)),
+        HttpError::OfferUnavailable(status) => {
+            Reply::text(410, "text/html; charset=utf-8", gone_page(status))
+        }
         HttpError::PayloadTooLarge => Reply::text(413, TEXT, "request body too large\n"),
         HttpError::Unauthorized(why) => Reply::text(401, TEXT, format!("{why}\n")),
         HttpError::Conflict(why) => Reply::text(409, TEXT, format!("{why}\n")),
         HttpError::Unprocessable(why) => Reply::text(422, TEXT, format!("{why}\n")),
-        HttpError::NotImplemented(what) => Reply::text(501, TEXT, format!("not implemented: {what}\n")),
+        HttpError::NotImplemented(what) => {
+            Reply::text(501, TEXT, format!("not implemented: {what}\n"))
+        }
         HttpError::BotNotConfigured => Reply::text(503, TEXT, "bot not configured\n"),
         HttpError::Store(e) => {
             if store_unavailable(&e) {
@@ -141,7 +163,13 @@ fn store_unavailable(e: &StoreError) -> bool {
         StoreError::Pool(_) => true,
         StoreError::Sqlite(rusqlite::Error::SqliteFailure(f, _)) => matches!(
             f.code,
-            DatabaseBusy | DatabaseLocked | CannotOpen | SystemIoFailure | DiskFull | ReadOnly | FileLockingProtocolFailed
+            DatabaseBusy
+                | DatabaseLocked
+                | CannotOpen
+                | SystemIoFailure
+                | DiskFull
+                | ReadOnly
+                | FileLockingProtocolFailed
         ),
         _ => false,
     }
@@ -197,13 +225,25 @@ pub fn dispatch(ctx: &Context, rq: &mut Request) -> (Route, Reply) {
     let url = rq.url();
     let (path, query) = url.split_once('?').unwrap_or((url, ""));
     let (route, result) = if let Some(offer) = path.strip_prefix("/click/") {
-        (Route::Click, get_or_head(rq).and_then(|_| click::click(ctx, rq, offer, query)))
+        (
+            Route::Click,
+            get_or_head(rq).and_then(|_| click::click(ctx, rq, offer, query)),
+        )
     } else if let Some(token) = path.strip_prefix("/s/") {
-        (Route::Share, get_or_head(rq).and_then(|_| share::share(ctx, rq, token)))
+        (
+            Route::Share,
+            get_or_head(rq).and_then(|_| share::share(ctx, rq, token)),
+        )
     } else if path == "/healthz" {
-        (Route::Healthz, get_or_head(rq).and_then(|_| health::healthz(ctx)))
+        (
+            Route::Healthz,
+            get_or_head(rq).and_then(|_| health::healthz(ctx)),
+        )
     } else if path == "/metrics" {
-        (Route::Metrics, get_or_head(rq).and_then(|_| health::metrics(ctx)))
+        (
+            Route::Metrics,
+            get_or_head(rq).and_then(|_| health::metrics(ctx)),
+        )
     } else if path == "/postbacks/relay" {
         let r = allow(rq, Method::Post, "POST")
             .and_then(|_| read_body(rq, super::limits::MAX_BODY))

@@ -46,9 +46,15 @@ impl Context {
     /// Loads (creating on first start) the share visitor salt. `bot_username`
     /// is `config.bot_username()`; it is checked here too because it ends up
     /// in a `Location` header.
-    pub fn new(store: Store, http: &HttpConfig, bot_username: Option<String>) -> anyhow::Result<Context> {
+    pub fn new(
+        store: Store,
+        http: &HttpConfig,
+        bot_username: Option<String>,
+    ) -> anyhow::Result<Context> {
         if let Some(name) = &bot_username {
-            let ok = !name.is_empty() && name.len() <= 64 && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+            let ok = !name.is_empty()
+                && name.len() <= 64
+                && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
             anyhow::ensure!(ok, "bot username {name:?} is not a Telegram username");
         }
         let mut candidate = [0u8; 32];
@@ -70,7 +76,11 @@ impl Context {
     }
 
     /// Enables the signed relay route with the engine that decides its events.
-    pub fn with_relay(mut self, engine: crate::engine::Engine, clock: crate::clock::Clock) -> Context {
+    pub fn with_relay(
+        mut self,
+        engine: crate::engine::Engine,
+        clock: crate::clock::Clock,
+    ) -> Context {
         self.relay = Some((engine, clock));
         self
     }
@@ -116,7 +126,9 @@ impl Shutdown {
 /// Serves HTTP on `listener` until `shutdown` is triggered, then answers what
 /// was already received and returns once every worker has stopped.
 pub fn run(listener: TcpListener, ctx: Context, shutdown: Shutdown) -> anyhow::Result<()> {
-    let addr = listener.local_addr().context("reading the listen address")?;
+    let addr = listener
+        .local_addr()
+        .context("reading the listen address")?;
     let limits = tiny_http::Limits {
         max_request_line: super::limits::MAX_REQUEST_LINE,
         max_header_bytes: super::limits::MAX_HEADER_BYTES,

@@ -24,10 +24,21 @@ pub fn share(ctx: &Context, rq: &Request, token: &str) -> Result<Reply, HttpErro
     let ip = client_ip(
         rq.remote_addr().map(|a| a.ip()),
         &ctx.trusted_proxies,
-        rq.headers().iter().filter(|h| h.field.equiv("X-Forwarded-For")).map(|h| h.value.as_str()),
+        rq.headers()
+            .iter()
+            .filter(|h| h.field.equiv("X-Forwarded-For"))
+            .map(|h| h.value.as_str()),
     );
-    let user_agent = rq.headers().iter().find(|h| h.field.equiv("User-Agent")).map_or("", |h| h.value.as_str());
-    let hash = visitor_hash(&ctx.visitor_salt, &ip.map(|i| i.to_string()).unwrap_or_default(), user_agent);
+    let user_agent = rq
+        .headers()
+        .iter()
+        .find(|h| h.field.equiv("User-Agent"))
+        .map_or("", |h| h.value.as_str());
+    let hash = visitor_hash(
+        &ctx.visitor_salt,
+        &ip.map(|i| i.to_string()).unwrap_or_default(),
+        user_agent,
+    );
 
     let now = unix_now();
     let visit = ctx
@@ -36,7 +47,10 @@ pub fn share(ctx: &Context, rq: &Request, token: &str) -> Result<Reply, HttpErro
         .ok_or(HttpError::NotFound("unknown share link"))?;
     ctx.metrics.share_visited(visit.unique);
     if !safe_target(&visit.target_url) {
-        log::error!("share {} has an unusable target URL; not redirecting", visit.share);
+        log::error!(
+            "share {} has an unusable target URL; not redirecting",
+            visit.share
+        );
         return Err(HttpError::NotFound("share link has no valid target"));
     }
     Ok(Reply::redirect(visit.target_url))
@@ -58,7 +72,9 @@ pub fn visitor_hash(salt: &[u8; 32], ip: &str, user_agent: &str) -> String {
 /// A stored target we are willing to put in `Location`: an absolute http(s)
 /// URL of visible ASCII (so no header injection), with a host.
 pub fn safe_target(url: &str) -> bool {
-    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"));
     let host_ok = rest.is_some_and(|r| !r.is_empty() && !r.starts_with('/'));
     host_ok && url.len() <= 2048 && url.bytes().all(|b| b.is_ascii_graphic())
 }
@@ -81,7 +97,15 @@ mod tests {
     fn targets() {
         assert!(safe_target("https://t.me/news/12"));
         assert!(safe_target("http://example.com/?a=b"));
-        for bad in ["javascript:alert(1)", "//evil.com", "https://", "https:///x", "https://a b", "https://a\r\nSet-Cookie: x", "ftp://x"] {
+        for bad in [
+            "javascript:alert(1)",
+            "//evil.com",
+            "https://",
+            "https:///x",
+            "https://a b",
+            "https://a\r\nSet-Cookie: x",
+            "ftp://x",
+        ] {
             assert!(!safe_target(bad), "{bad:?}");
         }
     }

@@ -15,7 +15,9 @@ pub fn new_token() -> String {
 /// Whether `s` could be a token we issued (also used for share tokens, which
 /// the bot may make the same way); anything else is answered 404 without a lookup.
 pub fn is_token_shaped(s: &str) -> bool {
-    (1..=64).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    (1..=64).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 #[cfg(test)]
@@ -29,6 +31,8 @@ mod tests {
         assert_eq!(a.len(), 22);
         assert!(is_token_shaped(&a) && is_token_shaped(&b));
         assert_ne!(a, b);
-        assert!(!is_token_shaped("a/b") && !is_token_shaped("") && !is_token_shaped(&"a".repeat(65)));
+        assert!(
+            !is_token_shaped("a/b") && !is_token_shaped("") && !is_token_shaped(&"a".repeat(65))
+        );
     }
 }

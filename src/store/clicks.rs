@@ -60,12 +60,18 @@ pub fn record_click(
              WHERE offer_id = ?1 AND uid = ?2 AND consumed_at IS NULL
              ORDER BY id DESC LIMIT 1",
         )?
-        .query_row(params![click.offer, click.uid], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_row(params![click.offer, click.uid], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
         .optional()?;
     if let Some((id, token)) = existing {
         c.prepare_cached("UPDATE clicks SET hits = hits + 1, last_seen_at = ?2 WHERE id = ?1")?
             .execute(params![id, now])?;
-        return Ok(RecordedClick { id, token, created: false });
+        return Ok(RecordedClick {
+            id,
+            token,
+            created: false,
+        });
     }
     let token = new_token();
     let [s1, s2, s3, s4, s5] = click.subs;
@@ -74,8 +80,24 @@ pub fn record_click(
                              hits, created_at, last_seen_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 1, ?11, ?11)",
     )?
-    .execute(params![click.offer, click.uid, s1, s2, s3, s4, s5, token, click.ip, click.user_agent, now])?;
-    Ok(RecordedClick { id: ClickId(c.last_insert_rowid()), token, created: true })
+    .execute(params![
+        click.offer,
+        click.uid,
+        s1,
+        s2,
+        s3,
+        s4,
+        s5,
+        token,
+        click.ip,
+        click.user_agent,
+        now
+    ])?;
+    Ok(RecordedClick {
+        id: ClickId(c.last_insert_rowid()),
+        token,
+        created: true,
+    })
 }
 
 const COLUMNS: &str = "id, offer_id, uid, sub1, sub2, sub3, sub4, sub5, token, ip, user_agent,
@@ -99,17 +121,19 @@ fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Click> {
 
 /// The click a `/start TOKEN` refers to.
 pub fn click_by_token(c: &Connection, token: &str) -> Result<Option<Click>> {
-    Ok(c
-        .prepare_cached(&format!("SELECT {COLUMNS} FROM clicks WHERE token = ?1"))?
-        .query_row([token], from_row)
-        .optional()?)
+    Ok(
+        c.prepare_cached(&format!("SELECT {COLUMNS} FROM clicks WHERE token = ?1"))?
+            .query_row([token], from_row)
+            .optional()?,
+    )
 }
 
 /// Marks a click as bound to a Telegram user; false if it was already consumed.
 pub fn consume_click(c: &Connection, id: ClickId, now: i64) -> Result<bool> {
-    Ok(c
-        .prepare_cached("UPDATE clicks SET consumed_at = ?2 WHERE id = ?1 AND consumed_at IS NULL")?
-        .execute(params![id, now])?
+    Ok(c.prepare_cached(
+        "UPDATE clicks SET consumed_at = ?2 WHERE id = ?1 AND consumed_at IS NULL",
+    )?
+    .execute(params![id, now])?
         == 1)
 }
 
@@ -135,7 +159,13 @@ mod tests {
     }
 
     fn click(uid: &str) -> NewClick<'_> {
-        NewClick { offer: OfferId(1), uid, subs: [Some("a"), None, None, None, Some("e")], ip: Some("1.2.3.4"), user_agent: None }
+        NewClick {
+            offer: OfferId(1),
+            uid,
+            subs: [Some("a"), None, None, None, Some("e")],
+            ip: Some("1.2.3.4"),
+            user_agent: None,
+        }
     }
 
     #[test]
@@ -146,7 +176,10 @@ mod tests {
         let b = record_click(&c, &click("u1"), 20, || panic!("no new token for a repeat")).unwrap();
         assert_eq!((b.id, b.token.as_str(), b.created), (a.id, "tok1", false));
         let stored = click_by_token(&c, "tok1").unwrap().unwrap();
-        assert_eq!((stored.hits, stored.created_at, stored.last_seen_at), (2, 10, 20));
+        assert_eq!(
+            (stored.hits, stored.created_at, stored.last_seen_at),
+            (2, 10, 20)
+        );
         assert_eq!(stored.subs[0].as_deref(), Some("a"));
         assert_eq!(stored.subs[4].as_deref(), Some("e"));
 

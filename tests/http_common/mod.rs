@@ -10,7 +10,9 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use tgtrack::config::{Config, IpNet};
-use tgtrack::domain::offer::{Action, Caps, ConversionStatus, OfferStatus, PostbackMethod, PostbackSpec, PricePair, Target};
+use tgtrack::domain::offer::{
+    Action, Caps, ConversionStatus, OfferStatus, PostbackMethod, PostbackSpec, PricePair, Target,
+};
 use tgtrack::domain::schedule::Schedule;
 use tgtrack::http::{self, Context, Shutdown};
 use tgtrack::store::offers::{insert_offer, NewOffer};
@@ -25,7 +27,12 @@ pub struct Opts {
 
 impl Default for Opts {
     fn default() -> Self {
-        Opts { bot: Some("demo_bot"), trusted_proxies: vec![], read_timeout: Duration::from_secs(5), threads: 4 }
+        Opts {
+            bot: Some("demo_bot"),
+            trusted_proxies: vec![],
+            read_timeout: Duration::from_secs(5),
+            threads: 4,
+        }
     }
 }
 
@@ -46,14 +53,25 @@ impl TestServer {
         let mut http_cfg = Config::from_toml("", |_| None).unwrap().http;
         http_cfg.threads = opts.threads;
         http_cfg.read_timeout = opts.read_timeout;
-        http_cfg.trusted_proxies = opts.trusted_proxies.iter().map(|s| IpNet::parse(s).unwrap()).collect();
+        http_cfg.trusted_proxies = opts
+            .trusted_proxies
+            .iter()
+            .map(|s| IpNet::parse(s).unwrap())
+            .collect();
         let ctx = Context::new(store.clone(), &http_cfg, opts.bot.map(String::from)).unwrap();
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         let shutdown = Shutdown::new();
         let s = shutdown.clone();
         let handle = std::thread::spawn(move || http::run(listener, ctx, s));
-        TestServer { addr, store, db_path, shutdown, handle: Some(handle), _dir: dir }
+        TestServer {
+            addr,
+            store,
+            db_path,
+            shutdown,
+            handle: Some(handle),
+            _dir: dir,
+        }
     }
 
     pub fn offer(&self, status: OfferStatus) -> OfferId {
@@ -63,7 +81,10 @@ impl TestServer {
             action: Action::StartBot,
             target: Target::default(),
             status,
-            price: PricePair { regular: 3, premium: 10 },
+            price: PricePair {
+                regular: 3,
+                premium: 10,
+            },
             payout: "0.1".into(),
             currency: "USD".into(),
             caps: Caps::default(),
@@ -80,12 +101,18 @@ impl TestServer {
             },
             relay_secret: None,
         };
-        self.store.write(|tx| insert_offer(tx, &o, unix_now())).unwrap()
+        self.store
+            .write(|tx| insert_offer(tx, &o, unix_now()))
+            .unwrap()
     }
 
     /// A separate connection to the same file, as another process would see it.
     pub fn open_db(&self) -> rusqlite::Connection {
-        rusqlite::Connection::open_with_flags(&self.db_path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap()
+        rusqlite::Connection::open_with_flags(
+            &self.db_path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .unwrap()
     }
 
     /// Triggers shutdown and waits for `run` to return.
@@ -120,7 +147,10 @@ pub struct Response {
 
 impl Response {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
@@ -136,9 +166,14 @@ pub struct Conn {
 impl Conn {
     pub fn open(addr: SocketAddr) -> Conn {
         let stream = TcpStream::connect(addr).unwrap();
-        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
         stream.set_nodelay(true).unwrap();
-        Conn { reader: BufReader::new(stream.try_clone().unwrap()), stream }
+        Conn {
+            reader: BufReader::new(stream.try_clone().unwrap()),
+            stream,
+        }
     }
 
     pub fn send(&mut self, raw: &[u8]) {
@@ -177,9 +212,16 @@ impl Conn {
             let (n, v) = h.split_once(':')?;
             headers.push((n.trim().to_string(), v.trim().to_string()));
         }
-        let mut r = Response { status, headers, body: Vec::new() };
+        let mut r = Response {
+            status,
+            headers,
+            body: Vec::new(),
+        };
         if !head_only {
-            if let Some(len) = r.header("Content-Length").and_then(|l| l.parse::<usize>().ok()) {
+            if let Some(len) = r
+                .header("Content-Length")
+                .and_then(|l| l.parse::<usize>().ok())
+            {
                 r.body = vec![0; len];
                 self.reader.read_exact(&mut r.body).ok()?;
             } else if r.header("Transfer-Encoding").is_some() {
@@ -199,5 +241,7 @@ impl Conn {
 /// The `start` token of a click redirect.
 pub fn start_token(r: &Response) -> String {
     let loc = r.header("Location").expect("Location header");
-    loc.strip_prefix("https://t.me/demo_bot?start=").unwrap_or_else(|| panic!("unexpected Location {loc}")).to_string()
+    loc.strip_prefix("https://t.me/demo_bot?start=")
+        .unwrap_or_else(|| panic!("unexpected Location {loc}"))
+        .to_string()
 }
