@@ -470,12 +470,12 @@ fn offer_cmd(cfg: &Config, store: &Store, cmd: &OfferCmd) -> anyhow::Result<()> 
             Ok(())
         }
         OfferCmd::List => {
-            let offers = store.read(|c| store::offers::list_offers(c))?;
+            let offers = store.read(store::offers::list_offers)?;
             if offers.is_empty() {
                 println!("no offers yet; create one with `tgtrack offer create --help`");
                 return Ok(());
             }
-            println!("{:>5}  {:<10}  {:<16}  {:>7}  {:>9}  {}", "id", "status", "action", "price", "budget", "name");
+            println!("{:>5}  {:<10}  {:<16}  {:>7}  {:>9}  name", "id", "status", "action", "price", "budget");
             for o in offers {
                 let budget = o.budget_left().map_or("-".to_string(), |b| b.to_string());
                 println!(

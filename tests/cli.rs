@@ -84,7 +84,7 @@ fn offer_lifecycle_from_the_shell() {
     let backup = dir.path().join("backup.db");
     assert!(ok(&cfg, &["backup", backup.to_str().unwrap()]).contains("backed up"));
     let restored = tgtrack::store::Store::open(&backup, 1).unwrap();
-    let offers = restored.read(|c| tgtrack::store::offers::list_offers(c)).unwrap();
+    let offers = restored.read(tgtrack::store::offers::list_offers).unwrap();
     assert_eq!(offers.len(), 1);
     assert!(usage_error(&cfg, &["backup", backup.to_str().unwrap()]).contains("already exists"));
     assert!(ok(&cfg, &["migrate"]).contains("schema version 1"));

@@ -7,7 +7,6 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -22,7 +21,6 @@ const BIN: &str = env!("CARGO_BIN_EXE_tgtrack");
 struct SlowReceiver {
     addr: SocketAddr,
     seen: Arc<Mutex<Vec<(String, String, String)>>>,
-    up: Arc<AtomicBool>,
 }
 
 impl SlowReceiver {
@@ -30,22 +28,21 @@ impl SlowReceiver {
         let l = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = l.local_addr().unwrap();
         let seen = Arc::new(Mutex::new(Vec::new()));
-        let up = Arc::new(AtomicBool::new(true));
-        let (s, u) = (seen.clone(), up.clone());
+        let s = seen.clone();
         std::thread::spawn(move || {
             for c in l.incoming().flatten() {
-                let (s, u) = (s.clone(), u.clone());
-                std::thread::spawn(move || serve(c, s, u, delay));
+                let s = s.clone();
+                std::thread::spawn(move || serve(c, s, delay));
             }
         });
-        SlowReceiver { addr, seen, up }
+        SlowReceiver { addr, seen }
     }
     fn seen(&self) -> Vec<(String, String, String)> {
         self.seen.lock().unwrap().clone()
     }
 }
 
-fn serve(c: TcpStream, seen: Arc<Mutex<Vec<(String, String, String)>>>, up: Arc<AtomicBool>, delay: Duration) {
+fn serve(c: TcpStream, seen: Arc<Mutex<Vec<(String, String, String)>>>, delay: Duration) {
     let mut r = BufReader::new(c.try_clone().unwrap());
     let mut c = c;
     loop {
@@ -60,10 +57,6 @@ fn serve(c: TcpStream, seen: Arc<Mutex<Vec<(String, String, String)>>>, up: Arc<
             }
         }
         std::thread::sleep(delay);
-        if !up.load(Ordering::SeqCst) {
-            let _ = c.write_all(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n");
-            continue;
-        }
         let target = line.split_whitespace().nth(1).unwrap_or("").to_string();
         let q: HashMap<_, _> = target
             .split_once('?')

@@ -329,7 +329,7 @@ fn store_token_of(sh: &Shared, lead: &Lead) -> anyhow::Result<String> {
 fn share_link(sh: &Shared, lead: &Lead, offer: &Offer, t: i64) -> anyhow::Result<String> {
     let existing = sh.ctx.store.read(|c| store::leads::task_of_lead(c, lead.id, "share"))?;
     let token = match existing {
-        Some((key, _, _)) => key.trim_start_matches("share:").to_string(),
+        Some(task) => task.ref_key.trim_start_matches("share:").to_string(),
         None => {
             let token = token::click_token();
             let target = offer.target.url.clone().unwrap_or_default();
@@ -422,8 +422,8 @@ async fn decide_membership(sh: &Shared, lead: &Lead, offer: &Offer, m: Member, l
 /// A per-user invite link; with `request_needed` for join-request offers, so
 /// only the attributed user is approved (telegram.md 1.1).
 async fn invite_link(sh: &Shared, lead: &Lead, offer: &Offer) -> anyhow::Result<String> {
-    if let Some((link, _, _)) = sh.ctx.store.read(|c| store::leads::task_of_lead(c, lead.id, "invite"))? {
-        return Ok(link.trim_start_matches("invite:").to_string());
+    if let Some(task) = sh.ctx.store.read(|c| store::leads::task_of_lead(c, lead.id, "invite"))? {
+        return Ok(task.ref_key.trim_start_matches("invite:").to_string());
     }
     let Some(channel) = target_channel(sh, offer).await? else {
         anyhow::bail!("offer {}: the bot cannot see the target chat; add it as an administrator with the invite right", offer.id);
@@ -795,8 +795,8 @@ async fn on_raw(sh: &Arc<Shared>, raw: tl::enums::Update, peers: &PeerMap) -> an
         }
         U::MessagePollVote(u) => {
             let user = PeerId::from(&u.peer).bare_id_unchecked();
-            let Some((lead_id, _, _)) = sh.ctx.store.read(|c| store::leads::lead_by_task(c, &format!("poll:{}", u.poll_id)))? else { return Ok(()) };
-            let Some(lead) = sh.ctx.store.read(|c| store::leads::get_lead(c, lead_id))? else { return Ok(()) };
+            let Some(task) = sh.ctx.store.read(|c| store::leads::lead_by_task(c, &format!("poll:{}", u.poll_id)))? else { return Ok(()) };
+            let Some(lead) = sh.ctx.store.read(|c| store::leads::get_lead(c, task.lead))? else { return Ok(()) };
             if lead.tg_user_id != user {
                 return Ok(());
             }
@@ -849,11 +849,11 @@ async fn on_raw(sh: &Arc<Shared>, raw: tl::enums::Update, peers: &PeerMap) -> an
 
 async fn on_join_request(sh: &Shared, u: tl::types::UpdateBotChatInviteRequester) -> anyhow::Result<()> {
     let Some(link) = invite_of(&Some(u.invite.clone())) else { return Ok(()) };
-    let Some((lead_id, _, _)) = sh.ctx.store.read(|c| store::leads::lead_by_task(c, &format!("invite:{link}")))? else {
+    let Some(task) = sh.ctx.store.read(|c| store::leads::lead_by_task(c, &format!("invite:{link}")))? else {
         // Not one of our links: the chat's admins decide.
         return Ok(());
     };
-    let Some(lead) = sh.ctx.store.read(|c| store::leads::get_lead(c, lead_id))? else { return Ok(()) };
+    let Some(lead) = sh.ctx.store.read(|c| store::leads::get_lead(c, task.lead))? else { return Ok(()) };
     // Approve only the attributed user; someone else using their link is declined.
     let approved = lead.tg_user_id == u.user_id;
     let Some(user_ref) = sh.session.peer_ref(PeerId::user(u.user_id).expect("user id")).await? else {
@@ -1007,8 +1007,8 @@ async fn on_deleted(sh: &Shared, channel: Option<i64>, ids: &[i32]) -> anyhow::R
     let Some(chat) = channel else { return Ok(()) };
     let t = now(sh);
     for id in ids {
-        let Some((lead_id, _, _)) = sh.ctx.store.read(|c| store::leads::lead_by_task(c, &format!("comment:{chat}:{id}")))? else { continue };
-        let Some(lead) = sh.ctx.store.read(|c| store::leads::get_lead(c, lead_id))? else { continue };
+        let Some(task) = sh.ctx.store.read(|c| store::leads::lead_by_task(c, &format!("comment:{chat}:{id}")))? else { continue };
+        let Some(lead) = sh.ctx.store.read(|c| store::leads::get_lead(c, task.lead))? else { continue };
         if let Some(c) = conversion_of(sh, &lead, Action::Comment)?.filter(|c| c.status == ConversionStatus::Hold) {
             sh.ctx.engine.action_undone(c.id, RejectReason::Undone, &format!("updateDeleteChannelMessages: comment {id} deleted"), t)?;
         }
@@ -1039,8 +1039,8 @@ pub(crate) async fn still_valid(sh: &Shared, c: &Conversion) -> anyhow::Result<O
                 Some(l) => sh.ctx.store.read(|x| store::leads::task_of_lead(x, l, "comment"))?,
                 None => None,
             };
-            match task {
-                Some((_, Some(chat), Some(msg))) => match comment_exists(sh, chat, msg).await {
+            match task.and_then(|t| t.chat_id.zip(t.msg_id)) {
+                Some((chat, msg)) => match comment_exists(sh, chat, msg).await {
                     Ok(e) => (e, format!("channels.getMessages: comment {msg} exists = {e}")),
                     Err(_) => return Ok(None),
                 },

@@ -4,9 +4,10 @@ use chrono::{Datelike, TimeZone, Timelike, Weekday};
 use serde::{Deserialize, Serialize};
 
 /// When conversions are accepted.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Schedule {
+    #[default]
     Always,
     /// Monday to Friday, all day.
     Weekdays,
@@ -14,12 +15,6 @@ pub enum Schedule {
     Weekends,
     /// Days x hours: `grid[0]` is Monday; bit `h` set means hour `h` (0-23) is open.
     Grid([u32; 7]),
-}
-
-impl Default for Schedule {
-    fn default() -> Self {
-        Schedule::Always
-    }
 }
 
 impl Schedule {
@@ -61,8 +56,8 @@ impl Schedule {
             }
             let mask: u32 = (h0..h1).fold(0, |m, h| m | (1 << h));
             let (d0, d1) = days;
-            for d in d0..d1 {
-                grid[d] |= mask;
+            for day in &mut grid[d0..d1] {
+                *day |= mask;
             }
         }
         Ok(Schedule::Grid(grid))

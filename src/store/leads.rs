@@ -142,17 +142,30 @@ pub fn add_task(c: &Connection, lead: LeadId, kind: &str, ref_key: &str, chat_id
     Ok(())
 }
 
-/// The lead a task artefact was made for.
-pub fn lead_by_task(c: &Connection, ref_key: &str) -> Result<Option<(LeadId, Option<i64>, Option<i32>)>> {
-    Ok(c.prepare_cached("SELECT lead_id, chat_id, msg_id FROM lead_tasks WHERE ref_key = ?1")?
-        .query_row([ref_key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+/// A per-lead task artefact: its key and, where it has one, its place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Task {
+    pub lead: LeadId,
+    pub ref_key: String,
+    pub chat_id: Option<i64>,
+    pub msg_id: Option<i32>,
+}
+
+fn task_row(r: &Row<'_>) -> rusqlite::Result<Task> {
+    Ok(Task { lead: r.get(0)?, ref_key: r.get(1)?, chat_id: r.get(2)?, msg_id: r.get(3)? })
+}
+
+/// The task an artefact key belongs to (e.g. which lead a poll was sent to).
+pub fn lead_by_task(c: &Connection, ref_key: &str) -> Result<Option<Task>> {
+    Ok(c.prepare_cached("SELECT lead_id, ref_key, chat_id, msg_id FROM lead_tasks WHERE ref_key = ?1")?
+        .query_row([ref_key], task_row)
         .optional()?)
 }
 
-/// The task of a given kind made for a lead, if any (e.g. its invite link).
-pub fn task_of_lead(c: &Connection, lead: LeadId, kind: &str) -> Result<Option<(String, Option<i64>, Option<i32>)>> {
-    Ok(c.prepare_cached("SELECT ref_key, chat_id, msg_id FROM lead_tasks WHERE lead_id = ?1 AND kind = ?2 ORDER BY id DESC LIMIT 1")?
-        .query_row(params![lead, kind], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+/// The latest task of a given kind made for a lead, if any (e.g. its invite link).
+pub fn task_of_lead(c: &Connection, lead: LeadId, kind: &str) -> Result<Option<Task>> {
+    Ok(c.prepare_cached("SELECT lead_id, ref_key, chat_id, msg_id FROM lead_tasks WHERE lead_id = ?1 AND kind = ?2 ORDER BY id DESC LIMIT 1")?
+        .query_row(params![lead, kind], task_row)
         .optional()?)
 }
 

@@ -19,8 +19,11 @@ pub struct SessionRows {
     pub channels: Vec<(i64, i32)>,
 }
 
+/// home dc, then pts, qts, date, seq (all NULL until the first state is saved).
+type MetaRow = (i32, Option<i32>, Option<i32>, Option<i32>, Option<i32>);
+
 pub fn load(c: &Connection, session: &str) -> Result<SessionRows> {
-    let meta: Option<(i32, Option<i32>, Option<i32>, Option<i32>, Option<i32>)> = c
+    let meta: Option<MetaRow> = c
         .query_row(
             "SELECT home_dc, pts, qts, date, seq FROM tg_session_meta WHERE session = ?1",
             [session],
