@@ -173,3 +173,21 @@ fn bot_not_admin_is_a_clear_operator_error() {
     assert!(found, "the operator error is recorded in the audit trail");
     w.wait_message(hank, "temporarily unavailable");
 }
+
+#[test]
+fn an_offer_known_only_by_username_matches_join_updates() {
+    let w = World::new();
+    let ch = w.sim.add_channel(ChatSpec::new("By name").username("byname")).unwrap();
+    w.sim.set_bot_admin(ch, AdminRights::all()).unwrap();
+    // As `tgtrack offer create --action join_channel --username byname` makes it: no chat id.
+    let target = Target { chat_kind: Some(ChatKind::Channel), username: Some("byname".into()), ..Default::default() };
+    let offer = w.offer(Action::JoinChannel, target, |_| {});
+    let ida = w.sim.add_user(UserSpec::new("Ida")).unwrap();
+    let token = w.click(offer, "c-ida");
+    w.sim.user_start_bot(ida, Some(&token)).unwrap();
+    w.wait_message(ida, "join @byname");
+    w.sim.user_join(ida, ch).unwrap();
+    w.wait_status(offer, ida, Action::JoinChannel, ConversionStatus::Hold);
+    let stored = w.store().read(|c| tgtrack::store::offers::get_offer(c, offer)).unwrap().unwrap();
+    assert_eq!(stored.target.chat_id, Some(ch), "the resolved id is remembered");
+}

@@ -8,6 +8,26 @@
 //!
 //! The [`Sim`] handle is the in-process API (documented in `sim/API.md`); `tgsim serve` wraps
 //! the same handle in a JSON control API ([`control`]).
+//!
+//! # Layout
+//!
+//! * [`net`]: TCP, `transport::Full`, the encrypted session layer and per-connection writers;
+//!   the only module that does network I/O for MTProto.
+//! * [`crypto`]: the server half of MTProto 2.0 message encryption.
+//! * [`rpc`]: unwraps `invokeWithLayer`/`initConnection` and answers each method.
+//! * [`world`]: users, chats, messages, invites, payments and the pts/qts/seq update engine.
+//! * [`srp`]: two-step verification (SRP) for owner accounts.
+//! * [`tlb`]: builders for layer-230 TL objects.
+//! * [`obs`]: observations (what the bot did), the test-facing view.
+//! * [`control`]: the HTTP control API and world file of `tgsim serve`.
+//!
+//! # Invariants
+//!
+//! * One mutex guards the world. Every pts/qts/seq is assigned, logged and its push enqueued in
+//!   one critical section, and an RPC's answer is enqueued under the same lock after the pushes
+//!   it caused, so each connection sees updates in order (simulator.md §3).
+//! * Salt 0 everywhere, the client's session_id echoed back, no DC options, never transport
+//!   -404 (simulator.md §2).
 
 pub mod control;
 pub mod crypto;

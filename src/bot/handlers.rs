@@ -350,11 +350,8 @@ fn share_link(sh: &Shared, lead: &Lead, offer: &Offer, t: i64) -> anyhow::Result
 /// The input channel of an offer's target chat, resolving its @username if
 /// the session does not know it yet.
 async fn target_channel(sh: &Shared, offer: &Offer) -> anyhow::Result<Option<grammers_session::types::PeerRef>> {
-    let chat = match offer.action {
-        Action::Comment => offer.target.discussion_chat_id,
-        Action::Reaction if offer.target.chat_kind == Some(ChatKind::Channel) => offer.target.discussion_chat_id,
-        _ => offer.target.chat_id,
-    };
+    let in_discussion = matches!(offer.action, Action::Comment) || (offer.action == Action::Reaction && offer.target.chat_kind == Some(ChatKind::Channel));
+    let chat = if in_discussion { offer.target.discussion_chat_id } else { offer.target.chat_id };
     if let Some(id) = chat {
         if let Some(p) = PeerId::channel(id) {
             if let Some(r) = sh.session.peer_ref(p).await? {
@@ -362,12 +359,36 @@ async fn target_channel(sh: &Shared, offer: &Offer) -> anyhow::Result<Option<gra
             }
         }
     }
-    if let Some(name) = &offer.target.username {
-        if let Some(peer) = sh.client.resolve_username(name).await? {
-            return peer.to_ref().await.map_err(|e| anyhow::anyhow!("resolving @{name}: {e}"));
+    // The @username names the main chat, never the discussion group.
+    if in_discussion {
+        return Ok(None);
+    }
+    let Some(name) = &offer.target.username else { return Ok(None) };
+    let Some(peer) = sh.client.resolve_username(name).await? else { return Ok(None) };
+    let resolved = peer.to_ref().await.map_err(|e| anyhow::anyhow!("resolving @{name}: {e}"))?;
+    if let Some(r) = &resolved {
+        // Remember the id: updates name chats by id, and username lookups are
+        // rate-limited (telegram.md 2.4), so this resolves once per offer.
+        if let Some(id) = r.id.bare_id().filter(|id| offer.target.chat_id != Some(*id)) {
+            sh.ctx.store.write(|tx| store::offers::set_target_chat_id(tx, OfferId(offer.id), id, now(sh)))?;
+            log::info!("bot: offer {}: @{name} is chat {id}", offer.id);
         }
     }
-    Ok(None)
+    Ok(resolved)
+}
+
+/// Resolves the chats of active offers known only by @username, so join and
+/// boost updates (which name chats by id) match them from the first one.
+pub(crate) async fn resolve_offer_targets(sh: &Shared) {
+    let offers = match sh.ctx.store.read(|c| store::offers::offers_with_status(c, crate::domain::offer::OfferStatus::Active)) {
+        Ok(o) => o,
+        Err(e) => return log::error!("bot: listing offers: {e}"),
+    };
+    for offer in offers.into_iter().filter(|o| o.target.chat_id.is_none() && o.target.username.is_some()) {
+        if let Err(e) = target_channel(sh, &offer).await {
+            log::warn!("bot: offer {}: cannot resolve @{}: {e:#}", offer.id, offer.target.username.as_deref().unwrap_or(""));
+        }
+    }
 }
 
 /// A channel member as getParticipant reports it: when they joined, if known.

@@ -48,6 +48,9 @@ async fn pace() {
 }
 
 async fn tick(sh: &Shared, reconcile: bool) -> anyhow::Result<()> {
+    if reconcile {
+        handlers::resolve_offer_targets(sh).await;
+    }
     end_holds(sh).await?;
     convert_shares(sh)?;
     if reconcile {

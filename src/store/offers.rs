@@ -167,6 +167,14 @@ pub fn set_postback(c: &Connection, id: OfferId, p: &PostbackSpec, now: i64) -> 
     )? == 1)
 }
 
+/// Records the chat id a target's @username resolved to.
+pub fn set_target_chat_id(c: &Connection, id: OfferId, chat_id: i64, now: i64) -> Result<bool> {
+    let Some(mut offer) = get_offer(c, id)? else { return Ok(false) };
+    offer.target.chat_id = Some(chat_id);
+    let target = serde_json::to_string(&offer.target).expect("target serializes");
+    Ok(c.execute("UPDATE offers SET target = ?2, updated_at = ?3 WHERE id = ?1", params![id, target, now])? == 1)
+}
+
 pub fn set_relay_secret(c: &Connection, id: OfferId, secret: &str, now: i64) -> Result<bool> {
     Ok(c.execute("UPDATE offers SET relay_secret = ?2, updated_at = ?3 WHERE id = ?1", params![id, secret, now])? == 1)
 }
