@@ -191,3 +191,20 @@ fn an_offer_known_only_by_username_matches_join_updates() {
     let stored = w.store().read(|c| tgtrack::store::offers::get_offer(c, offer)).unwrap().unwrap();
     assert_eq!(stored.target.chat_id, Some(ch), "the resolved id is remembered");
 }
+
+#[test]
+fn premium_flag_at_decision_time_sets_the_price() {
+    let w = World::new();
+    let (ch, target) = channel(&w, "prem");
+    let offer = w.offer(Action::JoinChannel, target, |_| {});
+    let jo = w.sim.add_user(UserSpec::new("Jo")).unwrap();
+    let token = w.click(offer, "c-jo");
+    w.sim.user_start_bot(jo, Some(&token)).unwrap();
+    w.wait_message(jo, "join @prem");
+    // Jo buys Premium between the start and the join: the join is priced as Premium.
+    w.sim.set_premium(jo, true).unwrap();
+    w.sim.user_join(jo, ch).unwrap();
+    let c = w.wait_status(offer, jo, Action::JoinChannel, ConversionStatus::Hold);
+    assert!(c.is_premium);
+    assert_eq!(c.price, 10);
+}

@@ -70,7 +70,7 @@ pub(crate) async fn set_commands(sh: &Shared) {
 pub(crate) async fn handle(sh: &Arc<Shared>, update: Update, peers: &PeerMap) {
     let r = match update {
         Update::NewMessage(m) if !m.outgoing() => on_message(sh, m.into_inner(), peers).await,
-        Update::CallbackQuery(q) => on_callback(sh, q).await,
+        Update::CallbackQuery(q) => on_callback(sh, q, peers).await,
         Update::MessageDeleted(d) => on_deleted(sh, d.channel_id(), d.messages()).await,
         Update::Raw(r) => on_raw(sh, r.raw, peers).await,
         _ => Ok(()),
@@ -611,8 +611,10 @@ async fn send_paid_media(sh: &Shared, lead: &Lead, offer: &Offer) -> anyhow::Res
 
 // ---- buttons ----------------------------------------------------------------------------------
 
-async fn on_callback(sh: &Arc<Shared>, q: grammers_client::update::CallbackQuery) -> anyhow::Result<()> {
+async fn on_callback(sh: &Arc<Shared>, q: grammers_client::update::CallbackQuery, peers: &PeerMap) -> anyhow::Result<()> {
     let Some(uid) = q.sender_id().bare_id() else { return Ok(()) };
+    // Refreshes the stored Premium flag from the user object Telegram sent along.
+    premium_of(sh, uid, peers);
     let l = lang_of(sh, uid);
     let Some(button) = Button::decode(q.data()) else {
         q.answer().text(texts::stale_button(l)).send().await?;
