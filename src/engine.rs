@@ -142,9 +142,6 @@ impl Engine {
     /// retry after a crash is either fully new or a clean duplicate.
     pub fn relay(&self, offer: &Offer, ev: &RelayEvent, now: i64) -> Result<RelayOutcome> {
         let out = self.store.write(|tx| -> Result<RelayOutcome> {
-            if !store::events::record_relay_event(tx, OfferId(offer.id), &ev.event_id, now)? {
-                return Ok(RelayOutcome::Duplicate);
-            }
             let lead = match (&ev.start_token, ev.tg_user_id) {
                 (Some(token), _) => match store::leads::click_by_token(tx, token)? {
                     Some(click) if click.offer_id.0 == offer.id => store::leads::lead_by_click(tx, click.id)?,
@@ -153,13 +150,23 @@ impl Engine {
                 (None, Some(user)) => store::leads::lead_by_offer_user(tx, OfferId(offer.id), user)?,
                 (None, None) => None,
             };
+            // Refusals keep no event id: the advertiser may retry the same event
+            // once the user has started the bot or the offer is running again.
             let Some(lead) = lead else { return Ok(RelayOutcome::UnknownLead) };
             if !offer.accepts_clicks() {
                 return Ok(RelayOutcome::OfferClosed);
             }
+            if !store::events::record_relay_event(tx, OfferId(offer.id), &ev.event_id, now)? {
+                return Ok(RelayOutcome::Duplicate);
+            }
             let premium = store::users::get_user(tx, lead.tg_user_id)?.is_some_and(|u| u.is_premium);
-            let evidence = format!("relay event {:?} from the advertiser (signed)", ev.event_id);
-            Ok(RelayOutcome::Done(observe(tx, lead.id, offer.action, premium, &evidence, ev.occurred_at.unwrap_or(now).min(now))?))
+            // Caps and schedule are judged at receipt: a claimed `occurred_at` is
+            // kept for the record but cannot move a decision into another window.
+            let evidence = match ev.occurred_at {
+                Some(at) => format!("relay event {:?} from the advertiser (signed), occurred at {at}", ev.event_id),
+                None => format!("relay event {:?} from the advertiser (signed)", ev.event_id),
+            };
+            Ok(RelayOutcome::Done(observe(tx, lead.id, offer.action, premium, &evidence, now)?))
         })?;
         if matches!(out, RelayOutcome::Done(ActionOutcome::Decided(_))) {
             self.waker.wake();

@@ -69,7 +69,7 @@ pub fn packet_key_id(packet: &[u8]) -> Option<[u8; 8]> {
 }
 
 /// Decrypts a client packet `auth_key_id | msg_key | ciphertext` and checks its msg_key
-/// (https://core.telegram.org/mtproto/security_guidelines#mtproto-encrypted-messages).
+/// (<https://core.telegram.org/mtproto/security_guidelines#mtproto-encrypted-messages>).
 pub fn decrypt_client(packet: &mut [u8], key: &AuthKey) -> Result<Vec<u8>, CryptoError> {
     if packet.len() < 24 + 16 || (packet.len() - 24) % 16 != 0 {
         return Err(CryptoError::BadLength);

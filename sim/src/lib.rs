@@ -93,7 +93,7 @@ pub struct SimConfig {
     pub precheckout_timeout: Duration,
     /// The code `auth.signIn` accepts.
     pub login_code: String,
-    /// Telegram's default privacy mode for bots in groups (telegram.md §1.4 [S46]).
+    /// Telegram's default privacy mode for bots in groups (telegram.md §1.4 \[S46]).
     pub bot_privacy_mode: bool,
 }
 
@@ -338,7 +338,7 @@ impl Sim {
     }
 
     fn world(&self) -> MutexGuard<'_, World> {
-        self.shared.world.lock().unwrap()
+        self.shared.lock()
     }
 
     /// Runs `f` on the world, then wakes observation waiters.
@@ -493,7 +493,7 @@ impl Sim {
         let shared = Arc::clone(&self.shared);
         self.rt.spawn(async move {
             tokio::time::sleep(timeout).await;
-            shared.world.lock().unwrap().expire_precheckout(id);
+            shared.lock().expire_precheckout(id);
             shared.changed();
         });
         Ok(id)
@@ -623,7 +623,10 @@ impl Sim {
             if left.is_zero() {
                 return false;
             }
-            w = self.shared.cond.wait_timeout(w, left).unwrap().0;
+            w = match self.shared.cond.wait_timeout(w, left) {
+                Ok((g, _)) => g,
+                Err(poisoned) => poisoned.into_inner().0,
+            };
         }
     }
 

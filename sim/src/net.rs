@@ -48,6 +48,12 @@ pub struct Shared {
 }
 
 impl Shared {
+    /// Locks the world. A panic while the lock was held (caught in `rpc::dispatch`) poisons it;
+    /// the simulator keeps serving rather than failing every later call.
+    pub fn lock(&self) -> std::sync::MutexGuard<'_, World> {
+        self.world.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// Wakes every observation waiter.
     pub fn changed(&self) {
         self.cond.notify_all();
@@ -85,7 +91,7 @@ pub async fn accept_loop(
                         let id = shared.next_conn.fetch_add(1, Ordering::Relaxed);
                         log::debug!("tgsim: connection {id} from {peer}");
                         serve_conn(shared.clone(), stream, id).await;
-                        let mut w = shared.world.lock().unwrap();
+                        let mut w = shared.lock();
                         w.conns.remove(&id);
                         for subs in w.subscribers.values_mut() {
                             subs.retain(|s| s.conn_id != id);
@@ -173,7 +179,7 @@ fn handle_packet(
     let key = match session {
         Some(s) if s.key.id == key_id => s.key.clone(),
         _ => {
-            let w = shared.world.lock().unwrap();
+            let w = shared.lock();
             w.keys
                 .get(&key_id)
                 .map(|k| k.key.clone())
@@ -271,7 +277,7 @@ fn process(
         }
         _ => {
             let request = rpc::unwrap_request(body.to_vec());
-            let mut w = shared.world.lock().unwrap();
+            let mut w = shared.lock();
             let answer = rpc::dispatch(&mut w, caller, &request);
             // Enqueued under the lock, after any push the request caused (simulator.md §3).
             let _ = tx.send(Outgoing::Result {
@@ -293,7 +299,7 @@ fn unix_now() -> i32 {
 }
 
 /// Server msg_ids: unixtime·2³², strictly increasing, ≡1 mod 4 for responses and ≡3 otherwise
-/// (https://core.telegram.org/mtproto/description#message-identifier-msg-id).
+/// (<https://core.telegram.org/mtproto/description#message-identifier-msg-id>).
 struct MsgIds {
     last: i64,
 }

@@ -74,7 +74,15 @@ pub fn unwrap_request(mut body: Vec<u8>) -> Vec<u8> {
 /// Answers one request. Runs under the world lock.
 pub fn dispatch(w: &mut World, caller: &Caller, body: &[u8]) -> Vec<u8> {
     let id = ctor(body);
-    match handle(w, caller, id, body) {
+    // A bug in a handler must not drop the client's connection or leave its request hanging
+    // (issue 3): answer 500 and keep serving.
+    let result =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handle(w, caller, id, body)))
+            .unwrap_or_else(|_| {
+                log::error!("tgsim: handler for {} panicked", tl::name_for_id(id));
+                Err(RpcErr(500, "INTERNAL_TGSIM_ERROR".into()))
+            });
+    match result {
         Ok(b) => b,
         Err(RpcErr(code, msg)) => {
             log::debug!("rpc {} -> {code} {msg}", tl::name_for_id(id));
@@ -958,7 +966,12 @@ fn handle(w: &mut World, caller: &Caller, id: u32, body: &[u8]) -> R {
             .and_then(|m| m.discussion_copy)
             .ok_or_else(|| bad("MSG_ID_INVALID"))?;
         let g = &w.chats[&group];
-        let msg = g.msgs[&copy].tl.clone();
+        let msg = g
+            .msgs
+            .get(&copy)
+            .ok_or_else(|| bad("MSG_ID_INVALID"))?
+            .tl
+            .clone();
         let replies = g
             .msgs
             .values()
@@ -1362,7 +1375,7 @@ fn check_can_send(w: &World, me: i64, peer: PeerKey) -> Result<(), RpcErr> {
 }
 
 /// At most this many account updates per `updates.difference`; more come as
-/// `updates.differenceSlice` and the client asks again (https://core.telegram.org/api/updates#fetching-state).
+/// `updates.differenceSlice` and the client asks again (<https://core.telegram.org/api/updates#fetching-state>).
 /// Telegram's own slice size is not documented.
 pub const DIFFERENCE_SLICE: usize = 1000;
 

@@ -1,4 +1,4 @@
-//! Server side of two-step verification (SRP-2048, https://core.telegram.org/api/srp), so an
+//! Server side of two-step verification (SRP-2048, <https://core.telegram.org/api/srp>), so an
 //! owner account with a password can log in through grammers' `check_password`.
 //!
 //! The server keeps v = g^x mod p with x = PH2(password, salt1, salt2). `account.getPassword`
@@ -91,7 +91,7 @@ pub fn challenge(ver: &Verifier, srp_id: i64) -> Challenge {
     }
 }
 
-/// Checks the client's proof M1 for `g_a` (https://core.telegram.org/api/srp#checking-the-password-with-srp).
+/// Checks the client's proof M1 for `g_a` (<https://core.telegram.org/api/srp#checking-the-password-with-srp>).
 pub fn verify(ver: &Verifier, ch: &Challenge, g_a: &[u8], m1: &[u8]) -> bool {
     let p_raw = p_bytes();
     let p = BigUint::from_bytes_be(&p_raw);

@@ -4,7 +4,7 @@
 //! or an RPC assigns pts/qts/seq, logs the update for getDifference and enqueues the push in the
 //! same critical section, so every connection sees updates in pts order.
 //!
-//! Update boxes follow simulator.md §3 and https://core.telegram.org/api/updates:
+//! Update boxes follow simulator.md §3 and <https://core.telegram.org/api/updates>:
 //! * common pts: private and basic-group messages, edits, deletions (the bot's own included);
 //! * qts: participant changes, reactions, join requests, bot stopped, boosts, paid media, votes;
 //! * per-channel pts: channel and supergroup messages;
@@ -70,7 +70,7 @@ pub struct UserRec {
     /// The user has a private chat with the bot (wrote to it at least once).
     pub started_bot: bool,
     /// Until when the bot may message the user because of a join request (telegram.md §1.1:
-    /// "Bot may DM the requester for 5 min even if he never started the bot" [S30]).
+    /// "Bot may DM the requester for 5 min even if he never started the bot" \[S30]).
     pub dm_window_until: i32,
 }
 
@@ -209,6 +209,8 @@ pub struct PaymentRec {
     pub user: i64,
     pub msg_id: i32,
     pub query_id: i64,
+    /// The invoice as it was when the user paid (the bot may delete the message meanwhile).
+    pub invoice: InvoiceInfo,
     pub outcome: Option<PaymentOutcome>,
 }
 
@@ -928,7 +930,7 @@ impl World {
         self.private_message(user, text)
     }
 
-    /// `updateBotCallbackQuery` (https://core.telegram.org/constructor/updateBotCallbackQuery).
+    /// `updateBotCallbackQuery` (<https://core.telegram.org/constructor/updateBotCallbackQuery>).
     /// The button must exist on the bot's message (stricter than needed: Telegram answers
     /// DATA_INVALID for unknown data).
     pub fn user_press_button(
@@ -1344,7 +1346,7 @@ impl World {
 
     /// Reactions: groups give `updateBotMessageReaction` with the actor, channels only
     /// anonymous `updateBotMessageReactions` counts; both only where the bot is admin
-    /// (telegram.md §1.3, [S1][S39][S40]). Basic-group messages are addressed by the bot's ids.
+    /// (telegram.md §1.3, \[S1]\[S39]\[S40]). Basic-group messages are addressed by the bot's ids.
     pub fn user_react(
         &mut self,
         user: i64,
@@ -1443,7 +1445,7 @@ impl World {
     }
 
     /// A comment is a message in the linked discussion group replying to the automatic forward
-    /// of the post (telegram.md §1.4, https://core.telegram.org/api/threads).
+    /// of the post (telegram.md §1.4, <https://core.telegram.org/api/threads>).
     pub fn user_comment(
         &mut self,
         user: i64,
@@ -1560,6 +1562,7 @@ impl World {
                 user,
                 msg_id,
                 query_id,
+                invoice: inv.clone(),
                 outcome: None,
             },
         );
@@ -1578,7 +1581,7 @@ impl World {
     }
 
     /// The bot answered the pre-checkout query. On success the bot gets the service message
-    /// `messageActionPaymentSentMe` with a charge id (telegram.md §1.6 [S15]).
+    /// `messageActionPaymentSentMe` with a charge id (telegram.md §1.6 \[S15]).
     pub fn answer_precheckout(
         &mut self,
         query_id: i64,
@@ -1608,8 +1611,7 @@ impl World {
             });
             return Ok(());
         }
-        let bot = self.bot();
-        let inv = self.accounts[&bot].msgs[&p.msg_id].invoice.clone().unwrap();
+        let inv = p.invoice.clone();
         let charge_id = format!("stxsim{payment_id}");
         let date = now();
         self.stars.push(StarsTx {
@@ -1648,7 +1650,7 @@ impl World {
         Ok(())
     }
 
-    /// No answer within the deadline: the payment fails (Bot API: ~10 s, telegram.md §1.6 [S48]).
+    /// No answer within the deadline: the payment fails (Bot API: ~10 s, telegram.md §1.6 \[S48]).
     pub fn expire_precheckout(&mut self, payment_id: i64) {
         if let Some(p) = self.payments.get_mut(&payment_id) {
             if p.outcome.is_none() {
@@ -1659,7 +1661,7 @@ impl World {
     }
 
     /// `updateBotPurchasedPaidMedia` only for paid media with a payload sent by the bot in a
-    /// non-channel chat (telegram.md §1.7 [S17][S18]).
+    /// non-channel chat (telegram.md §1.7 \[S17]\[S18]).
     pub fn user_buy_paid_media(&mut self, user: i64, msg_id: i32) -> SimResult<()> {
         self.user(user)?;
         let bot = self.bot();
@@ -1697,7 +1699,7 @@ impl World {
         Ok(())
     }
 
-    /// `updateBotChatBoost` for admins (telegram.md §1.8 [S23]). Boosting needs Premium.
+    /// `updateBotChatBoost` for admins (telegram.md §1.8 \[S23]). Boosting needs Premium.
     pub fn user_boost(&mut self, user: i64, chat: i64) -> SimResult<()> {
         if !self.user(user)?.spec.premium {
             return Err(SimError::new("PREMIUM_ACCOUNT_REQUIRED"));

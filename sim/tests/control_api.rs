@@ -195,7 +195,64 @@ bot = "admin"
         grammers_tl_types::enums::Update::BotStopped(_)
     ));
 
+    // A join request through a link the bot made, approved by the bot.
+    let bob = http(&ctl, "POST", "/users", Some(json!({"first_name": "Bob"})))["id"]
+        .as_i64()
+        .unwrap();
+    let hash = tgsim::world::access_hash;
+    let invite = bot
+        .client
+        .invoke(&grammers_tl_types::functions::messages::ExportChatInvite {
+            legacy_revoke_permanent: false,
+            request_needed: true,
+            peer: grammers_tl_types::types::InputPeerChannel {
+                channel_id: news,
+                access_hash: hash(news),
+            }
+            .into(),
+            expire_date: None,
+            usage_limit: None,
+            title: Some("ctl".into()),
+            subscription_pricing: None,
+        })
+        .await
+        .unwrap();
+    let grammers_tl_types::enums::ExportedChatInvite::ChatInviteExported(invite) = invite else {
+        panic!()
+    };
+    let out = http(
+        &ctl,
+        "POST",
+        "/actions/join_link",
+        Some(json!({"user": bob, "link": invite.link})),
+    );
+    assert_eq!(out["outcome"], "requested");
+    assert!(matches!(
+        bot.next_raw().await,
+        grammers_tl_types::enums::Update::BotChatInviteRequester(_)
+    ));
+    bot.client
+        .invoke(
+            &grammers_tl_types::functions::messages::HideChatJoinRequest {
+                approved: true,
+                peer: grammers_tl_types::types::InputPeerChannel {
+                    channel_id: news,
+                    access_hash: hash(news),
+                }
+                .into(),
+                user_id: grammers_tl_types::types::InputUser {
+                    user_id: bob,
+                    access_hash: hash(bob),
+                }
+                .into(),
+            },
+        )
+        .await
+        .unwrap();
+
     let obs = http(&ctl, "GET", "/observations", None);
+    assert_eq!(obs["join_request_decisions"][0]["approved"], true);
+    assert_eq!(obs["invite_links"][0]["title"], "ctl");
     assert_eq!(obs["callback_answers"][0]["message"], "ok");
     bot.handle.quit();
     let _ = std::fs::remove_dir_all(&dir);
