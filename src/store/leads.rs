@@ -39,38 +39,27 @@ pub enum Bind {
     AlreadyLead(LeadId),
 }
 
-pub fn click_by_token(c: &Connection, token: &str) -> Result<Option<StartClick>> {
-    Ok(c.prepare_cached(
-        "SELECT id, offer_id, uid, sub1, sub2, sub3, sub4, sub5, created_at, consumed_at FROM clicks WHERE token = ?1",
-    )?
-    .query_row([token], |r| {
-        Ok(StartClick {
-            id: r.get(0)?,
-            offer_id: r.get(1)?,
-            uid: r.get(2)?,
-            subs: [r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?],
-            created_at: r.get(8)?,
-            consumed_at: r.get(9)?,
-        })
+const CLICK_COLUMNS: &str = "id, offer_id, uid, sub1, sub2, sub3, sub4, sub5, created_at, consumed_at";
+
+fn start_click_row(r: &Row<'_>) -> rusqlite::Result<StartClick> {
+    Ok(StartClick {
+        id: r.get(0)?,
+        offer_id: r.get(1)?,
+        uid: r.get(2)?,
+        subs: [r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?],
+        created_at: r.get(8)?,
+        consumed_at: r.get(9)?,
     })
-    .optional()?)
 }
 
+/// The click a `/start TOKEN` names.
+pub fn click_by_token(c: &Connection, token: &str) -> Result<Option<StartClick>> {
+    Ok(c.prepare_cached(&format!("SELECT {CLICK_COLUMNS} FROM clicks WHERE token = ?1"))?.query_row([token], start_click_row).optional()?)
+}
+
+/// A lead's click (for its time, uid and subs).
 pub fn click_by_id(c: &Connection, id: ClickId) -> Result<Option<StartClick>> {
-    Ok(c.prepare_cached(
-        "SELECT id, offer_id, uid, sub1, sub2, sub3, sub4, sub5, created_at, consumed_at FROM clicks WHERE id = ?1",
-    )?
-    .query_row([id], |r| {
-        Ok(StartClick {
-            id: r.get(0)?,
-            offer_id: r.get(1)?,
-            uid: r.get(2)?,
-            subs: [r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?],
-            created_at: r.get(8)?,
-            consumed_at: r.get(9)?,
-        })
-    })
-    .optional()?)
+    Ok(c.prepare_cached(&format!("SELECT {CLICK_COLUMNS} FROM clicks WHERE id = ?1"))?.query_row([id], start_click_row).optional()?)
 }
 
 const LEAD_COLUMNS: &str = "id, click_id, offer_id, tg_user_id, started_at, premium_at_start, member_at_start";
