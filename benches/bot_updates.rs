@@ -196,7 +196,18 @@ fn one_run(a: &Args, bin: &str) -> RunResult {
     .unwrap();
     let log = dir.path().join("daemon.log");
     let t_spawn = Instant::now();
-    let child = Command::new(bin)
+    // For profiling only: BENCH_DAEMON_WRAPPER="heaptrack -o /tmp/x" or "perf record -g -o /tmp/p"
+    // (RSS figures then belong to the wrapper process and are meaningless).
+    let wrapper: Vec<String> = std::env::var("BENCH_DAEMON_WRAPPER").map(|w| w.split_whitespace().map(String::from).collect()).unwrap_or_default();
+    let mut cmd = match wrapper.split_first() {
+        Some((w, rest)) => {
+            let mut c = Command::new(w);
+            c.args(rest).arg(bin);
+            c
+        }
+        None => Command::new(bin),
+    };
+    let child = cmd
         .arg("--config")
         .arg(&cfg)
         .arg("run")
@@ -209,7 +220,7 @@ fn one_run(a: &Args, bin: &str) -> RunResult {
     let mut daemon = Daemon(child);
     let pid = daemon.0.id();
     // app::start answers HTTP only after the bot logged in.
-    let deadline = Instant::now() + Duration::from_secs(60);
+    let deadline = Instant::now() + Duration::from_secs(120);
     while http_status(http, "/healthz") != Some(200) {
         if let Ok(Some(st)) = daemon.0.try_wait() {
             panic!("tgtrack exited with {st}:\n{}", std::fs::read_to_string(&log).unwrap_or_default());
@@ -218,6 +229,8 @@ fn one_run(a: &Args, bin: &str) -> RunResult {
         std::thread::sleep(Duration::from_millis(20));
     }
     let up = t_spawn.elapsed();
+    // With a wrapper, measure (and later stop) the tgtrack process under it.
+    let pid = if wrapper.is_empty() { pid } else { descendant_named(pid, "tgtrack").expect("the tgtrack process under the wrapper") };
 
     // Offers, through the store on the same file.
     let store = Store::open(&db, 1).expect("open the daemon's database");
@@ -304,7 +317,12 @@ fn one_run(a: &Args, bin: &str) -> RunResult {
     drop(q);
 
     // Durable: kill the process hard and count again from the file.
-    daemon.0.kill().unwrap();
+    if wrapper.is_empty() {
+        daemon.0.kill().unwrap();
+    } else {
+        // Profilers need a clean exit to write their data.
+        Command::new("kill").arg("-TERM").arg(pid.to_string()).status().unwrap();
+    }
     daemon.0.wait().unwrap();
     let q = Connection::open_with_flags(&db, OpenFlags::SQLITE_OPEN_READ_WRITE).unwrap();
     let durable_join: i64 = q.query_row(HOLD, [join_offer], |r| r.get(0)).unwrap();
@@ -462,6 +480,31 @@ fn http_status(addr: SocketAddr, path: &str) -> Option<u16> {
     let mut line = String::new();
     BufReader::new(s).read_line(&mut line).ok()?;
     line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// The first process named `name` among the descendants of `root`.
+fn descendant_named(root: u32, name: &str) -> Option<u32> {
+    let mut procs = Vec::new();
+    for e in std::fs::read_dir("/proc").ok()?.flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else { continue };
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else { continue };
+        let comm = stat[open + 1..close].to_string();
+        let ppid = stat[close + 1..].split_whitespace().nth(1).and_then(|v| v.parse::<u32>().ok()).unwrap_or(0);
+        procs.push((pid, ppid, comm));
+    }
+    let mut frontier = vec![root];
+    while let Some(p) = frontier.pop() {
+        for (pid, ppid, comm) in &procs {
+            if *ppid == p {
+                if comm == name {
+                    return Some(*pid);
+                }
+                frontier.push(*pid);
+            }
+        }
+    }
+    None
 }
 
 fn rss_kib(pid: u32, field: &str) -> u64 {

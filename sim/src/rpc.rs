@@ -212,6 +212,7 @@ fn handle(w: &mut World, caller: &Caller, id: u32, body: &[u8]) -> R {
     if is!(id, f::updates::GetChannelDifference) {
         let r: f::updates::GetChannelDifference = decode(body)?;
         let chat = input_channel(w, &r.channel)?;
+        check_visible(w, me, chat)?;
         return Ok(get_channel_difference(w, me, chat, r.pts, r.limit));
     }
     if is!(id, f::users::GetUsers) {
@@ -317,6 +318,7 @@ fn handle(w: &mut World, caller: &Caller, id: u32, body: &[u8]) -> R {
     if is!(id, f::channels::GetFullChannel) {
         let r: f::channels::GetFullChannel = decode(body)?;
         let chat = input_channel(w, &r.channel)?;
+        check_visible(w, me, chat)?;
         let c = &w.chats[&chat];
         let mut full = tlb::channel_full(chat, &c.spec.about, c.pts);
         full.participants_count = Some(c.members.len() as i32);
@@ -431,6 +433,7 @@ fn handle(w: &mut World, caller: &Caller, id: u32, body: &[u8]) -> R {
     if is!(id, f::channels::GetMessages) {
         let r: f::channels::GetMessages = decode(body)?;
         let chat = input_channel(w, &r.channel)?;
+        check_visible(w, me, chat)?;
         let c = &w.chats[&chat];
         let mut msgs = Vec::new();
         let mut users = Vec::new();
@@ -523,6 +526,9 @@ fn handle(w: &mut World, caller: &Caller, id: u32, body: &[u8]) -> R {
             .map_err(|e| bad(&e.0))?;
         m.id = mid;
         if let PeerKey::Channel(c) = peer {
+            if w.chats[&c].kind == ChatKind::Channel {
+                w.auto_forward(c, mid, &r.message).map_err(|e| bad(&e.0))?;
+            }
             // Channel messages answer with `updates{updateMessageID, updateNewChannelMessage}`.
             return Ok(tl::enums::Updates::from(tl::types::Updates {
                 updates: vec![
@@ -573,6 +579,11 @@ fn handle(w: &mut World, caller: &Caller, id: u32, body: &[u8]) -> R {
             .store_bot_message(peer, msg.clone())
             .map_err(|e| bad(&e.0))?;
         crate::world::set_msg_id(&mut msg.tl, mid);
+        if let PeerKey::Channel(c) = peer {
+            if w.chats[&c].kind == ChatKind::Channel {
+                w.auto_forward(c, mid, &r.message).map_err(|e| bad(&e.0))?;
+            }
+        }
         return Ok(own_message_updates(
             w,
             me,
@@ -1491,6 +1502,16 @@ fn get_channel_difference(w: &World, me: i64, chat: i64, pts: i32, limit: i32) -
         users: w.render_users(&users, me),
     })
     .to_bytes()
+}
+
+/// A private channel (no username) is only readable by its members: CHANNEL_PRIVATE otherwise
+/// (<https://core.telegram.org/method/channels.getFullChannel>).
+fn check_visible(w: &World, me: i64, chat: i64) -> Result<(), RpcErr> {
+    let c = &w.chats[&chat];
+    if c.spec.username.is_none() && !c.members.contains_key(&me) {
+        return Err(bad("CHANNEL_PRIVATE"));
+    }
+    Ok(())
 }
 
 fn check_user(w: &World, id: i64, hash: i64) -> Result<i64, RpcErr> {

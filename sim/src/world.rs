@@ -802,8 +802,7 @@ impl World {
             return Err(SimError::new("not a broadcast channel"));
         }
         let linked = c.linked;
-        let date = now();
-        let mut m = tlb::message(0, PeerKey::Channel(channel).into_tl(), date, text);
+        let mut m = tlb::message(0, PeerKey::Channel(channel).into_tl(), now(), text);
         m.post = true;
         m.views = Some(1);
         m.forwards = Some(0);
@@ -824,34 +823,43 @@ impl World {
             );
         }
         let post_id = self.put_channel_message(channel, Msg::new(m.into()), vec![])?;
-        if let Some(g) = linked {
-            // The automatic forward into the discussion group (https://core.telegram.org/api/discussion).
-            let mut f = tlb::message(0, PeerKey::Channel(g).into_tl(), date, text);
-            f.from_id = Some(PeerKey::Channel(channel).into_tl());
-            f.fwd_from = Some(
-                tl::types::MessageFwdHeader {
-                    imported: false,
-                    saved_out: false,
-                    from_id: Some(PeerKey::Channel(channel).into_tl()),
-                    from_name: None,
-                    date,
-                    channel_post: Some(post_id),
-                    post_author: None,
-                    saved_from_peer: Some(PeerKey::Channel(channel).into_tl()),
-                    saved_from_msg_id: Some(post_id),
-                    saved_from_id: None,
-                    saved_from_name: None,
-                    saved_date: None,
-                    psa_type: None,
-                }
-                .into(),
-            );
-            let copy = self.put_channel_message(g, Msg::new(f.into()), vec![])?;
-            if let Some(p) = self.chat_mut(channel)?.msgs.get_mut(&post_id) {
-                p.discussion_copy = Some(copy);
-            }
-        }
+        self.auto_forward(channel, post_id, text)?;
         Ok(post_id)
+    }
+
+    /// The automatic forward of a channel post into its linked discussion group, whose copy is
+    /// the thread root for comments (<https://core.telegram.org/api/discussion>). Applies to the
+    /// bot's own posts too.
+    pub fn auto_forward(&mut self, channel: i64, post_id: i32, text: &str) -> SimResult<()> {
+        let Some(g) = self.chat(channel)?.linked else {
+            return Ok(());
+        };
+        let date = now();
+        let mut f = tlb::message(0, PeerKey::Channel(g).into_tl(), date, text);
+        f.from_id = Some(PeerKey::Channel(channel).into_tl());
+        f.fwd_from = Some(
+            tl::types::MessageFwdHeader {
+                imported: false,
+                saved_out: false,
+                from_id: Some(PeerKey::Channel(channel).into_tl()),
+                from_name: None,
+                date,
+                channel_post: Some(post_id),
+                post_author: None,
+                saved_from_peer: Some(PeerKey::Channel(channel).into_tl()),
+                saved_from_msg_id: Some(post_id),
+                saved_from_id: None,
+                saved_from_name: None,
+                saved_date: None,
+                psa_type: None,
+            }
+            .into(),
+        );
+        let copy = self.put_channel_message(g, Msg::new(f.into()), vec![])?;
+        if let Some(p) = self.chat_mut(channel)?.msgs.get_mut(&post_id) {
+            p.discussion_copy = Some(copy);
+        }
+        Ok(())
     }
 
     pub fn send_group_message(

@@ -656,3 +656,41 @@ async fn button_in_a_group() {
     q.answer().alert("Claimed").send().await.unwrap();
     assert!(sim.callback_answers()[0].alert);
 }
+
+#[tokio::test]
+async fn comments_under_the_bots_own_post() {
+    let sim = sim_with(Duration::from_secs(10));
+    let alice = sim.add_user(UserSpec::new("Alice")).unwrap();
+    let chan = sim.add_channel(ChatSpec::new("Chan")).unwrap();
+    let group = sim.add_supergroup(ChatSpec::new("Chat")).unwrap();
+    sim.link_discussion(chan, group).unwrap();
+    sim.set_bot_admin(chan, AdminRights::all()).unwrap();
+    sim.set_bot_admin(group, AdminRights::all()).unwrap();
+    let mut bot = bot(&sim).await;
+    let chan_ref = grammers_session::types::PeerRef {
+        id: grammers_session::types::PeerId::channel_unchecked(chan),
+        auth: grammers_session::types::PeerAuth::from_hash(hash(chan)),
+    };
+    let post = bot
+        .client
+        .send_message(chan_ref, "Campaign post")
+        .await
+        .unwrap();
+    // The automatic forward of the bot's post reaches the bot in the group.
+    let copy = bot
+        .next_matching(|u| match u {
+            grammers_client::update::Update::NewMessage(m)
+                if m.peer_id().bare_id_unchecked() == group =>
+            {
+                Some(m.id())
+            }
+            _ => None,
+        })
+        .await;
+    let c = sim
+        .user_comment(alice, chan, post.id(), "count me in")
+        .unwrap();
+    let m = bot.next_message().await;
+    assert_eq!(m.id(), c);
+    assert_eq!(m.reply_to_message_id(), Some(copy));
+}

@@ -103,6 +103,11 @@ fn user_from_peers(peers: &PeerMap, id: i64) -> Option<TgUser> {
     }
 }
 
+/// A Telegram timestamp for the audit trail.
+fn when(ts: i64) -> String {
+    chrono::DateTime::from_timestamp(ts, 0).map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string()).unwrap_or_else(|| ts.to_string())
+}
+
 fn now(sh: &Shared) -> i64 {
     sh.ctx.clock.now()
 }
@@ -434,7 +439,7 @@ async fn decide_membership(sh: &Shared, lead: &Lead, offer: &Offer, m: Member, l
     let t = now(sh);
     let premium = sh.ctx.store.read(|c| store::users::get_user(c, lead.tg_user_id))?.is_some_and(|u| u.is_premium);
     let outcome = match m.since {
-        Some(since) if since >= click_at => sh.ctx.engine.action_observed(lead.id, offer.action, premium, &format!("getParticipant: member since {since}, after the click"), t)?,
+        Some(since) if since >= click_at => sh.ctx.engine.action_observed(lead.id, offer.action, premium, &format!("getParticipant: member since {}, after the click", when(since)), t)?,
         _ => sh.ctx.engine.already_done(lead.id, offer.action, "getParticipant: already a member before the click", t)?,
     };
     reply_outcome(sh, lead.tg_user_id, l, outcome.conversion(), true).await
@@ -739,13 +744,13 @@ async fn joined_or_left(sh: &Arc<Shared>, chat: i64, user: i64, joined: bool, da
             let click_at = sh.ctx.store.read(|c| store::leads::click_by_id(c, lead.click_id))?.map(|c| c.created_at).unwrap_or(lead.started_at);
             let premium = premium_of(sh, user, peers);
             let out = if date >= click_at {
-                sh.ctx.engine.action_observed(lead.id, offer.action, premium, &format!("updateChannelParticipant: joined chat {chat} at {date}"), t)?
+                sh.ctx.engine.action_observed(lead.id, offer.action, premium, &format!("updateChannelParticipant: joined chat {chat} at {}", when(date)), t)?
             } else {
                 sh.ctx.engine.already_done(lead.id, offer.action, "joined before the click", t)?
             };
             notify(sh, &lead, &out).await;
         } else if let Some(c) = conv.filter(|c| c.status == ConversionStatus::Hold) {
-            sh.ctx.engine.action_undone(c.id, RejectReason::Undone, &format!("updateChannelParticipant: left chat {chat} at {date}"), t)?;
+            sh.ctx.engine.action_undone(c.id, RejectReason::Undone, &format!("updateChannelParticipant: left chat {chat} at {}", when(date)), t)?;
         }
     }
     Ok(())

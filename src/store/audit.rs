@@ -39,7 +39,9 @@ pub fn trail_for_conversion(c: &Connection, id: ConversionId) -> Result<Vec<Audi
         SELECT a.at, a.kind, a.detail, a.id FROM audit a
          WHERE a.conversion_id = ?1 OR a.lead_id IN (SELECT id FROM ld) OR a.click_id IN (SELECT click_id FROM ld)
         UNION ALL
-        SELECT t.at, 'postback ' || p.status,
+        -- An attempt is never earlier than the status change that queued it
+        -- (which may be on the daemon's advanced clock, as in the demo).
+        SELECT max(t.at, p.created_at), 'postback ' || p.status,
                coalesce('HTTP ' || t.http_status, 'no answer') || ' in ' || t.latency_ms || ' ms' ||
                coalesce(', ' || t.error, '') || ', txid ' || p.txid, 1000000000 + t.id
           FROM postback_attempts t JOIN postbacks p ON p.id = t.postback_id WHERE p.conversion_id = ?1
