@@ -208,3 +208,14 @@ fn premium_flag_at_decision_time_sets_the_price() {
     assert!(c.is_premium);
     assert_eq!(c.price, 10);
 }
+
+#[test]
+fn a_wrong_bot_token_is_refused_at_start_naming_the_key() {
+    let sim = tgsim::Sim::start(tgsim::SimConfig::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(dir.path(), &sim);
+    cfg.telegram.as_mut().unwrap().bot_token = tgtrack::config::Secret::new("123456:WRONG-TOKEN-VALUE");
+    let opts = tgtrack::app::StartOptions { listener: Some(std::net::TcpListener::bind("127.0.0.1:0").unwrap()), ..Default::default() };
+    let err = tgtrack::app::start(cfg, opts).err().expect("a wrong token must not start");
+    assert!(format!("{err:#}").contains("telegram.bot_token"), "{err:#}");
+}
