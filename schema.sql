@@ -230,6 +230,7 @@ CREATE TABLE lead_tasks (
     closed_at   INTEGER
 );
 CREATE INDEX lead_tasks_lead ON lead_tasks(lead_id);
+CREATE INDEX lead_tasks_place ON lead_tasks(kind, chat_id, msg_id);
 
 -- Relay events already accepted, for replay protection.
 CREATE TABLE relay_events (

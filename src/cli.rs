@@ -462,7 +462,8 @@ fn offer_cmd(cfg: &Config, store: &Store, cmd: &OfferCmd) -> anyhow::Result<()> 
                 hold_seconds: valid.hold_seconds,
                 budget_total: valid.draft.budget_total,
                 postback,
-                relay_secret: Some(crate::domain::token::secret()),
+                // Only offers reported by the advertiser's own bot get a relay secret.
+                relay_secret: (action == Action::ThirdPartyBot).then(crate::domain::token::secret),
             };
             let id = store.write(|tx| store::offers::insert_offer(tx, &new, now))?;
             println!("created offer {id} ({status})");

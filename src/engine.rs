@@ -47,6 +47,8 @@ pub enum RelayOutcome {
     /// No lead matches the token or user for this offer.
     UnknownLead,
     OfferClosed,
+    /// The offer's action is verified through Telegram, not reported by the advertiser.
+    NotARelayOffer,
 }
 
 /// What an observed action led to.
@@ -141,6 +143,11 @@ impl Engine {
     /// event id is recorded in the same transaction as the decision, so a
     /// retry after a crash is either fully new or a clean duplicate.
     pub fn relay(&self, offer: &Offer, ev: &RelayEvent, now: i64) -> Result<RelayOutcome> {
+        // Only actions that happen outside Telegram's view may be reported;
+        // a relay must never stand in for a check Telegram lets us make.
+        if offer.action != Action::ThirdPartyBot {
+            return Ok(RelayOutcome::NotARelayOffer);
+        }
         let out = self.store.write(|tx| -> Result<RelayOutcome> {
             let lead = match (&ev.start_token, ev.tg_user_id) {
                 (Some(token), _) => match store::leads::click_by_token(tx, token)? {

@@ -285,3 +285,53 @@ fn caps_schedule_and_budget_reject_with_reasons() {
     assert_eq!(w.wait_status(poor, users[3], Action::StartBot, ConversionStatus::Rejected).reason.as_deref(), Some("budget_exhausted"));
     w.wait_message(users[3], "budget");
 }
+
+#[test]
+fn nobody_pays_for_a_task_that_does_not_count() {
+    // Two users race for the last slot: whoever loses is either declined at
+    // pre-checkout (never charged) or, if both pre-checkouts passed, refunded.
+    let w = World::new();
+    let target = Target { chat_kind: Some(ChatKind::BotChat), stars: Some(10), ..Default::default() };
+    let offer = w.offer(Action::StarsPayment, target, |o| {
+        o.hold_seconds = 0;
+        o.caps.total = Some(1);
+    });
+    let users: Vec<i64> = (0..2).map(|i| w.sim.add_user(UserSpec::new(&format!("Payer{i}"))).unwrap()).collect();
+    for (i, u) in users.iter().enumerate() {
+        start(&w, offer, *u, &format!("race-{i}"));
+    }
+    let invoices: Vec<i32> = users.iter().map(|u| media_message(&w, *u, |m| matches!(m, ObservedMedia::Invoice { .. })).msg_id).collect();
+    let pays: Vec<i64> = users.iter().zip(&invoices).map(|(u, m)| w.sim.user_pay_invoice(*u, *m).unwrap()).collect();
+    let outcomes: Vec<_> = pays.iter().map(|p| w.sim.wait_payment(*p, WAIT)).collect();
+    let mut approved = 0;
+    for (u, outcome) in users.iter().zip(&outcomes) {
+        match outcome {
+            Some(PaymentOutcome::Declined { .. }) => {}
+            Some(PaymentOutcome::Paid { charge_id }) => {
+                let status = wait_until(|| w.conversion(offer, *u, Action::StarsPayment).is_some_and(|c| c.status != ConversionStatus::Lead));
+                assert!(status);
+                match w.conversion(offer, *u, Action::StarsPayment).unwrap().status {
+                    ConversionStatus::Approved => approved += 1,
+                    ConversionStatus::Rejected => assert!(
+                        w.sim.wait_for(|o| o.refunds.iter().any(|r| &r.charge_id == charge_id), WAIT),
+                        "a paid but rejected task must be refunded"
+                    ),
+                    s => panic!("unexpected {s}"),
+                }
+            }
+            other => panic!("payment of user {u}: {other:?}"),
+        }
+    }
+    assert_eq!(approved, 1, "exactly one user gets the last slot");
+}
+
+#[test]
+fn relay_is_refused_for_offers_telegram_verifies() {
+    let w = World::new();
+    let offer = w.offer(Action::StartBot, Target::default(), |_| {});
+    let body = format!(r#"{{"offer_id":{offer},"event_id":"x","tg_user_id":1}}"#);
+    let now = w.clock.now();
+    let sig = relay::sign("relay-secret", now, body.as_bytes());
+    let (status, text) = http_post(w.daemon().addr, "/postbacks/relay", &[("X-Tgtrack-Timestamp", now.to_string()), ("X-Tgtrack-Signature", sig)], body.as_bytes());
+    assert_eq!(status, 422, "{text}");
+}

@@ -135,12 +135,17 @@ struct Worker {
 
 impl Worker {
     fn start(store: &Store, config: PostbackConfig) -> Worker {
+        Self::start_with(store, config, 2)
+    }
+
+    fn start_with(store: &Store, config: PostbackConfig, per_host: usize) -> Worker {
         let (waker, inbox) = worker::channel();
         let stopper = inbox.stopper();
         let store = store.clone();
         let options = worker::Options {
             senders: 2,
             in_flight: 16,
+            per_host,
             idle_poll: Duration::from_millis(50),
         };
         let handle = thread::spawn(move || worker::run_with(store, config, options, inbox));
@@ -694,4 +699,47 @@ fn cli_test_fires_a_marked_postback_and_logs_it() {
         "{shown}"
     );
     assert!(cli::test(&store, &config(true), OfferId(9999), None).is_err());
+}
+
+#[test]
+fn a_hanging_network_does_not_hold_up_the_others() {
+    let (_dir, store) = open_store();
+    let stuck = Receiver::start(|_, _| Reply::Hang(Duration::from_secs(2)));
+    let fine = Receiver::ok();
+    let slow_offer = make_offer(
+        &store,
+        &stuck.url("/pb?c={click_id}"),
+        PostbackMethod::Get,
+        "generic",
+    );
+    let fast_offer = make_offer(
+        &store,
+        &fine.url("/pb?c={click_id}"),
+        PostbackMethod::Get,
+        "generic",
+    );
+    let stuck_ids: Vec<_> = (0..10)
+        .map(|u| {
+            convert(&store, &slow_offer, u, ConversionStatus::Approved)
+                .1
+                .unwrap()
+        })
+        .collect();
+    let fast = convert(&store, &fast_offer, 1, ConversionStatus::Approved)
+        .1
+        .unwrap();
+    // Two senders, at most one per host: the stuck host keeps one busy, never both.
+    let w = Worker::start_with(&store, config(true), 1);
+    w.waker.wake();
+    assert!(wait_until(Duration::from_secs(2), || state(&store, fast)
+        == PostbackState::Delivered));
+    assert!(
+        stuck_ids
+            .iter()
+            .filter(|id| state(&store, **id) == PostbackState::Pending)
+            .count()
+            >= 8,
+        "the stuck host's rows are still waiting their turn"
+    );
+    w.stop();
 }

@@ -596,6 +596,10 @@ fn handle(w: &mut World, caller: &Caller, id: u32, body: &[u8]) -> R {
     }
     if is!(id, f::messages::EditMessage) {
         let r: f::messages::EditMessage = decode(body)?;
+        if r.media.is_some() {
+            // Replacing media is not simulated; say so rather than silently ignoring it.
+            return Err(bad("MEDIA_NOT_IMPLEMENTED_BY_TGSIM"));
+        }
         let peer = input_peer(w, me, &r.peer)?;
         let msgs = w.bot_msgs_mut(peer).ok_or_else(|| bad("PEER_ID_INVALID"))?;
         let msg = msgs
@@ -958,8 +962,10 @@ fn handle(w: &mut World, caller: &Caller, id: u32, body: &[u8]) -> R {
         );
     }
 
-    // Owner-account methods: "Can bots use this method: NO" (telegram.md §1.2, §1.4 [S7][S13][S14][S31]).
+    // Owner-account methods: "Can bots use this method: NO" (telegram.md §1.2, §1.4 [S7][S13][S14][S31];
+    // messages.getDialogs: <https://core.telegram.org/method/messages.getDialogs>).
     let user_only = is!(id, f::messages::GetReplies)
+        || is!(id, f::messages::GetDialogs)
         || is!(id, f::messages::GetDiscussionMessage)
         || is!(id, f::stats::GetMessagePublicForwards)
         || is!(id, f::channels::GetAdminLog);

@@ -191,7 +191,13 @@ async fn on_message(sh: &Arc<Shared>, m: grammers_client::message::Message, peer
 
 async fn on_private_text(sh: &Arc<Shared>, m: &grammers_client::message::Message, peers: &PeerMap) -> anyhow::Result<()> {
     let uid = m.sender_id().expect("checked").bare_id_unchecked();
-    let user = user_from_peers(peers, uid).unwrap_or(TgUser { id: uid, ..Default::default() });
+    // Telegram often sends a known user's private message without the user
+    // object (updateShortMessage): fall back to what we stored, so the Premium
+    // flag and language are never overwritten with blanks.
+    let user = match user_from_peers(peers, uid) {
+        Some(u) => u,
+        None => sh.ctx.store.read(|c| store::users::get_user(c, uid))?.unwrap_or(TgUser { id: uid, ..Default::default() }),
+    };
     let l = Lang::from_code(user.lang.as_deref());
     let text = m.text().trim();
     let Some(rest) = text.strip_prefix("/start") else {
@@ -733,9 +739,9 @@ async fn joined_or_left(sh: &Arc<Shared>, chat: i64, user: i64, joined: bool, da
     }
     let t = now(sh);
     for (lead, offer) in leads {
-        if !record_event(sh, format!("{key}:{}", lead.id), kind, Some(user), Some(&lead), format!("chat {chat}, invite {invite:?}"), date) {
-            continue; // a repeated update
-        }
+        // The journal dedupes repeats; decisions do not depend on it: the engine
+        // is idempotent, and a crash between the two must not lose the action.
+        record_event(sh, format!("{key}:{}", lead.id), kind, Some(user), Some(&lead), format!("chat {chat}, invite {invite:?}"), date);
         let conv = conversion_of(sh, &lead, offer.action)?;
         if joined {
             if conv.as_ref().is_some_and(|c| c.status != ConversionStatus::Lead) {
@@ -807,9 +813,7 @@ async fn on_raw(sh: &Arc<Shared>, raw: tl::enums::Update, peers: &PeerMap) -> an
                 }
             }
             for lead in candidates {
-                if !record_event(sh, format!("reaction:{chat}:{}:{user}:{}:{}", u.msg_id, u.date, u.qts), "reaction", Some(user), Some(&lead), format!("added: {added}"), u.date as i64) {
-                    continue;
-                }
+                record_event(sh, format!("reaction:{chat}:{}:{user}:{}:{}:{}", u.msg_id, u.date, u.qts, lead.id), "reaction", Some(user), Some(&lead), format!("added: {added}"), u.date as i64);
                 let conv = conversion_of(sh, &lead, Action::Reaction)?;
                 if added {
                     if conv.as_ref().is_none_or(|c| c.status == ConversionStatus::Lead) {
@@ -841,9 +845,7 @@ async fn on_raw(sh: &Arc<Shared>, raw: tl::enums::Update, peers: &PeerMap) -> an
         U::BotPrecheckoutQuery(u) => on_precheckout(sh, u).await?,
         U::BotPurchasedPaidMedia(u) => {
             let Some(lead) = lead_for_payload(sh, u.payload.as_bytes(), u.user_id)? else { return Ok(()) };
-            if !record_event(sh, format!("paid_media:{}:{}", lead.id, u.payload), "paid_media", Some(u.user_id), Some(&lead), u.payload.clone(), t) {
-                return Ok(());
-            }
+            record_event(sh, format!("paid_media:{}:{}", lead.id, u.payload), "paid_media", Some(u.user_id), Some(&lead), u.payload.clone(), t);
             let out = sh.ctx.engine.action_observed(lead.id, Action::PaidMedia, premium_of(sh, u.user_id, peers), "updateBotPurchasedPaidMedia", t)?;
             notify(sh, &lead, &out).await;
         }
@@ -954,7 +956,9 @@ async fn on_payment(sh: &Arc<Shared>, user: i64, p: &tl::types::MessageActionPay
     let t = now(sh);
     let tl::enums::PaymentCharge::Charge(charge) = &p.charge;
     let lead = lead_for_payload(sh, &p.payload, user)?;
-    let fresh = sh.ctx.store.write(|tx| {
+    // Recorded once per charge; the decision below does not depend on it being
+    // new, so a crash between the two cannot lose the payment's conversion.
+    sh.ctx.store.write(|tx| {
         store::payments::record(tx, &store::payments::NewPayment {
             tg_user_id: user,
             offer_id: lead.as_ref().map(|l| l.offer_id),
@@ -966,13 +970,54 @@ async fn on_payment(sh: &Arc<Shared>, user: i64, p: &tl::types::MessageActionPay
             status: "paid",
         }, t)
     })?;
-    let Some(lead) = lead else { return Ok(()) };
-    if !fresh {
-        return Ok(()); // the same charge seen again
-    }
+    let Some(lead) = lead else {
+        // Paid for nothing we can attribute: give the Stars back.
+        return refund(sh, user, &charge.id, p.total_amount, None, "the payment matched no task").await;
+    };
     let out = sh.ctx.engine.action_observed(lead.id, Action::StarsPayment, premium_of(sh, user, peers), &format!("messageActionPaymentSentMe: {} {} charge {}", p.total_amount, p.currency, charge.id), t)?;
+    // The pre-checkout passed, but a cap, the schedule or the budget can still
+    // have closed before the payment landed (another user took the last slot).
+    // The user must not pay for a task that does not count.
+    if let ActionOutcome::Decided(c) = &out {
+        if c.status == ConversionStatus::Rejected {
+            notify(sh, &lead, &out).await;
+            return refund(sh, user, &charge.id, p.total_amount, Some(&lead), c.reason.as_deref().unwrap_or("rejected")).await;
+        }
+    }
     notify(sh, &lead, &out).await;
     Ok(())
+}
+
+/// Refunds a Stars charge (payments.refundStarsCharge, telegram.md 1.6) and records it.
+async fn refund(sh: &Shared, user: i64, charge_id: &str, amount: i64, lead: Option<&Lead>, why: &str) -> anyhow::Result<()> {
+    let t = now(sh);
+    let refund_key = format!("refund:{charge_id}");
+    if sh.ctx.store.read(|c| store::payments::exists(c, &refund_key))? {
+        return Ok(()); // a repeated payment update: already refunded
+    }
+    let Some(user_ref) = sh.session.peer_ref(PeerId::user(user).expect("user id")).await? else {
+        anyhow::bail!("cannot refund charge {charge_id}: user {user} is not in the session cache");
+    };
+    let req = tl::functions::payments::RefundStarsCharge { user_id: (&user_ref).into(), charge_id: charge_id.to_string() };
+    invoke(&sh.client, &req).await?;
+    sh.ctx.store.write(|tx| {
+        store::payments::record(
+            tx,
+            &store::payments::NewPayment {
+                tg_user_id: user,
+                offer_id: lead.map(|l| l.offer_id),
+                kind: "refund",
+                amount: -amount,
+                currency: "XTR",
+                payload: None,
+                charge_id: &refund_key,
+                status: "refunded",
+            },
+            t,
+        )
+    })?;
+    sh.ctx.engine.note(None, lead.map(|l| l.id), "refund", &format!("{amount} Stars refunded (charge {charge_id}): {why}"), t)?;
+    reply_text(sh, user, texts::refunded(lang_of(sh, user))).await
 }
 
 // ---- discussion groups ------------------------------------------------------------------------
@@ -998,13 +1043,11 @@ async fn on_group_message(sh: &Arc<Shared>, m: &grammers_client::message::Messag
         if post != offer.target.msg_id {
             continue;
         }
-        if !record_event(sh, format!("comment:{chat}:{}", m.id()), "comment", Some(user), Some(&lead), format!("post {post:?}"), t) {
-            continue;
-        }
+        record_event(sh, format!("comment:{chat}:{}:{}", m.id(), lead.id), "comment", Some(user), Some(&lead), format!("post {post:?}"), t);
         if conversion_of(sh, &lead, Action::Comment)?.is_some_and(|c| c.status != ConversionStatus::Lead) {
             continue;
         }
-        sh.ctx.store.write(|tx| store::leads::add_task(tx, lead.id, "comment", &format!("comment:{chat}:{}", m.id()), Some(chat), Some(m.id()), t))?;
+        sh.ctx.store.write(|tx| store::leads::add_task(tx, lead.id, "comment", &format!("comment:{chat}:{}:{}", m.id(), lead.id), Some(chat), Some(m.id()), t))?;
         let out = sh.ctx.engine.action_observed(lead.id, Action::Comment, premium_of(sh, user, peers), &format!("comment {} in the discussion of post {post:?}", m.id()), t)?;
         notify(sh, &lead, &out).await;
     }
@@ -1035,10 +1078,12 @@ async fn on_deleted(sh: &Shared, channel: Option<i64>, ids: &[i32]) -> anyhow::R
     let Some(chat) = channel else { return Ok(()) };
     let t = now(sh);
     for id in ids {
-        let Some(task) = sh.ctx.store.read(|c| store::leads::lead_by_task(c, &format!("comment:{chat}:{id}")))? else { continue };
-        let Some(lead) = sh.ctx.store.read(|c| store::leads::get_lead(c, task.lead))? else { continue };
-        if let Some(c) = conversion_of(sh, &lead, Action::Comment)?.filter(|c| c.status == ConversionStatus::Hold) {
-            sh.ctx.engine.action_undone(c.id, RejectReason::Undone, &format!("updateDeleteChannelMessages: comment {id} deleted"), t)?;
+        // Several offers may have bought the same comment: undo each.
+        for task in sh.ctx.store.read(|c| store::leads::tasks_at(c, "comment", chat, *id))? {
+            let Some(lead) = sh.ctx.store.read(|c| store::leads::get_lead(c, task.lead))? else { continue };
+            if let Some(c) = conversion_of(sh, &lead, Action::Comment)?.filter(|c| c.status == ConversionStatus::Hold) {
+                sh.ctx.engine.action_undone(c.id, RejectReason::Undone, &format!("updateDeleteChannelMessages: comment {id} deleted"), t)?;
+            }
         }
     }
     Ok(())

@@ -159,3 +159,7 @@ pub fn task_unavailable(l: Lang) -> &'static str {
 pub fn operator_alert(detail: &str) -> String {
     format!("⚠️ tgtrack: {detail}")
 }
+
+pub fn refunded(l: Lang) -> &'static str {
+    t!(l, "Оплата возвращена: задание не было засчитано.", "Your payment has been refunded because the task did not count.")
+}

@@ -174,6 +174,11 @@ impl Sender {
             .timeout_global(Some(config.timeout))
             .max_idle_connections_per_host(pool.max(1))
             .max_idle_connections(pool.max(1) * 8)
+            // Postbacks are a URL and a short answer; ureq's 128 KiB default
+            // buffers per pooled connection would be most of our RSS budget.
+            .input_buffer_size(32 * 1024)
+            .output_buffer_size(32 * 1024)
+            .max_response_header_size(16 * 1024)
             .user_agent(concat!(
                 "tgtrack/",
                 env!("CARGO_PKG_VERSION"),

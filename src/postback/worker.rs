@@ -16,7 +16,7 @@
 //! attempt it is in (bounded by `postback.timeout`), records those answers and
 //! returns. Queued but unsent rows simply stay pending.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread;
@@ -32,11 +32,16 @@ use crate::store::{PostbackId, Store};
 /// Tuning knobs; the defaults are what `tgtrack run` uses.
 #[derive(Debug, Clone, Copy)]
 pub struct Options {
-    /// Sender threads. More than one so a slow receiver does not hold up the
-    /// others and loopback round trips overlap.
+    /// Sender threads. Throughput is about senders / receiver latency (8 senders
+    /// against a 5 ms receiver: ~1,500/s; see BENCHMARKS.postback.md), and one slow
+    /// receiver must not hold up the others. An idle thread costs a stack.
     pub senders: usize,
     /// Most rows dispatched and not yet recorded.
     pub in_flight: usize,
+    /// Most rows in flight to one host, so a receiver that hangs until the
+    /// timeout occupies at most this many senders and other networks' postbacks
+    /// keep flowing.
+    pub per_host: usize,
     /// Longest sleep when nothing is due: the delay before rows queued by
     /// another process are noticed.
     pub idle_poll: Duration,
@@ -45,8 +50,9 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Options {
-            senders: 8,
-            in_flight: 128,
+            senders: 16,
+            in_flight: 256,
+            per_host: 8,
             idle_poll: Duration::from_secs(1),
         }
     }
@@ -171,7 +177,10 @@ pub fn run_with(store: Store, config: PostbackConfig, options: Options, inbox: I
         })
         .collect();
 
-    let mut in_flight: HashSet<PostbackId> = HashSet::new();
+    let per_host_cap = options.per_host.max(1);
+    // Row -> host of what is in flight, and how many per host.
+    let mut in_flight: HashMap<PostbackId, String> = HashMap::new();
+    let mut per_host: HashMap<String, usize> = HashMap::new();
     log::info!("postback worker started ({senders} senders)");
     loop {
         let (finished, stop) = {
@@ -187,7 +196,14 @@ pub fn run_with(store: Store, config: PostbackConfig, options: Options, inbox: I
                 thread::sleep(Duration::from_secs(1));
             }
             for id in ids {
-                in_flight.remove(&id);
+                if let Some(host) = in_flight.remove(&id) {
+                    if let Some(n) = per_host.get_mut(&host) {
+                        *n -= 1;
+                        if *n == 0 {
+                            per_host.remove(&host);
+                        }
+                    }
+                }
             }
         }
         if stop {
@@ -198,11 +214,13 @@ pub fn run_with(store: Store, config: PostbackConfig, options: Options, inbox: I
         let mut next_due = None;
         let room = capacity.saturating_sub(in_flight.len());
         if room > 0 {
-            match store.read(|c| outbox::earliest_pending(c, in_flight.len() + room)) {
+            // Look past rows held back by the per-host cap, within reason.
+            let scan = in_flight.len() + room * 4;
+            match store.read(|c| outbox::earliest_pending(c, scan)) {
                 Ok(rows) => {
                     let mut sent = 0;
                     for row in rows {
-                        if in_flight.contains(&row.id) {
+                        if in_flight.contains_key(&row.id) {
                             continue;
                         }
                         if row.due_at_ms > now {
@@ -212,7 +230,14 @@ pub fn run_with(store: Store, config: PostbackConfig, options: Options, inbox: I
                         if sent == room {
                             break;
                         }
-                        in_flight.insert(row.id);
+                        let host = host_of(&row.url).to_ascii_lowercase();
+                        let n = per_host.entry(host.clone()).or_insert(0);
+                        if *n >= per_host_cap {
+                            // Its turn comes when one of that host's answers is recorded.
+                            continue;
+                        }
+                        *n += 1;
+                        in_flight.insert(row.id, host);
                         sent += 1;
                         // The senders outlive this loop, so the channel is open.
                         let _ = jobs.send(row);
@@ -247,6 +272,12 @@ pub fn run_with(store: Store, config: PostbackConfig, options: Options, inbox: I
         log::error!("postback worker: recording the last attempts failed: {e:#}");
     }
     log::info!("postback worker stopped");
+}
+
+/// The authority of a URL (`host:port`), the unit of the per-host cap.
+fn host_of(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())]
 }
 
 fn send_loop(job_rx: &Mutex<mpsc::Receiver<DueRow>>, shared: &Shared, sender: &Sender) {

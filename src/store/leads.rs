@@ -151,6 +151,13 @@ pub fn lead_by_task(c: &Connection, ref_key: &str) -> Result<Option<Task>> {
         .optional()?)
 }
 
+/// Every task of a kind at one message (e.g. a comment bought by two offers).
+pub fn tasks_at(c: &Connection, kind: &str, chat: i64, msg: i32) -> Result<Vec<Task>> {
+    let mut st = c.prepare_cached("SELECT lead_id, ref_key, chat_id, msg_id FROM lead_tasks WHERE kind = ?1 AND chat_id = ?2 AND msg_id = ?3")?;
+    let rows = st.query_map(params![kind, chat, msg], task_row)?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
 /// The latest task of a given kind made for a lead, if any (e.g. its invite link).
 pub fn task_of_lead(c: &Connection, lead: LeadId, kind: &str) -> Result<Option<Task>> {
     Ok(c.prepare_cached("SELECT lead_id, ref_key, chat_id, msg_id FROM lead_tasks WHERE lead_id = ?1 AND kind = ?2 ORDER BY id DESC LIMIT 1")?

@@ -420,12 +420,11 @@ where
         };
 
         // sending headers
-        write_message_header(
-            writer.by_ref(),
-            &http_version,
-            &self.status_code,
-            &self.headers,
-        )?;
+        // tgtrack patch: format the head into one buffer and write it once; the
+        // writer takes a mutex per call, and the head was a dozen small writes.
+        let mut head = Vec::with_capacity(512);
+        write_message_header(&mut head, &http_version, &self.status_code, &self.headers)?;
+        writer.write_all(&head)?;
 
         // sending the body
         if !do_not_send_body {
