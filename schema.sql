@@ -126,6 +126,9 @@ CREATE TABLE conversions (
     created_at  INTEGER NOT NULL,
     -- When the action was observed and accepted into hold: caps count from here.
     accepted_at INTEGER,
+    -- When the scheduler may ask Telegram about this conversion again (NULL = now):
+    -- a check that failed or succeeded moves it to the back of the queue.
+    next_check_at INTEGER,
     updated_at  INTEGER NOT NULL,
     UNIQUE (offer_id, tg_user_id, action)
 );

@@ -323,6 +323,7 @@ fn nobody_pays_for_a_task_that_does_not_count() {
         }
     }
     assert_eq!(approved, 1, "exactly one user gets the last slot");
+    eprintln!("race outcomes: {outcomes:?}; refunds: {:?}", w.sim.observations().refunds);
 }
 
 #[test]

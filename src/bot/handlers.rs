@@ -224,7 +224,7 @@ async fn on_private_text(sh: &Arc<Shared>, m: &grammers_client::message::Message
         StartOutcome::OfferClosed(_) => reply_text(sh, uid, texts::offer_closed(l)).await,
         StartOutcome::Bound { lead, offer, conversion, .. } => {
             if conversion.status != ConversionStatus::Lead {
-                return reply_outcome(sh, uid, l, &conversion, offer.action == Action::StartBot).await;
+                return reply_outcome(sh, uid, l, &conversion).await;
             }
             show_task(sh, &lead, &offer, &user, l).await
         }
@@ -232,7 +232,7 @@ async fn on_private_text(sh: &Arc<Shared>, m: &grammers_client::message::Message
 }
 
 /// Replies with what a decided conversion means for the user.
-async fn reply_outcome(sh: &Shared, uid: i64, l: Lang, c: &Conversion, fresh: bool) -> anyhow::Result<()> {
+async fn reply_outcome(sh: &Shared, uid: i64, l: Lang, c: &Conversion) -> anyhow::Result<()> {
     let text = match c.status {
         ConversionStatus::Hold => texts::accepted(l, true).to_string(),
         ConversionStatus::Approved => texts::accepted(l, false).to_string(),
@@ -240,7 +240,6 @@ async fn reply_outcome(sh: &Shared, uid: i64, l: Lang, c: &Conversion, fresh: bo
         ConversionStatus::Rejected => texts::rejected(l, c.reason.as_deref().unwrap_or("")),
         ConversionStatus::Lead => return Ok(()),
     };
-    let _ = fresh;
     reply_text(sh, uid, text).await
 }
 
@@ -323,13 +322,30 @@ async fn show_task(sh: &Arc<Shared>, lead: &Lead, offer: &Offer, user: &TgUser, 
 /// admin of the chat): the user gets a polite answer, the admins the reason.
 async fn task_unavailable(sh: &Shared, user: i64, l: Lang, e: anyhow::Error) -> anyhow::Result<()> {
     log::error!("bot: {e:#}");
+    reply_text(sh, user, texts::task_unavailable(l)).await
+}
+
+/// Tells the operator about a setup problem of an offer: in the audit trail
+/// and to the admins, at most once an hour per offer.
+async fn operator_alert(sh: &Shared, offer: i64, detail: &str) {
+    let t = now(sh);
+    {
+        let mut last = sh.alerted.lock().unwrap_or_else(|p| p.into_inner());
+        if last.get(&offer).is_some_and(|at| t - at < 3600) {
+            return;
+        }
+        last.insert(offer, t);
+    }
+    log::error!("bot: {detail}");
+    if let Err(e) = sh.ctx.engine.note(None, None, "operator error", detail, t) {
+        log::error!("bot: recording an operator error: {e}");
+    }
     for admin in &sh.ctx.telegram.admins {
         // Admins who never started the bot cannot be messaged; the log and the audit trail still have it.
-        if let Err(err) = reply_text(sh, *admin, texts::operator_alert(&format!("{e:#}"))).await {
+        if let Err(err) = reply_text(sh, *admin, texts::operator_alert(detail)).await {
             log::debug!("bot: could not alert admin {admin}: {err:#}");
         }
     }
-    reply_text(sh, user, texts::task_unavailable(l)).await
 }
 
 fn store_token_of(sh: &Shared, lead: &Lead) -> anyhow::Result<String> {
@@ -431,7 +447,8 @@ pub(crate) async fn membership(sh: &Shared, offer: &Offer, user: i64) -> anyhow:
         }
         Err(InvocationError::Rpc(e)) if e.name == "USER_NOT_PARTICIPANT" => Ok(None),
         Err(InvocationError::Rpc(e)) if e.name == "CHAT_ADMIN_REQUIRED" || e.name == "CHANNEL_PRIVATE" => {
-            let _ = sh.ctx.engine.note(None, None, "operator error", &format!("offer {}: {} from getParticipant: make the bot an administrator of the target chat", offer.id, e.name), now(sh));
+            let detail = format!("offer {}: {} from getParticipant: make the bot an administrator of the target chat", offer.id, e.name);
+            operator_alert(sh, offer.id, &detail).await;
             anyhow::bail!("offer {}: the bot is not an administrator of the target chat ({}); make it an admin so joins can be verified", offer.id, e.name)
         }
         Err(e) => Err(e.into()),
@@ -444,11 +461,13 @@ async fn decide_membership(sh: &Shared, lead: &Lead, offer: &Offer, m: Member, l
     let click_at = sh.ctx.store.read(|c| store::leads::click_by_id(c, lead.click_id))?.map(|c| c.created_at).unwrap_or(lead.started_at);
     let t = now(sh);
     let premium = sh.ctx.store.read(|c| store::users::get_user(c, lead.tg_user_id))?.is_some_and(|u| u.is_premium);
-    let outcome = match m.since {
-        Some(since) if since >= click_at => sh.ctx.engine.action_observed(lead.id, offer.action, premium, &format!("getParticipant: member since {}, after the click", when(since)), t)?,
-        _ => sh.ctx.engine.already_done(lead.id, offer.action, "getParticipant: already a member before the click", t)?,
+    let outcome = if crate::domain::conversion::joined_after_click(m.since, click_at) {
+        let since = m.since.unwrap_or(click_at);
+        sh.ctx.engine.action_observed(lead.id, offer.action, premium, &format!("getParticipant: member since {}, after the click", when(since)), t)?
+    } else {
+        sh.ctx.engine.already_done(lead.id, offer.action, "getParticipant: already a member before the click", t)?
     };
-    reply_outcome(sh, lead.tg_user_id, l, outcome.conversion(), true).await
+    reply_outcome(sh, lead.tg_user_id, l, outcome.conversion()).await
 }
 
 /// A per-user invite link; with `request_needed` for join-request offers, so
@@ -665,7 +684,7 @@ async fn on_callback(sh: &Arc<Shared>, q: grammers_client::update::CallbackQuery
                 Ok(())
             }
             Err(e) => {
-                q.answer().alert(texts::not_yet(l, offer.action)).send().await?;
+                q.answer().alert(texts::task_unavailable(l)).send().await?;
                 Err(e)
             }
         },
@@ -674,7 +693,7 @@ async fn on_callback(sh: &Arc<Shared>, q: grammers_client::update::CallbackQuery
                 q.answer().send().await?;
                 let premium = sh.ctx.store.read(|c| store::users::get_user(c, uid))?.is_some_and(|u| u.is_premium);
                 let out = sh.ctx.engine.action_observed(lead.id, Action::Boost, premium, "premium.getUserBoosts: the user boosts the channel", now(sh))?;
-                reply_outcome(sh, uid, l, out.conversion(), true).await
+                reply_outcome(sh, uid, l, out.conversion()).await
             } else {
                 q.answer().alert(texts::not_yet(l, offer.action)).send().await?;
                 Ok(())
@@ -720,7 +739,7 @@ fn conversion_of(sh: &Shared, lead: &Lead, action: Action) -> anyhow::Result<Opt
 async fn notify(sh: &Shared, lead: &Lead, out: &ActionOutcome) {
     if let ActionOutcome::Decided(c) = out {
         let l = lang_of(sh, lead.tg_user_id);
-        if let Err(e) = reply_outcome(sh, lead.tg_user_id, l, c, true).await {
+        if let Err(e) = reply_outcome(sh, lead.tg_user_id, l, c).await {
             log::warn!("bot: telling user {} the outcome: {e:#}", lead.tg_user_id);
         }
     }
@@ -749,7 +768,7 @@ async fn joined_or_left(sh: &Arc<Shared>, chat: i64, user: i64, joined: bool, da
             }
             let click_at = sh.ctx.store.read(|c| store::leads::click_by_id(c, lead.click_id))?.map(|c| c.created_at).unwrap_or(lead.started_at);
             let premium = premium_of(sh, user, peers);
-            let out = if date >= click_at {
+            let out = if crate::domain::conversion::joined_after_click(Some(date), click_at) {
                 sh.ctx.engine.action_observed(lead.id, offer.action, premium, &format!("updateChannelParticipant: joined chat {chat} at {}", when(date)), t)?
             } else {
                 sh.ctx.engine.already_done(lead.id, offer.action, "joined before the click", t)?

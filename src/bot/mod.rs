@@ -35,6 +35,12 @@ use crate::engine::Engine;
 use crate::store::Store;
 use session::StoreSession;
 
+/// Stack of the bot thread (see `spawn`).
+const BOT_STACK: usize = 32 << 20;
+
+/// Update batches grammers may queue before it starts dropping them.
+const UPDATES_QUEUE: usize = 10_000;
+
 /// What the bot needs besides Telegram credentials.
 #[derive(Clone)]
 pub struct BotContext {
@@ -92,6 +98,9 @@ pub fn spawn(ctx: BotContext) -> anyhow::Result<BotHandle> {
     let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<(), String>>();
     let thread = std::thread::Builder::new()
         .name("bot".into())
+        // The update loop's future holds grammers' client state and our
+        // handlers' futures; unoptimized builds need far more than 2 MiB.
+        .stack_size(BOT_STACK)
         .spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -124,6 +133,9 @@ pub(crate) struct Shared {
     pub client: Client,
     pub session: Arc<StoreSession>,
     pub ctx: BotContext,
+    /// When each offer's operator was last alerted (business time): a setup
+    /// problem is reported once an hour, not on every /start.
+    pub alerted: std::sync::Mutex<HashMap<i64, i64>>,
 }
 
 async fn run(
@@ -143,7 +155,13 @@ async fn run(
         session.seed_test_dc(dc.address, key);
         log::info!("bot: using the test datacenter at {}", dc.address);
     }
-    let SenderPool { runner, updates, handle } = SenderPool::new(Arc::clone(&session), tg.api_id);
+    // grammers drops pushed updates when this queue is full (default 100) and
+    // must then recover them with getDifference; a burst of joins would hit it.
+    let params = grammers_client::sender::ConnectionParams {
+        updates_channel_capacity: std::num::NonZeroUsize::new(UPDATES_QUEUE).expect("non-zero"),
+        ..Default::default()
+    };
+    let SenderPool { runner, updates, handle } = SenderPool::with_configuration(Arc::clone(&session), tg.api_id, params);
     let client = Client::new(handle.clone());
     let pool = tokio::spawn(runner.run());
 
@@ -180,7 +198,7 @@ async fn run(
     log::info!("bot: logged in as @{} (id {me_id})", me.username().unwrap_or("?"));
     let _ = ready.send(Ok(()));
 
-    let shared = Arc::new(Shared { client: client.clone(), session: Arc::clone(&session), ctx });
+    let shared = Arc::new(Shared { client: client.clone(), session: Arc::clone(&session), ctx, alerted: Default::default() });
     handlers::set_commands(&shared).await;
 
     let mut stream = client
@@ -238,7 +256,7 @@ async fn run(
     Ok(())
 }
 
-/// Handles one user's updates in order; ends after a quiet minute.
+/// Handles one user's updates in order; ends after 30 quiet seconds.
 async fn user_queue(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<(Update, PeerMap)>) {
     loop {
         match tokio::time::timeout(Duration::from_secs(30), rx.recv()).await {

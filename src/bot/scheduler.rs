@@ -26,6 +26,10 @@ const BATCH: u32 = 200;
 const RECONCILE_EVERY: u32 = 30;
 /// Look for missed joins among leads this recent.
 const MISSED_JOIN_LOOKBACK: i64 = 7 * 86400;
+/// After a check Telegram could not answer, try that conversion again this much later.
+const RETRY_AFTER: i64 = 300;
+/// A conversion in hold is re-checked at most this often by reconciliation.
+const RECHECK_EVERY: i64 = 3600;
 
 pub(crate) async fn run(sh: Arc<Shared>, mut poke: mpsc::UnboundedReceiver<()>, mut stop: watch::Receiver<bool>) {
     let mut ticks: u32 = 0;
@@ -65,11 +69,16 @@ async fn end_holds(sh: &Shared) -> anyhow::Result<()> {
     let now = sh.ctx.clock.now();
     let due = sh.ctx.store.read(|c| store::conversions::due_holds(c, now, BATCH))?;
     for c in due {
-        match handlers::still_valid(sh, &c).await? {
-            Some((valid, evidence)) => {
-                sh.ctx.engine.hold_ended(c.id, valid, &evidence, sh.ctx.clock.now())?;
+        // One failing conversion must not stop the sweep for the others.
+        match handlers::still_valid(sh, &c).await {
+            Ok(Some((valid, evidence))) => {
+                if let Err(e) = sh.ctx.engine.hold_ended(c.id, valid, &evidence, sh.ctx.clock.now()) {
+                    log::error!("scheduler: ending the hold of conversion {}: {e}", c.id);
+                }
             }
-            None => log::info!("scheduler: conversion {} could not be re-checked now; will retry", c.id),
+            // Telegram could not be asked (down, or the bot lost its rights):
+            // retry later, behind the others, never reject on our failure.
+            Ok(None) | Err(_) => postpone(sh, c.id, RETRY_AFTER),
         }
         if matches!(c.action, Action::JoinChannel | Action::JoinRequest | Action::Boost | Action::Comment) {
             pace().await;
@@ -78,17 +87,25 @@ async fn end_holds(sh: &Shared) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn postpone(sh: &Shared, id: store::ConversionId, secs: i64) {
+    let until = sh.ctx.clock.now() + secs;
+    if let Err(e) = sh.ctx.store.write(|tx| store::conversions::postpone(tx, id, until)) {
+        log::error!("scheduler: postponing conversion {id}: {e}");
+    }
+}
+
 /// Rejects conversions in hold whose user left while we were not listening.
 async fn reconcile_holds(sh: &Shared) -> anyhow::Result<()> {
-    let holds = sh.ctx.store.read(|c| store::conversions::in_hold(c, BATCH))?;
-    for c in holds.into_iter().filter(|c| matches!(c.action, Action::JoinChannel | Action::JoinRequest)) {
-        let now = sh.ctx.clock.now();
-        match handlers::still_valid(sh, &c).await? {
-            Some((false, evidence)) => {
-                sh.ctx.engine.action_undone(c.id, RejectReason::Undone, &format!("reconciliation: {evidence}"), now)?;
+    let holds = sh.ctx.store.read(|c| store::conversions::joins_to_reconcile(c, sh.ctx.clock.now(), BATCH))?;
+    for c in holds {
+        match handlers::still_valid(sh, &c).await {
+            Ok(Some((false, evidence))) => {
+                if let Err(e) = sh.ctx.engine.action_undone(c.id, RejectReason::Undone, &format!("reconciliation: {evidence}"), sh.ctx.clock.now()) {
+                    log::error!("scheduler: reconciling conversion {}: {e}", c.id);
+                }
             }
-            Some((true, _)) => sh.ctx.store.write(|tx| store::conversions::touch(tx, c.id, now))?,
-            None => {}
+            Ok(Some((true, _))) => postpone(sh, c.id, RECHECK_EVERY),
+            Ok(None) | Err(_) => postpone(sh, c.id, RETRY_AFTER),
         }
         pace().await;
     }
@@ -97,29 +114,31 @@ async fn reconcile_holds(sh: &Shared) -> anyhow::Result<()> {
 
 /// Accepts joins whose update was missed (e.g. while the daemon was down).
 async fn find_missed_joins(sh: &Shared) -> anyhow::Result<()> {
-    let since = sh.ctx.clock.now() - MISSED_JOIN_LOOKBACK;
+    let now = sh.ctx.clock.now();
+    let since = now - MISSED_JOIN_LOOKBACK;
     for action in [Action::JoinChannel, Action::JoinRequest] {
-        let leads = sh.ctx.store.read(|c| store::leads::waiting_leads(c, action.as_str(), since, BATCH))?;
+        let leads = sh.ctx.store.read(|c| store::leads::waiting_leads(c, action.as_str(), since, now, BATCH))?;
         for lead in leads {
-            let Some(offer) = sh.ctx.store.read(|c| store::offers::get_offer(c, lead.offer_id))? else { continue };
-            let now = sh.ctx.clock.now();
-            match handlers::membership(sh, &offer, lead.tg_user_id).await {
-                Ok(Some(m)) => {
-                    let click_at = sh.ctx.store.read(|c| store::leads::click_by_id(c, lead.click_id))?.map(|c| c.created_at).unwrap_or(lead.started_at);
-                    let premium = sh.ctx.store.read(|c| store::users::get_user(c, lead.tg_user_id))?.is_some_and(|u| u.is_premium);
-                    if m.since.is_some_and(|s| s >= click_at) {
-                        sh.ctx.engine.action_observed(lead.id, action, premium, "reconciliation: getParticipant shows a join after the click", now)?;
-                    }
-                }
-                Ok(None) => {
-                    if let Some(c) = sh.ctx.store.read(|c| store::conversions::by_key(c, lead.offer_id, lead.tg_user_id, action))? {
-                        sh.ctx.store.write(|tx| store::conversions::touch(tx, c.id, now))?;
-                    }
-                }
-                Err(e) => log::warn!("scheduler: membership of lead {}: {e:#}", lead.id),
+            if let Err(e) = check_missed_join(sh, &lead, action).await {
+                log::warn!("scheduler: membership of lead {}: {e:#}", lead.id);
+            }
+            // Whatever the answer, this lead goes to the back of the queue.
+            if let Ok(Some(c)) = sh.ctx.store.read(|c| store::conversions::by_key(c, lead.offer_id, lead.tg_user_id, action)) {
+                postpone(sh, c.id, RECHECK_EVERY);
             }
             pace().await;
         }
+    }
+    Ok(())
+}
+
+async fn check_missed_join(sh: &Shared, lead: &store::leads::Lead, action: Action) -> anyhow::Result<()> {
+    let Some(offer) = sh.ctx.store.read(|c| store::offers::get_offer(c, lead.offer_id))? else { return Ok(()) };
+    let Some(m) = handlers::membership(sh, &offer, lead.tg_user_id).await? else { return Ok(()) };
+    let click_at = sh.ctx.store.read(|c| store::leads::click_by_id(c, lead.click_id))?.map(|c| c.created_at).unwrap_or(lead.started_at);
+    if crate::domain::conversion::joined_after_click(m.since, click_at) {
+        let premium = sh.ctx.store.read(|c| store::users::get_user(c, lead.tg_user_id))?.is_some_and(|u| u.is_premium);
+        sh.ctx.engine.action_observed(lead.id, action, premium, "reconciliation: getParticipant shows a join after the click", sh.ctx.clock.now())?;
     }
     Ok(())
 }
@@ -129,7 +148,9 @@ fn convert_shares(sh: &Shared) -> anyhow::Result<()> {
     let ready = sh.ctx.store.read(|c| store::leads::shares_with_visitors(c, BATCH))?;
     for (lead, visitors) in ready {
         let premium = sh.ctx.store.read(|c| store::users::get_user(c, lead.tg_user_id))?.is_some_and(|u| u.is_premium);
-        sh.ctx.engine.action_observed(lead.id, Action::Share, premium, &format!("share link has {visitors} unique visitor(s)"), sh.ctx.clock.now())?;
+        if let Err(e) = sh.ctx.engine.action_observed(lead.id, Action::Share, premium, &format!("share link has {visitors} unique visitor(s)"), sh.ctx.clock.now()) {
+            log::error!("scheduler: share of lead {}: {e}", lead.id);
+        }
     }
     Ok(())
 }

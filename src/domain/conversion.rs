@@ -23,6 +23,13 @@ pub fn click_expired(clicked_at: i64, now: i64) -> bool {
     now - clicked_at > CLICK_TTL
 }
 
+/// Whether a member since `since` (Telegram's join date; None for the chat's
+/// creator) joined after the click at `click_at`. Only joins after the click
+/// are paid for: a user who already was a member did nothing for the offer.
+pub fn joined_after_click(since: Option<i64>, click_at: i64) -> bool {
+    since.is_some_and(|s| s >= click_at)
+}
+
 /// Accepted conversions already counted against the offer's caps.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Usage {
@@ -234,6 +241,14 @@ mod tests {
         assert_eq!(on_undone(Lead, None, 50), None);
         assert_eq!(on_hold_end(true), Approved);
         assert_eq!(on_hold_end(false), Rejected);
+    }
+
+    #[test]
+    fn joins_count_only_after_the_click() {
+        assert!(joined_after_click(Some(100), 100));
+        assert!(joined_after_click(Some(101), 100));
+        assert!(!joined_after_click(Some(99), 100));
+        assert!(!joined_after_click(None, 100), "the creator never joined");
     }
 
     #[test]

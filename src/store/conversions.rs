@@ -103,10 +103,12 @@ pub fn usage(c: &Connection, offer: OfferId, hour: i64, day: i64, week: i64) -> 
     .query_row(params![offer, hour, day, week], |r| Ok(Usage { total: r.get(0)?, this_hour: r.get(1)?, today: r.get(2)?, this_week: r.get(3)? }))?)
 }
 
-/// Conversions whose hold window has ended, oldest first.
+/// Conversions whose hold window has ended and that may be checked now, oldest first.
 pub fn due_holds(c: &Connection, now: i64, limit: u32) -> Result<Vec<Conversion>> {
     let mut st = c.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM conversions WHERE status = 'hold' AND hold_until <= ?1 ORDER BY hold_until LIMIT ?2"
+        "SELECT {COLUMNS} FROM conversions
+          WHERE status = 'hold' AND hold_until <= ?1 AND coalesce(next_check_at, 0) <= ?1
+          ORDER BY hold_until LIMIT ?2"
     ))?;
     let rows = st.query_map(params![now, limit], row)?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
@@ -117,15 +119,19 @@ pub fn next_hold_end(c: &Connection) -> Result<Option<i64>> {
     Ok(c.query_row("SELECT min(hold_until) FROM conversions WHERE status = 'hold'", [], |r| r.get(0))?)
 }
 
-/// Conversions still in hold, for periodic reconciliation with Telegram.
-pub fn in_hold(c: &Connection, limit: u32) -> Result<Vec<Conversion>> {
-    let mut st = c.prepare_cached(&format!("SELECT {COLUMNS} FROM conversions WHERE status = 'hold' ORDER BY updated_at LIMIT ?1"))?;
-    let rows = st.query_map(params![limit], row)?;
+/// Join conversions in hold that are due for a membership re-check, least recently checked first.
+pub fn joins_to_reconcile(c: &Connection, now: i64, limit: u32) -> Result<Vec<Conversion>> {
+    let mut st = c.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM conversions
+          WHERE status = 'hold' AND action IN ('join_channel', 'join_request') AND coalesce(next_check_at, 0) <= ?1
+          ORDER BY coalesce(next_check_at, 0), id LIMIT ?2"
+    ))?;
+    let rows = st.query_map(params![now, limit], row)?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
-/// Marks a conversion as re-checked now (it moves to the back of the reconciliation queue).
-pub fn touch(c: &Connection, id: ConversionId, now: i64) -> Result<()> {
-    c.prepare_cached("UPDATE conversions SET updated_at = ?2 WHERE id = ?1")?.execute(params![id, now])?;
+/// Puts a conversion at the back of the scheduler's queues until `until`.
+pub fn postpone(c: &Connection, id: ConversionId, until: i64) -> Result<()> {
+    c.prepare_cached("UPDATE conversions SET next_check_at = ?2 WHERE id = ?1")?.execute(params![id, until])?;
     Ok(())
 }

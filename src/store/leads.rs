@@ -170,16 +170,17 @@ pub fn click_token(c: &Connection, click: ClickId) -> Result<Option<String>> {
     Ok(c.prepare_cached("SELECT token FROM clicks WHERE id = ?1")?.query_row([click], |r| r.get(0)).optional()?)
 }
 
-/// Leads still waiting for their action, of offers with `action`, started since `since`,
-/// oldest check first: the reconciliation sweep looks for joins it missed.
-pub fn waiting_leads(c: &Connection, action: &str, since: i64, limit: u32) -> Result<Vec<Lead>> {
+/// Leads still waiting for their action, of offers with `action`, started since `since`
+/// and due for a check at `now`, least recently checked first: the reconciliation
+/// sweep looks for joins it missed.
+pub fn waiting_leads(c: &Connection, action: &str, since: i64, now: i64, limit: u32) -> Result<Vec<Lead>> {
     let mut st = c.prepare_cached(
         "SELECT l.id, l.click_id, l.offer_id, l.tg_user_id, l.started_at, l.premium_at_start, l.member_at_start
            FROM leads l JOIN conversions v ON v.lead_id = l.id
-          WHERE v.status = 'lead' AND v.action = ?1 AND l.started_at >= ?2
-          ORDER BY v.updated_at LIMIT ?3",
+          WHERE v.status = 'lead' AND v.action = ?1 AND l.started_at >= ?2 AND coalesce(v.next_check_at, 0) <= ?3
+          ORDER BY coalesce(v.next_check_at, 0), l.id LIMIT ?4",
     )?;
-    let rows = st.query_map(params![action, since, limit], lead_row)?;
+    let rows = st.query_map(params![action, since, now, limit], lead_row)?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
