@@ -236,3 +236,90 @@ fn config_errors_exit_2_with_one_line_naming_the_key() {
     let out = Command::new(BIN).arg("frobnicate").output().unwrap();
     assert_eq!(out.status.code(), Some(2), "usage errors exit 2 too");
 }
+
+mod common;
+
+/// The bot's update state survives a SIGKILL: what happened while the daemon
+/// was dead arrives after the restart, and nothing is decided twice.
+#[test]
+fn sigkill_with_the_bot_running_loses_no_update() {
+    use tgsim::{AdminRights, ChatSpec, UserSpec};
+    let sim = tgsim::Sim::start(tgsim::SimConfig::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let key = dir.path().join("tgsim.key");
+    sim.write_auth_key_file(&key).unwrap();
+    let cfg = dir.path().join("config.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[database]\npath = \"{db}\"\n[http]\nlisten = \"127.0.0.1:{port}\"\n\
+             [telegram]\napi_id = 1\napi_hash = \"0123456789abcdef0123456789abcdef\"\nbot_token = \"{token}\"\nbot_username = \"{name}\"\n\
+             [telegram.test_dc]\naddress = \"{addr}\"\nauth_key_file = \"{key}\"\n",
+            db = dir.path().join("tgtrack.db").display(),
+            token = sim.bot_token(),
+            name = sim.bot_username(),
+            addr = sim.addr(),
+            key = key.display()
+        ),
+    )
+    .unwrap();
+    let ch = sim.add_channel(ChatSpec::new("K").username("killnews")).unwrap();
+    sim.set_bot_admin(ch, AdminRights::all()).unwrap();
+    let mut child = spawn(&cfg);
+    assert!(wait_until(Duration::from_secs(30), || healthy(port)));
+    let store = Store::open(&dir.path().join("tgtrack.db"), 1).unwrap();
+    let target = Target { chat_kind: Some(tgtrack::domain::offer::ChatKind::Channel), username: Some("killnews".into()), ..Default::default() };
+    let o = store::offers::NewOffer { action: Action::JoinChannel, target, hold_seconds: 3600, postback: PostbackSpec { url: None, ..offer_postback() }, ..base_offer() };
+    let offer = store.write(|tx| store::offers::insert_offer(tx, &o, store::unix_now())).unwrap();
+    let users: Vec<i64> = (0..3).map(|i| sim.add_user(UserSpec::new(&format!("K{i}"))).unwrap()).collect();
+    for (i, u) in users.iter().enumerate() {
+        let token = store_click(&store, offer, &format!("kill-{i}"));
+        sim.user_start_bot(*u, Some(&token)).unwrap();
+    }
+    let status = |u: i64| store.read(|c| store::conversions::by_key(c, offer, u, Action::JoinChannel)).unwrap().map(|c| c.status);
+    assert!(wait_until(Duration::from_secs(20), || users.iter().all(|u| status(*u) == Some(ConversionStatus::Lead))));
+    sim.user_join(users[0], ch).unwrap();
+    assert!(wait_until(Duration::from_secs(20), || status(users[0]) == Some(ConversionStatus::Hold)));
+    // Give the bot a quiet second to save its update state, as it does when idle.
+    std::thread::sleep(Duration::from_secs(6));
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    sim.user_join(users[1], ch).unwrap();
+    sim.user_leave(users[0], ch).unwrap();
+    let mut child = spawn(&cfg);
+    let caught_up = wait_until(Duration::from_secs(30), || status(users[1]) == Some(ConversionStatus::Hold) && status(users[0]) == Some(ConversionStatus::Rejected));
+    sim.user_join(users[2], ch).unwrap();
+    let live = wait_until(Duration::from_secs(20), || status(users[2]) == Some(ConversionStatus::Hold));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(caught_up, "updates made while the daemon was dead arrive after the restart");
+    assert!(live);
+    let joins: i64 = store.read(|c| Ok::<_, store::StoreError>(c.query_row("SELECT count(*) FROM events WHERE kind = 'join'", [], |r| r.get(0))?)).unwrap();
+    assert_eq!(joins, 3, "each join journaled once");
+}
+
+fn offer_postback() -> PostbackSpec {
+    PostbackSpec { url: None, method: PostbackMethod::Get, preset: "generic".into(), statuses: vec![], send_user_id: false }
+}
+
+fn base_offer() -> store::offers::NewOffer {
+    store::offers::NewOffer {
+        name: "base".into(),
+        advertiser_id: None,
+        action: Action::StartBot,
+        target: Target::default(),
+        status: OfferStatus::Active,
+        price: PricePair { regular: 5, premium: 10 },
+        payout: "1".into(),
+        currency: "USD".into(),
+        caps: Caps::default(),
+        schedule: Schedule::Always,
+        timezone: "UTC".into(),
+        hold_seconds: 0,
+        budget_total: None,
+        postback: offer_postback(),
+        relay_secret: None,
+    }
+}

@@ -209,11 +209,29 @@ async fn run(
 
     // One queue per Telegram user keeps that user's updates in order.
     let mut queues: HashMap<i64, mpsc::UnboundedSender<(Update, PeerMap)>> = HashMap::new();
-    let mut reaped = tokio::time::interval(Duration::from_secs(60));
+    let mut workers = tokio::task::JoinSet::new();
+    // Updates handed to a queue and not yet handled. The update state is saved
+    // only when this is zero and the stream has been quiet for a moment (so
+    // grammers' own buffer is empty too): a saved state never claims an update
+    // that a crash could still lose.
+    let pending = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut last_update = tokio::time::Instant::now();
+    let mut dirty = false;
+    let mut tick = tokio::time::interval(Duration::from_secs(5));
     loop {
         tokio::select! {
             _ = stop.changed() => break,
-            _ = reaped.tick() => queues.retain(|_, q| !q.is_closed()),
+            _ = tick.tick() => {
+                queues.retain(|_, q| !q.is_closed());
+                while workers.try_join_next().is_some() {}
+                let quiet = last_update.elapsed() >= Duration::from_secs(1);
+                if dirty && quiet && pending.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+                    match stream.sync_update_state().await {
+                        Ok(()) => dirty = false,
+                        Err(e) => log::warn!("bot: could not save the update state: {e}"),
+                    }
+                }
+            }
             next = stream.next_raw() => {
                 let (raw, state, peers) = match next {
                     Ok(u) => u,
@@ -226,10 +244,12 @@ async fn run(
                         continue;
                     }
                 };
+                last_update = tokio::time::Instant::now();
+                dirty = true;
                 let peer_handle = peers.handle();
                 let update = (Update::from_raw(&client, raw, state, peers), peer_handle);
-                let key = handlers::order_key(&update.0);
-                let Some(key) = key else { continue };
+                let Some(key) = handlers::order_key(&update.0) else { continue };
+                pending.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 let mut update = Some(update);
                 if let Some(q) = queues.get(&key) {
                     if let Err(mpsc::error::SendError(u)) = q.send(update.take().expect("present")) {
@@ -240,15 +260,20 @@ async fn run(
                     let (tx, rx) = mpsc::unbounded_channel();
                     tx.send(u).expect("receiver alive");
                     queues.insert(key, tx);
-                    tokio::spawn(user_queue(Arc::clone(&shared), rx));
+                    workers.spawn(user_queue(Arc::clone(&shared), rx, Arc::clone(&pending)));
                 }
             }
         }
     }
-    log::info!("bot: stopping");
+    log::info!("bot: stopping; finishing the updates already received");
     sched.abort();
+    // Closing the queues lets each worker finish what it holds, then end.
     drop(queues);
-    if let Err(e) = stream.sync_update_state().await {
+    let drained = tokio::time::timeout(Duration::from_secs(10), async { while workers.join_next().await.is_some() {} }).await;
+    if drained.is_err() {
+        log::warn!("bot: some updates were still being handled at stop; they will be fetched again at the next start");
+        workers.abort_all();
+    } else if let Err(e) = stream.sync_update_state().await {
         log::warn!("bot: could not save the update state: {e}");
     }
     handle.quit();
@@ -257,17 +282,24 @@ async fn run(
 }
 
 /// Handles one user's updates in order; ends after 30 quiet seconds.
-async fn user_queue(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<(Update, PeerMap)>) {
+async fn user_queue(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<(Update, PeerMap)>, pending: Arc<std::sync::atomic::AtomicUsize>) {
+    let handle = |u: Update, peers: PeerMap| {
+        let (shared, pending) = (Arc::clone(&shared), Arc::clone(&pending));
+        async move {
+            handlers::handle(&shared, u, &peers).await;
+            pending.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    };
     loop {
         match tokio::time::timeout(Duration::from_secs(30), rx.recv()).await {
-            Ok(Some((u, peers))) => handlers::handle(&shared, u, &peers).await,
+            Ok(Some((u, peers))) => handle(u, peers).await,
             Ok(None) => return,
             Err(_) => {
                 // Close first, then drain: an update sent between the timeout
                 // and the close is still handled here, never dropped.
                 rx.close();
                 while let Ok((u, peers)) = rx.try_recv() {
-                    handlers::handle(&shared, u, &peers).await;
+                    handle(u, peers).await;
                 }
                 return;
             }
