@@ -89,8 +89,6 @@ CREATE TABLE leads (
     tg_user_id       INTEGER NOT NULL REFERENCES tg_users(id),
     started_at       INTEGER NOT NULL,
     premium_at_start INTEGER NOT NULL DEFAULT 0,
-    -- For join offers: was the user already a member when the lead started? NULL = unknown.
-    member_at_start  INTEGER,
     UNIQUE (offer_id, tg_user_id)
 );
 CREATE INDEX leads_user ON leads(tg_user_id);

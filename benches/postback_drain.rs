@@ -2,7 +2,7 @@
 //! local receiver. Not a timed test; run it and copy the figures into
 //! BENCHMARKS.md with the machine:
 //!
-//!     cargo bench --bench postback_drain                 # 20000 rows, 1/2/4/8 senders
+//!     cargo bench --bench postback_drain                 # 20000 rows, 1/2/4/8 senders, defaults
 //!     cargo bench --bench postback_drain -- 50000 8      # rows, senders
 //!     cargo bench --bench postback_drain -- 5000 8 5     # ... and 5 ms receiver latency
 //!
@@ -37,7 +37,7 @@ fn main() {
     let rows: usize = args.first().and_then(|a| a.parse().ok()).unwrap_or(20_000);
     let senders: Vec<usize> = match args.get(1).and_then(|a| a.parse().ok()) {
         Some(s) => vec![s],
-        None => vec![1, 2, 4, 8],
+        None => vec![1, 2, 4, 8, 0],
     };
     let delay_ms: u64 = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(0);
     println!(
@@ -52,7 +52,11 @@ fn main() {
         let r = run(rows, s, Duration::from_millis(delay_ms));
         println!(
             "{:>8}  {:>10.2}  {:>12.0}  {:>10.0}",
-            s,
+            if s == 0 {
+                "default".to_string()
+            } else {
+                s.to_string()
+            },
             r.0,
             rows as f64 / r.0,
             rows as f64 / r.1
@@ -153,9 +157,16 @@ fn run(rows: usize, senders: usize, delay: Duration) -> (f64, f64) {
     };
     let (waker, inbox) = worker::channel();
     let stopper = inbox.stopper();
-    let options = worker::Options {
-        senders,
-        ..worker::Options::default()
+    // `senders` = 0 means the defaults `tgtrack run` uses; otherwise that many
+    // senders, all allowed on the one receiver.
+    let options = match senders {
+        0 => worker::Options::default(),
+        n => worker::Options {
+            senders: n,
+            per_host: n,
+            in_flight: 2 * n,
+            ..worker::Options::default()
+        },
     };
     let w = {
         let store = store.clone();

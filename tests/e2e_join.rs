@@ -45,6 +45,7 @@ fn join_happy_path_then_approved_postback() {
 
     // "Check" again after the decision: a polite "already checked".
     w.sim.user_press_button(alice, card.msg_id, &check_button(&card)).unwrap();
+    assert!(w.sim.wait_for(|o| o.callback_answers.iter().any(|a| a.user_id == alice && a.message.as_deref().is_some_and(|t| t.contains("уже проверено"))), WAIT));
 
     w.pass_hold(3601);
     w.wait_status(offer, alice, Action::JoinChannel, ConversionStatus::Approved);

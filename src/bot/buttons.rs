@@ -7,15 +7,12 @@
 pub enum Button {
     /// "Check": verify the action of the user's lead for this offer.
     Check { offer: i64 },
-    /// Show the task card again.
-    Task { offer: i64 },
 }
 
 impl Button {
     pub fn encode(self) -> Vec<u8> {
         match self {
             Button::Check { offer } => format!("chk:{offer}"),
-            Button::Task { offer } => format!("task:{offer}"),
         }
         .into_bytes()
     }
@@ -29,7 +26,6 @@ impl Button {
         let offer: i64 = n.parse().ok().filter(|n| *n > 0)?;
         match tag {
             "chk" => Some(Button::Check { offer }),
-            "task" => Some(Button::Task { offer }),
             _ => None,
         }
     }
@@ -41,11 +37,11 @@ mod tests {
 
     #[test]
     fn round_trip_and_garbage() {
-        for b in [Button::Check { offer: 1 }, Button::Task { offer: i64::MAX }] {
+        for b in [Button::Check { offer: 1 }, Button::Check { offer: i64::MAX }] {
             assert!(b.encode().len() <= 64);
             assert_eq!(Button::decode(&b.encode()), Some(b));
         }
-        for bad in [&b"chk:"[..], b"chk:-1", b"chk:x", b"zzz:1", b"\xff\xfe", b"", &[b'1'; 65]] {
+        for bad in [&b"chk:"[..], b"chk:-1", b"chk:x", b"task:1", b"\xff\xfe", b"", &[b'1'; 65]] {
             assert_eq!(Button::decode(bad), None, "{bad:?}");
         }
     }

@@ -299,7 +299,10 @@ async fn show_task(sh: &Arc<Shared>, lead: &Lead, offer: &Offer, user: &TgUser, 
         }
         Action::Share => {
             let link = share_link(sh, lead, offer, t)?;
-            rows.push(vec![TgButton::url(texts::open_button(l, offer.action), link.clone())]);
+            // The button opens Telegram's share dialog rather than the link itself:
+            // the user's own tap must not count as a visitor.
+            let share = format!("https://t.me/share/url?url={}", percent_encoding::utf8_percent_encode(&link, percent_encoding::NON_ALPHANUMERIC));
+            rows.push(vec![TgButton::url(texts::open_button(l, offer.action), share)]);
             let text = format!("{}\n\n{link}", texts::task(l, offer));
             return send(sh, user.id, InputMessage::new().text(text).reply_markup(ReplyMarkup::from_buttons(&rows))).await;
         }
@@ -650,9 +653,8 @@ async fn on_callback(sh: &Arc<Shared>, q: grammers_client::update::CallbackQuery
         q.answer().text(texts::stale_button(l)).send().await?;
         return Ok(());
     };
-    let offer_id = match button {
-        Button::Check { offer } | Button::Task { offer } => OfferId(offer),
-    };
+    let Button::Check { offer } = button;
+    let offer_id = OfferId(offer);
     let found = sh.ctx.store.read(|c| -> store::Result<_> {
         let lead = store::leads::lead_by_offer_user(c, offer_id, uid)?;
         let offer = store::offers::get_offer(c, offer_id)?;
@@ -667,13 +669,8 @@ async fn on_callback(sh: &Arc<Shared>, q: grammers_client::update::CallbackQuery
         q.answer().text(texts::already_decided(l)).send().await?;
         return Ok(());
     }
-    match (button, offer.action) {
-        (Button::Task { .. }, _) => {
-            q.answer().send().await?;
-            let user = sh.ctx.store.read(|c| store::users::get_user(c, uid))?.unwrap_or(TgUser { id: uid, ..Default::default() });
-            show_task(sh, &lead, &offer, &user, l).await
-        }
-        (Button::Check { .. }, Action::JoinChannel | Action::JoinRequest) => match membership(sh, &offer, uid).await {
+    match offer.action {
+        Action::JoinChannel | Action::JoinRequest => match membership(sh, &offer, uid).await {
             Ok(Some(m)) => {
                 q.answer().send().await?;
                 decide_membership(sh, &lead, &offer, m, l).await
@@ -688,7 +685,7 @@ async fn on_callback(sh: &Arc<Shared>, q: grammers_client::update::CallbackQuery
                 Err(e)
             }
         },
-        (Button::Check { .. }, Action::Boost) => {
+        Action::Boost => {
             if has_boost(sh, &offer, uid).await? {
                 q.answer().send().await?;
                 let premium = sh.ctx.store.read(|c| store::users::get_user(c, uid))?.is_some_and(|u| u.is_premium);
@@ -699,7 +696,7 @@ async fn on_callback(sh: &Arc<Shared>, q: grammers_client::update::CallbackQuery
                 Ok(())
             }
         }
-        (Button::Check { .. }, _) => {
+        _ => {
             q.answer().alert(texts::not_yet(l, offer.action)).send().await?;
             Ok(())
         }

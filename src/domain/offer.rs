@@ -226,11 +226,16 @@ pub fn check_verifiable(action: Action, target: &Target) -> Result<(), Unverifia
             if target.chat_id.is_none() && target.username.is_none() {
                 return Err(Unverifiable { reason: "The offer needs the chat (id or @username).", alternative: "set the target chat." });
             }
+            if kind == Some(BasicGroup) {
+                // Membership of basic groups cannot be asked with channels.getParticipant,
+                // so the "Check" and the hold-end re-check would be impossible.
+                return Err(Unverifiable {
+                    reason: "Joins of basic groups cannot be re-checked (telegram.md 1.1).",
+                    alternative: "convert the group to a supergroup (Telegram does it when it gets a public link).",
+                });
+            }
             if action == Boost && kind.is_some_and(|k| k != Channel && k != Supergroup) {
                 return Err(Unverifiable { reason: "Only channels and supergroups can be boosted.", alternative: "a `join_channel` offer." });
-            }
-            if kind == Some(BasicGroup) && action == JoinRequest {
-                return Err(Unverifiable { reason: "Basic groups have no join requests.", alternative: "upgrade the group to a supergroup." });
             }
             Ok(())
         }
@@ -247,7 +252,11 @@ pub fn check_verifiable(action: Action, target: &Target) -> Result<(), Unverifia
             Ok(())
         }
         Reaction => {
-            if kind == Some(Channel) && target.discussion_chat_id.is_none() {
+            // Whether reactions are attributable depends on the kind of chat: it must be said.
+            let Some(kind) = kind else {
+                return Err(Unverifiable { reason: "A reaction offer must say where: a group, or a channel post with a discussion group.", alternative: "set --chat-kind." });
+            };
+            if kind == Channel && target.discussion_chat_id.is_none() {
                 return Err(CHANNEL_REACTION);
             }
             if target.msg_id.is_none() {
@@ -256,10 +265,11 @@ pub fn check_verifiable(action: Action, target: &Target) -> Result<(), Unverifia
             Ok(())
         }
         PollVote => {
-            if kind == Some(Channel) {
+            if kind.is_some_and(|k| k != BotChat) {
+                // The bot sends the poll to the user; only that poll's votes reach it.
                 return Err(Unverifiable {
-                    reason: "Polls in channels are anonymous: nobody can see who voted (telegram.md 1.9).",
-                    alternative: "a poll sent by our bot in the user's private chat or in a group.",
+                    reason: "Votes are verified on the poll our bot sends in the user's private chat; polls in channels are anonymous (telegram.md 1.9).",
+                    alternative: "a poll_vote offer with no chat: the bot sends the poll to each user privately.",
                 });
             }
             match &target.poll {
@@ -538,7 +548,9 @@ mod tests {
 
     #[test]
     fn channel_reaction_is_refused_with_alternative() {
-        let t = Target { chat_id: Some(1), chat_kind: Some(ChatKind::Channel), msg_id: Some(5), ..Default::default() };
+        let t = Target { chat_id: Some(1), msg_id: Some(5), ..Default::default() };
+        assert!(check_verifiable(Action::Reaction, &t).unwrap_err().alternative.contains("chat-kind"), "the kind must be given");
+        let t = Target { chat_kind: Some(ChatKind::Channel), ..t };
         let e = check_verifiable(Action::Reaction, &t).unwrap_err();
         assert!(e.alternative.contains("discussion"));
         let t = Target { discussion_chat_id: Some(2), ..t };
@@ -554,6 +566,12 @@ mod tests {
         let t = Target { chat_kind: Some(ChatKind::BotChat), poll: Some(poll), stars: Some(5), url: Some("https://x.test/a.jpg".into()), ..Default::default() };
         assert!(check_verifiable(Action::PollVote, &t).is_ok());
         assert!(check_verifiable(Action::PaidMedia, &t).is_ok());
+    }
+
+    #[test]
+    fn basic_group_joins_are_refused() {
+        let t = Target { chat_id: Some(1), chat_kind: Some(ChatKind::BasicGroup), ..Default::default() };
+        assert!(check_verifiable(Action::JoinChannel, &t).unwrap_err().alternative.contains("supergroup"));
     }
 
     #[test]

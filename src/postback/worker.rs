@@ -20,7 +20,7 @@ use std::collections::HashMap;
 use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::policy::RetryPolicy;
 use super::preset::Preset;
@@ -29,6 +29,9 @@ use crate::config::PostbackConfig;
 use crate::store::postbacks::{self as outbox, Attempt, DueRow, PostbackState};
 use crate::store::{PostbackId, Store};
 
+/// How many rows a deep scan of the outbox reads (see the dispatch loop).
+const DEEP_SCAN: usize = 2048;
+
 /// Tuning knobs; the defaults are what `tgtrack run` uses.
 #[derive(Debug, Clone, Copy)]
 pub struct Options {
@@ -36,7 +39,8 @@ pub struct Options {
     /// against a 5 ms receiver: ~1,500/s; see BENCHMARKS.postback.md), and one slow
     /// receiver must not hold up the others. An idle thread costs a stack.
     pub senders: usize,
-    /// Most rows dispatched and not yet recorded.
+    /// Most rows dispatched and not yet recorded (sent or queued for a sender).
+    /// Twice the senders keeps them busy; more only makes each outbox scan longer.
     pub in_flight: usize,
     /// Most rows in flight to one host, so a receiver that hangs until the
     /// timeout occupies at most this many senders and other networks' postbacks
@@ -51,7 +55,7 @@ impl Default for Options {
     fn default() -> Self {
         Options {
             senders: 16,
-            in_flight: 256,
+            in_flight: 32,
             per_host: 8,
             idle_poll: Duration::from_secs(1),
         }
@@ -181,6 +185,8 @@ pub fn run_with(store: Store, config: PostbackConfig, options: Options, inbox: I
     // Row -> host of what is in flight, and how many per host.
     let mut in_flight: HashMap<PostbackId, String> = HashMap::new();
     let mut per_host: HashMap<String, usize> = HashMap::new();
+    let mut held_back = false;
+    let mut last_deep = Instant::now();
     log::info!("postback worker started ({senders} senders)");
     loop {
         let (finished, stop) = {
@@ -214,8 +220,16 @@ pub fn run_with(store: Store, config: PostbackConfig, options: Options, inbox: I
         let mut next_due = None;
         let room = capacity.saturating_sub(in_flight.len());
         if room > 0 {
-            // Look past rows held back by the per-host cap, within reason.
-            let scan = in_flight.len() + room * 4;
+            // Normally look a little past what fits; when the head of the
+            // queue is all held back by the per-host cap (one receiver hanging
+            // with a backlog), look deeper, at most twice a second, so other
+            // networks' rows are found without rescanning thousands every time.
+            let deep = held_back && last_deep.elapsed() >= Duration::from_millis(500);
+            let scan = in_flight.len() + if deep { DEEP_SCAN } else { room * 2 };
+            if deep {
+                last_deep = Instant::now();
+            }
+            held_back = false;
             match store.read(|c| outbox::earliest_pending(c, scan)) {
                 Ok(rows) => {
                     let mut sent = 0;
@@ -234,6 +248,7 @@ pub fn run_with(store: Store, config: PostbackConfig, options: Options, inbox: I
                         let n = per_host.entry(host.clone()).or_insert(0);
                         if *n >= per_host_cap {
                             // Its turn comes when one of that host's answers is recorded.
+                            held_back = true;
                             continue;
                         }
                         *n += 1;

@@ -23,7 +23,6 @@ pub struct Lead {
     pub tg_user_id: i64,
     pub started_at: i64,
     pub premium_at_start: bool,
-    pub member_at_start: Option<bool>,
 }
 
 /// Outcome of binding a click to a user.
@@ -62,7 +61,7 @@ pub fn click_by_id(c: &Connection, id: ClickId) -> Result<Option<StartClick>> {
     Ok(c.prepare_cached(&format!("SELECT {CLICK_COLUMNS} FROM clicks WHERE id = ?1"))?.query_row([id], start_click_row).optional()?)
 }
 
-const LEAD_COLUMNS: &str = "id, click_id, offer_id, tg_user_id, started_at, premium_at_start, member_at_start";
+const LEAD_COLUMNS: &str = "id, click_id, offer_id, tg_user_id, started_at, premium_at_start";
 
 fn lead_row(r: &Row<'_>) -> rusqlite::Result<Lead> {
     Ok(Lead {
@@ -72,7 +71,6 @@ fn lead_row(r: &Row<'_>) -> rusqlite::Result<Lead> {
         tg_user_id: r.get(3)?,
         started_at: r.get(4)?,
         premium_at_start: r.get(5)?,
-        member_at_start: r.get(6)?,
     })
 }
 
@@ -113,11 +111,6 @@ pub fn leads_of_user(c: &Connection, user: i64) -> Result<Vec<Lead>> {
     let mut st = c.prepare_cached(&format!("SELECT {LEAD_COLUMNS} FROM leads WHERE tg_user_id = ?1 ORDER BY id DESC"))?;
     let rows = st.query_map([user], lead_row)?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
-}
-
-pub fn set_member_at_start(c: &Connection, id: LeadId, member: bool) -> Result<()> {
-    c.prepare_cached("UPDATE leads SET member_at_start = ?2 WHERE id = ?1")?.execute(params![id, member])?;
-    Ok(())
 }
 
 /// Registers a per-lead task artefact (invite link, poll, invoice payload) so
@@ -175,7 +168,7 @@ pub fn click_token(c: &Connection, click: ClickId) -> Result<Option<String>> {
 /// sweep looks for joins it missed.
 pub fn waiting_leads(c: &Connection, action: &str, since: i64, now: i64, limit: u32) -> Result<Vec<Lead>> {
     let mut st = c.prepare_cached(
-        "SELECT l.id, l.click_id, l.offer_id, l.tg_user_id, l.started_at, l.premium_at_start, l.member_at_start
+        "SELECT l.id, l.click_id, l.offer_id, l.tg_user_id, l.started_at, l.premium_at_start
            FROM leads l JOIN conversions v ON v.lead_id = l.id
           WHERE v.status = 'lead' AND v.action = ?1 AND l.started_at >= ?2 AND coalesce(v.next_check_at, 0) <= ?3
           ORDER BY coalesce(v.next_check_at, 0), l.id LIMIT ?4",
@@ -188,12 +181,12 @@ pub fn waiting_leads(c: &Connection, action: &str, since: i64, now: i64, limit: 
 /// conversion still waits: the share action is done.
 pub fn shares_with_visitors(c: &Connection, limit: u32) -> Result<Vec<(Lead, i64)>> {
     let mut st = c.prepare_cached(
-        "SELECT l.id, l.click_id, l.offer_id, l.tg_user_id, l.started_at, l.premium_at_start, l.member_at_start,
+        "SELECT l.id, l.click_id, l.offer_id, l.tg_user_id, l.started_at, l.premium_at_start,
                 (SELECT count(*) FROM share_visits v WHERE v.share_id = s.id) AS uniq
            FROM share_links s JOIN leads l ON l.id = s.lead_id
            JOIN conversions c ON c.lead_id = l.id AND c.action = 'share' AND c.status = 'lead'
           WHERE uniq > 0 LIMIT ?1",
     )?;
-    let rows = st.query_map(params![limit], |r| Ok((lead_row(r)?, r.get(7)?)))?;
+    let rows = st.query_map(params![limit], |r| Ok((lead_row(r)?, r.get(6)?)))?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
