@@ -34,7 +34,12 @@ pub struct StartOptions {
 
 impl Default for StartOptions {
     fn default() -> Self {
-        StartOptions { listener: None, clock: Clock::new(), tick: Duration::from_secs(10), checkpoint_every: Duration::from_secs(1) }
+        StartOptions {
+            listener: None,
+            clock: Clock::new(),
+            tick: Duration::from_secs(10),
+            checkpoint_every: Duration::from_secs(1),
+        }
     }
 }
 
@@ -57,7 +62,8 @@ pub fn start(cfg: Config, opts: StartOptions) -> anyhow::Result<Daemon> {
     let store = Store::open(&cfg.database.path, (cfg.http.threads as u32 + 2).min(16))?;
     let listener = match opts.listener {
         Some(l) => l,
-        None => TcpListener::bind(cfg.http.listen).with_context(|| format!("http.listen: cannot listen on {}", cfg.http.listen))?,
+        None => TcpListener::bind(cfg.http.listen)
+            .with_context(|| format!("http.listen: cannot listen on {}", cfg.http.listen))?,
     };
     let addr = listener.local_addr()?;
 
@@ -67,7 +73,9 @@ pub fn start(cfg: Config, opts: StartOptions) -> anyhow::Result<Daemon> {
     let worker_stop = inbox.stopper();
     let worker = {
         let (store, pcfg) = (store.clone(), cfg.postback.clone());
-        std::thread::Builder::new().name("postback".into()).spawn(move || postback::worker::run(store, pcfg, inbox))?
+        std::thread::Builder::new()
+            .name("postback".into())
+            .spawn(move || postback::worker::run(store, pcfg, inbox))?
     };
     let engine = Engine::new(store.clone(), waker);
 
@@ -101,12 +109,21 @@ pub fn start(cfg: Config, opts: StartOptions) -> anyhow::Result<Daemon> {
 
     let http_stop = http::server::Shutdown::new();
     let http = {
-        let ctx = http::server::Context::new(store.clone(), &cfg.http, cfg.bot_username().map(str::to_string))?
-            .with_relay(engine.clone(), opts.clock.clone());
+        let ctx = http::server::Context::new(
+            store.clone(),
+            &cfg.http,
+            cfg.bot_username().map(str::to_string),
+        )?
+        .with_relay(engine.clone(), opts.clock.clone());
         let stop = http_stop.clone();
-        std::thread::Builder::new().name("http".into()).spawn(move || http::server::run(listener, ctx, stop))?
+        std::thread::Builder::new()
+            .name("http".into())
+            .spawn(move || http::server::run(listener, ctx, stop))?
     };
-    log::info!("tgtrack is up: http://{addr} (public base {})", cfg.http.public_base_url);
+    log::info!(
+        "tgtrack is up: http://{addr} (public base {})",
+        cfg.http.public_base_url
+    );
     Ok(Daemon {
         addr,
         store,
@@ -141,7 +158,9 @@ impl Daemon {
         if let Some(h) = self.http.take() {
             match h.join() {
                 Ok(Err(e)) => first_err = first_err.or(Some(e)),
-                Err(_) => first_err = first_err.or(Some(anyhow::anyhow!("the HTTP thread panicked"))),
+                Err(_) => {
+                    first_err = first_err.or(Some(anyhow::anyhow!("the HTTP thread panicked")))
+                }
                 Ok(Ok(())) => {}
             }
         }
@@ -174,7 +193,8 @@ impl Drop for Daemon {
 /// `tgtrack run`: start, then wait for SIGTERM or SIGINT and shut down gracefully.
 pub fn run_until_signal(cfg: Config) -> anyhow::Result<()> {
     use signal_hook::consts::{SIGINT, SIGTERM};
-    let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGINT]).context("installing signal handlers")?;
+    let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGINT])
+        .context("installing signal handlers")?;
     let daemon = start(cfg, StartOptions::default())?;
     if let Some(sig) = signals.forever().next() {
         log::info!("received signal {sig}; shutting down");

@@ -10,14 +10,18 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::config::{Config, ConfigError};
 use crate::domain::offer::{
-    parse_statuses, validate_draft, Action, Caps, ChatKind, OfferDraft, OfferStatus, PollSpec, PostbackMethod,
-    PostbackSpec, PricePair, Target,
+    parse_statuses, validate_draft, Action, Caps, ChatKind, OfferDraft, OfferStatus, PollSpec,
+    PostbackMethod, PostbackSpec, PricePair, Target,
 };
 use crate::domain::schedule::Schedule;
 use crate::store::{self, OfferId, Store};
 
 #[derive(Parser, Debug)]
-#[command(name = "tgtrack", version, about = "Sell verified Telegram actions to CPA networks")]
+#[command(
+    name = "tgtrack",
+    version,
+    about = "Sell verified Telegram actions to CPA networks"
+)]
 pub struct Cli {
     /// Config file [default: $TGTRACK_CONFIG, else ./config.toml]
     #[arg(long, global = true, env = "TGTRACK_CONFIG", value_name = "PATH")]
@@ -255,8 +259,8 @@ pub fn main() -> ExitCode {
         _ => "info,grammers_session=warn,grammers_mtsender=warn,grammers_client=warn,grammers_mtproto=warn",
     };
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(default_filter))
-    .format_timestamp_millis()
-    .init();
+        .format_timestamp_millis()
+        .init();
     match dispatch(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -271,7 +275,9 @@ pub fn main() -> ExitCode {
 }
 
 fn config_path(cli: &Cli) -> PathBuf {
-    cli.config.clone().unwrap_or_else(|| PathBuf::from("config.toml"))
+    cli.config
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("config.toml"))
 }
 
 fn load_config(cli: &Cli) -> anyhow::Result<Config> {
@@ -299,18 +305,27 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
         }
         Command::CheckConfig => {
             let cfg = load_config(&cli)?;
-            println!("# {} is valid. Effective configuration (secrets redacted):", config_path(&cli).display());
+            println!(
+                "# {} is valid. Effective configuration (secrets redacted):",
+                config_path(&cli).display()
+            );
             print!("{}", cfg.redacted());
             if cfg.telegram.is_none() {
-                println!("# no [telegram] section: `run` will serve links and postbacks without the bot");
+                println!(
+                    "# no [telegram] section: `run` will serve links and postbacks without the bot"
+                );
             }
             Ok(())
         }
         Command::Migrate => {
             let cfg = load_config(&cli)?;
             let store = open_store(&cfg)?;
-            let v = store.read(|c| Ok::<_, anyhow::Error>(store::migrations::current_version(c)?))?;
-            println!("database {} is at schema version {v}", store.path().display());
+            let v =
+                store.read(|c| Ok::<_, anyhow::Error>(store::migrations::current_version(c)?))?;
+            println!(
+                "database {} is at schema version {v}",
+                store.path().display()
+            );
             Ok(())
         }
         Command::Run => {
@@ -358,10 +373,16 @@ fn postback_cmd(cfg: &Config, store: &Store, cmd: &PostbackCmd) -> anyhow::Resul
             print!("{}", pb::list(store, state, *limit as usize)?);
         }
         PostbackCmd::Show { id } => println!("{}", pb::show(store, store::PostbackId(*id))?),
-        PostbackCmd::Retry { id: Some(id), .. } => println!("{}", pb::retry(store, store::PostbackId(*id))?),
-        PostbackCmd::Retry { id: None, .. } => println!("{} dead postback(s) requeued", pb::retry_all_dead(store)?),
+        PostbackCmd::Retry { id: Some(id), .. } => {
+            println!("{}", pb::retry(store, store::PostbackId(*id))?)
+        }
+        PostbackCmd::Retry { id: None, .. } => {
+            println!("{} dead postback(s) requeued", pb::retry_all_dead(store)?)
+        }
         PostbackCmd::Test { offer, status } => {
-            let status = status.parse().map_err(|e: String| usage(format!("--status: {e}")))?;
+            let status = status
+                .parse()
+                .map_err(|e: String| usage(format!("--status: {e}")))?;
             let report = pb::test(store, &cfg.postback, OfferId(*offer), Some(status))?;
             println!("{report}");
             if !report.delivered {
@@ -374,12 +395,21 @@ fn postback_cmd(cfg: &Config, store: &Store, cmd: &PostbackCmd) -> anyhow::Resul
 
 fn backup_cmd(cfg: &Config, dest: &Path) -> anyhow::Result<()> {
     if dest.exists() {
-        return Err(UsageError(format!("{} already exists; choose a new file", dest.display())).into());
+        return Err(UsageError(format!(
+            "{} already exists; choose a new file",
+            dest.display()
+        ))
+        .into());
     }
     let store = open_store(cfg)?;
     store.backup(dest)?;
     let size = std::fs::metadata(dest).map(|m| m.len()).unwrap_or(0);
-    println!("backed up {} to {} ({} KiB)", store.path().display(), dest.display(), size / 1024);
+    println!(
+        "backed up {} to {} ({} KiB)",
+        store.path().display(),
+        dest.display(),
+        size / 1024
+    );
     Ok(())
 }
 
@@ -392,29 +422,49 @@ pub fn postback_spec(a: &PostbackArgs) -> anyhow::Result<PostbackSpec> {
     let method: PostbackMethod = a.postback_method.parse().map_err(usage)?;
     let statuses = parse_statuses(&a.statuses).map_err(|e| usage(format!("--statuses: {e}")))?;
     if let Some(url) = &a.postback_url {
-        crate::postback::validate_template(url, &a.preset).map_err(|e| usage(format!("--postback-url: {e}")))?;
+        crate::postback::validate_template(url, &a.preset)
+            .map_err(|e| usage(format!("--postback-url: {e}")))?;
     } else if crate::postback::preset(&a.preset).is_none() {
         return Err(usage(format!("--preset: unknown preset {:?}", a.preset)));
     }
-    Ok(PostbackSpec { url: a.postback_url.clone(), method, preset: a.preset.clone(), statuses, send_user_id: a.send_user_id })
+    Ok(PostbackSpec {
+        url: a.postback_url.clone(),
+        method,
+        preset: a.preset.clone(),
+        statuses,
+        send_user_id: a.send_user_id,
+    })
 }
 
 fn offer_cmd(cfg: &Config, store: &Store, cmd: &OfferCmd) -> anyhow::Result<()> {
     let now = store::unix_now();
     match cmd {
         OfferCmd::Create(a) => {
-            let action: Action = a.action.parse().map_err(|e| usage(format!("--action: {e}")))?;
+            let action: Action = a
+                .action
+                .parse()
+                .map_err(|e| usage(format!("--action: {e}")))?;
             let chat_kind = a
                 .chat_kind
                 .as_deref()
-                .map(|k| serde_json::from_value::<ChatKind>(serde_json::Value::String(k.to_string())))
+                .map(|k| {
+                    serde_json::from_value::<ChatKind>(serde_json::Value::String(k.to_string()))
+                })
                 .transpose()
-                .map_err(|_| usage("--chat-kind: expected channel, supergroup, basic_group or bot_chat"))?;
-            let poll = a.poll_question.as_ref().map(|q| PollSpec { question: q.clone(), options: a.poll_options.clone() });
+                .map_err(|_| {
+                    usage("--chat-kind: expected channel, supergroup, basic_group or bot_chat")
+                })?;
+            let poll = a.poll_question.as_ref().map(|q| PollSpec {
+                question: q.clone(),
+                options: a.poll_options.clone(),
+            });
             let target = Target {
                 chat_id: a.chat_id,
                 chat_kind,
-                username: a.username.as_ref().map(|u| u.trim_start_matches('@').to_string()),
+                username: a
+                    .username
+                    .as_ref()
+                    .map(|u| u.trim_start_matches('@').to_string()),
                 title: a.title.clone(),
                 msg_id: a.msg_id,
                 discussion_chat_id: a.discussion_chat_id,
@@ -429,16 +479,25 @@ fn offer_cmd(cfg: &Config, store: &Store, cmd: &OfferCmd) -> anyhow::Result<()> 
                 .map(|h| humantime::parse_duration(h).map(|d| d.as_secs() as i64))
                 .transpose()
                 .map_err(|e| usage(format!("--hold: {e}")))?;
-            let schedule = Schedule::parse(&a.schedule).map_err(|e| usage(format!("--schedule: {e}")))?;
+            let schedule =
+                Schedule::parse(&a.schedule).map_err(|e| usage(format!("--schedule: {e}")))?;
             let draft = OfferDraft {
                 name: a.name.clone(),
                 advertiser_id: None,
                 action,
                 target,
-                price: PricePair { regular: a.price.unwrap_or(min.regular), premium: a.price_premium.unwrap_or(min.premium) },
+                price: PricePair {
+                    regular: a.price.unwrap_or(min.regular),
+                    premium: a.price_premium.unwrap_or(min.premium),
+                },
                 payout: a.payout.clone(),
                 currency: a.currency.clone(),
-                caps: Caps { total: a.cap_total, hour: a.cap_hour, day: a.cap_day, week: a.cap_week },
+                caps: Caps {
+                    total: a.cap_total,
+                    hour: a.cap_hour,
+                    day: a.cap_day,
+                    week: a.cap_week,
+                },
                 schedule,
                 timezone: a.timezone.clone(),
                 hold_seconds,
@@ -446,7 +505,11 @@ fn offer_cmd(cfg: &Config, store: &Store, cmd: &OfferCmd) -> anyhow::Result<()> 
             };
             let valid = validate_draft(draft, min).map_err(|e| usage(e.to_string()))?;
             let postback = postback_spec(&a.postback)?;
-            let status = if a.paused { OfferStatus::Paused } else { OfferStatus::Active };
+            let status = if a.paused {
+                OfferStatus::Paused
+            } else {
+                OfferStatus::Active
+            };
             let new = store::offers::NewOffer {
                 name: valid.draft.name,
                 advertiser_id: None,
@@ -467,7 +530,10 @@ fn offer_cmd(cfg: &Config, store: &Store, cmd: &OfferCmd) -> anyhow::Result<()> 
             };
             let id = store.write(|tx| store::offers::insert_offer(tx, &new, now))?;
             println!("created offer {id} ({status})");
-            println!("click link for networks: {}/click/{id}?uid={{click_id}}", cfg.http.public_base_url);
+            println!(
+                "click link for networks: {}/click/{id}?uid={{click_id}}",
+                cfg.http.public_base_url
+            );
             Ok(())
         }
         OfferCmd::List => {
@@ -476,7 +542,10 @@ fn offer_cmd(cfg: &Config, store: &Store, cmd: &OfferCmd) -> anyhow::Result<()> 
                 println!("no offers yet; create one with `tgtrack offer create --help`");
                 return Ok(());
             }
-            println!("{:>5}  {:<10}  {:<16}  {:>7}  {:>9}  name", "id", "status", "action", "price", "budget");
+            println!(
+                "{:>5}  {:<10}  {:<16}  {:>7}  {:>9}  name",
+                "id", "status", "action", "price", "budget"
+            );
             for o in offers {
                 let budget = o.budget_left().map_or("-".to_string(), |b| b.to_string());
                 println!(
@@ -500,7 +569,10 @@ fn offer_cmd(cfg: &Config, store: &Store, cmd: &OfferCmd) -> anyhow::Result<()> 
                 *s = serde_json::Value::String("**** (see --secret)".into());
             }
             println!("{}", serde_json::to_string_pretty(&shown)?);
-            println!("click link: {}/click/{}?uid={{click_id}}", cfg.http.public_base_url, o.id);
+            println!(
+                "click link: {}/click/{}?uid={{click_id}}",
+                cfg.http.public_base_url, o.id
+            );
             if *secret {
                 match &o.relay_secret {
                     Some(s) => println!("relay secret: {s}"),
@@ -513,11 +585,18 @@ fn offer_cmd(cfg: &Config, store: &Store, cmd: &OfferCmd) -> anyhow::Result<()> 
         OfferCmd::Resume { id } => set_status(store, *id, OfferStatus::Active, now),
         OfferCmd::SetPostback(a) => {
             let spec = postback_spec(&a.postback)?;
-            let ok = store.write(|tx| store::offers::set_postback(tx, OfferId(a.id), &spec, now))?;
+            let ok =
+                store.write(|tx| store::offers::set_postback(tx, OfferId(a.id), &spec, now))?;
             if !ok {
                 return Err(usage(format!("no offer {}", a.id)));
             }
-            println!("offer {}: postback set ({} {}, statuses {})", a.id, spec.method.as_str(), spec.preset, a.postback.statuses);
+            println!(
+                "offer {}: postback set ({} {}, statuses {})",
+                a.id,
+                spec.method.as_str(),
+                spec.preset,
+                a.postback.statuses
+            );
             Ok(())
         }
     }
@@ -532,7 +611,10 @@ fn set_status(store: &Store, id: i64, to: OfferStatus, now: i64) -> anyhow::Resu
             return Ok(Ok(to));
         }
         if !o.status.can_become(to) {
-            return Ok(Err(format!("offer {id} is {} and cannot become {to}", o.status)));
+            return Ok(Err(format!(
+                "offer {id} is {} and cannot become {to}",
+                o.status
+            )));
         }
         store::offers::set_status(tx, OfferId(id), to, now)?;
         Ok(Ok(to))
@@ -543,8 +625,12 @@ fn set_status(store: &Store, id: i64, to: OfferStatus, now: i64) -> anyhow::Resu
 }
 
 fn parse_day(s: &str, flag: &str) -> anyhow::Result<i64> {
-    let d = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| usage(format!("{flag}: {s:?} is not a date like 2026-11-26")))?;
-    Ok(d.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc().timestamp())
+    let d = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map_err(|_| usage(format!("{flag}: {s:?} is not a date like 2026-11-26")))?;
+    Ok(d.and_hms_opt(0, 0, 0)
+        .expect("midnight exists")
+        .and_utc()
+        .timestamp())
 }
 
 pub fn stats_cmd(store: &Store, a: &StatsArgs, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
@@ -566,11 +652,27 @@ pub fn stats_cmd(store: &Store, a: &StatsArgs, out: &mut dyn std::io::Write) -> 
     if a.csv {
         writeln!(out, "day,offer_id,clicks,hits,leads,holds,approved,rejected,premium,spent_stars,cr_percent,postbacks_sent,postbacks_failed")?;
         for r in rows.iter().chain(std::iter::once(&total)) {
-            let offer = if r.day == "total" { String::new() } else { r.offer_id.to_string() };
+            let offer = if r.day == "total" {
+                String::new()
+            } else {
+                r.offer_id.to_string()
+            };
             writeln!(
                 out,
                 "{},{},{},{},{},{},{},{},{},{},{:.2},{},{}",
-                r.day, offer, r.clicks, r.hits, r.leads, r.holds, r.approved, r.rejected, r.premium, r.spent, r.cr(), r.postbacks_sent, r.postbacks_failed
+                r.day,
+                offer,
+                r.clicks,
+                r.hits,
+                r.leads,
+                r.holds,
+                r.approved,
+                r.rejected,
+                r.premium,
+                r.spent,
+                r.cr(),
+                r.postbacks_sent,
+                r.postbacks_failed
             )?;
         }
         return Ok(());
@@ -582,26 +684,57 @@ pub fn stats_cmd(store: &Store, a: &StatsArgs, out: &mut dyn std::io::Write) -> 
     writeln!(
         out,
         "{:<10} {:>5} {:>7} {:>6} {:>6} {:>6} {:>8} {:>8} {:>7} {:>6} {:>6} {:>5}/{:<5}",
-        "day", "offer", "clicks", "leads", "holds", "appr", "rejected", "premium", "spent", "CR%", "", "pb ok", "fail"
+        "day",
+        "offer",
+        "clicks",
+        "leads",
+        "holds",
+        "appr",
+        "rejected",
+        "premium",
+        "spent",
+        "CR%",
+        "",
+        "pb ok",
+        "fail"
     )?;
     for r in rows.iter().chain(std::iter::once(&total)) {
-        let offer = if r.day == "total" { String::new() } else { r.offer_id.to_string() };
+        let offer = if r.day == "total" {
+            String::new()
+        } else {
+            r.offer_id.to_string()
+        };
         writeln!(
             out,
             "{:<10} {:>5} {:>7} {:>6} {:>6} {:>6} {:>8} {:>8} {:>7} {:>6.2} {:>6} {:>5}/{:<5}",
-            r.day, offer, r.clicks, r.leads, r.holds, r.approved, r.rejected, r.premium, r.spent, r.cr(), "", r.postbacks_sent, r.postbacks_failed
+            r.day,
+            offer,
+            r.clicks,
+            r.leads,
+            r.holds,
+            r.approved,
+            r.rejected,
+            r.premium,
+            r.spent,
+            r.cr(),
+            "",
+            r.postbacks_sent,
+            r.postbacks_failed
         )?;
     }
     Ok(())
 }
 
 fn audit_cmd(store: &Store, conversion: i64) -> anyhow::Result<()> {
-    let trail = store.read(|c| store::audit::trail_for_conversion(c, store::ConversionId(conversion)))?;
+    let trail =
+        store.read(|c| store::audit::trail_for_conversion(c, store::ConversionId(conversion)))?;
     if trail.is_empty() {
         return Err(usage(format!("no conversion {conversion}")));
     }
     for e in trail {
-        let when = chrono::DateTime::from_timestamp(e.at, 0).map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string()).unwrap_or_default();
+        let when = chrono::DateTime::from_timestamp(e.at, 0)
+            .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+            .unwrap_or_default();
         println!("{when}  {:<18} {}", e.kind, e.detail);
     }
     Ok(())

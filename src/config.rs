@@ -38,7 +38,10 @@ impl fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 fn err(key: &str, problem: impl Into<String>) -> ConfigError {
-    ConfigError { key: key.to_string(), problem: problem.into() }
+    ConfigError {
+        key: key.to_string(),
+        problem: problem.into(),
+    }
 }
 
 /// A secret string: never printed, never logged.
@@ -256,7 +259,10 @@ impl Pricing {
             StartBot | ThirdPartyBot => self.bot_start,
             Boost => self.boost,
             // The user pays us: the advertiser sets the invoice, no minimum applies.
-            StarsPayment => PricePair { regular: 0, premium: 0 },
+            StarsPayment => PricePair {
+                regular: 0,
+                premium: 0,
+            },
         }
     }
 }
@@ -264,15 +270,22 @@ impl Pricing {
 impl Config {
     /// Parses and validates TOML text. `env` supplies environment overrides
     /// (a closure so tests need not touch the process environment).
-    pub fn from_toml(text: &str, env: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+    pub fn from_toml(
+        text: &str,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
         let raw: RawConfig = toml::from_str(text).map_err(|e| toml_error(text, &e))?;
         Self::validate(raw, env)
     }
 
     /// Reads the file at `path` (see [`Config::from_toml`]).
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| err("", format!("cannot read config file {}: {e}", path.display())))?;
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            err(
+                "",
+                format!("cannot read config file {}: {e}", path.display()),
+            )
+        })?;
         Self::from_toml(&text, |k| std::env::var(k).ok()).map_err(|mut e| {
             if e.key.is_empty() {
                 e.problem = format!("{}: {}", path.display(), e.problem);
@@ -281,18 +294,27 @@ impl Config {
         })
     }
 
-    fn validate(raw: RawConfig, env: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+    fn validate(
+        raw: RawConfig,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
         let database = DatabaseConfig {
-            path: raw.database.path.unwrap_or_else(|| PathBuf::from("tgtrack.db")),
+            path: raw
+                .database
+                .path
+                .unwrap_or_else(|| PathBuf::from("tgtrack.db")),
         };
         if database.path.as_os_str().is_empty() {
             return Err(err("database.path", "must not be empty"));
         }
 
         let listen_s = raw.http.listen.unwrap_or_else(|| "127.0.0.1:8080".into());
-        let listen: SocketAddr = listen_s
-            .parse()
-            .map_err(|_| err("http.listen", format!("{listen_s:?} is not an address like 127.0.0.1:8080")))?;
+        let listen: SocketAddr = listen_s.parse().map_err(|_| {
+            err(
+                "http.listen",
+                format!("{listen_s:?} is not an address like 127.0.0.1:8080"),
+            )
+        })?;
         let public_base_url = raw
             .http
             .public_base_url
@@ -300,17 +322,30 @@ impl Config {
             .trim_end_matches('/')
             .to_string();
         if !(public_base_url.starts_with("http://") || public_base_url.starts_with("https://")) {
-            return Err(err("http.public_base_url", "must start with http:// or https://"));
+            return Err(err(
+                "http.public_base_url",
+                "must start with http:// or https://",
+            ));
         }
         let threads = raw.http.threads.unwrap_or(4);
         if !(1..=256).contains(&threads) {
-            return Err(err("http.threads", format!("{threads} is out of range 1..=256")));
+            return Err(err(
+                "http.threads",
+                format!("{threads} is out of range 1..=256"),
+            ));
         }
         let trusted_proxies = raw
             .http
             .trusted_proxies
             .iter()
-            .map(|s| IpNet::parse(s).ok_or_else(|| err("http.trusted_proxies", format!("{s:?} is not an IP or CIDR"))))
+            .map(|s| {
+                IpNet::parse(s).ok_or_else(|| {
+                    err(
+                        "http.trusted_proxies",
+                        format!("{s:?} is not an IP or CIDR"),
+                    )
+                })
+            })
             .collect::<Result<Vec<_>, _>>()?;
         let read_timeout = duration("http.read_timeout", raw.http.read_timeout, "10s")?;
 
@@ -323,12 +358,18 @@ impl Config {
         let timeout = duration("postback.timeout", p.timeout, "10s")?;
         let max_attempts = p.max_attempts.unwrap_or(10);
         if !(1..=100).contains(&max_attempts) {
-            return Err(err("postback.max_attempts", format!("{max_attempts} is out of range 1..=100")));
+            return Err(err(
+                "postback.max_attempts",
+                format!("{max_attempts} is out of range 1..=100"),
+            ));
         }
         let backoff = duration("postback.backoff", p.backoff, "30s")?;
         let backoff_max = duration("postback.backoff_max", p.backoff_max, "1h")?;
         if backoff_max < backoff {
-            return Err(err("postback.backoff_max", "must be at least postback.backoff"));
+            return Err(err(
+                "postback.backoff_max",
+                "must be at least postback.backoff",
+            ));
         }
         let postback = PostbackConfig {
             timeout,
@@ -339,15 +380,24 @@ impl Config {
         };
 
         let d = Pricing::default();
-        let price = |key: &str, raw: Option<RawPrice>, default: PricePair| -> Result<PricePair, ConfigError> {
+        let price = |key: &str,
+                     raw: Option<RawPrice>,
+                     default: PricePair|
+         -> Result<PricePair, ConfigError> {
             match raw {
                 None => Ok(default),
                 Some(r) => {
                     let ok = |v: i64| (0..=1_000_000).contains(&v);
                     if !ok(r.regular) || !ok(r.premium) {
-                        return Err(err(&format!("pricing.{key}"), "prices must be 0..=1000000 Stars"));
+                        return Err(err(
+                            &format!("pricing.{key}"),
+                            "prices must be 0..=1000000 Stars",
+                        ));
                     }
-                    Ok(PricePair { regular: r.regular, premium: r.premium })
+                    Ok(PricePair {
+                        regular: r.regular,
+                        premium: r.premium,
+                    })
                 }
             }
         };
@@ -363,7 +413,19 @@ impl Config {
             boost: price("boost", rp.boost, d.boost)?,
         };
 
-        Ok(Config { database, http: HttpConfig { listen, public_base_url, threads: threads as usize, trusted_proxies, read_timeout }, telegram, postback, pricing })
+        Ok(Config {
+            database,
+            http: HttpConfig {
+                listen,
+                public_base_url,
+                threads: threads as usize,
+                trusted_proxies,
+                read_timeout,
+            },
+            telegram,
+            postback,
+            pricing,
+        })
     }
 
     /// The effective config as TOML-ish text with secrets redacted, for `check-config`.
@@ -377,27 +439,41 @@ impl Config {
     }
 }
 
-fn validate_telegram(t: RawTelegram, env: &impl Fn(&str) -> Option<String>) -> Result<TelegramConfig, ConfigError> {
-    let api_id = t.api_id.ok_or_else(|| err("telegram.api_id", "is required (from https://my.telegram.org)"))?;
+fn validate_telegram(
+    t: RawTelegram,
+    env: &impl Fn(&str) -> Option<String>,
+) -> Result<TelegramConfig, ConfigError> {
+    let api_id = t.api_id.ok_or_else(|| {
+        err(
+            "telegram.api_id",
+            "is required (from https://my.telegram.org)",
+        )
+    })?;
     let api_id = i32::try_from(api_id)
         .ok()
         .filter(|v| *v > 0)
         .ok_or_else(|| err("telegram.api_id", format!("{api_id} is not a valid api id")))?;
     // The environment wins, so the file can be committed without secrets.
-    let api_hash = env("TGTRACK_API_HASH").or(t.api_hash).ok_or_else(|| {
-        err("telegram.api_hash", "is required (or set TGTRACK_API_HASH)")
-    })?;
+    let api_hash = env("TGTRACK_API_HASH")
+        .or(t.api_hash)
+        .ok_or_else(|| err("telegram.api_hash", "is required (or set TGTRACK_API_HASH)"))?;
     if api_hash.len() != 32 || !api_hash.chars().all(|c| c.is_ascii_hexdigit()) {
         return Err(err("telegram.api_hash", "must be 32 hex characters"));
     }
     let bot_token = env("TGTRACK_BOT_TOKEN").or(t.bot_token).ok_or_else(|| {
-        err("telegram.bot_token", "is required (or set TGTRACK_BOT_TOKEN)")
+        err(
+            "telegram.bot_token",
+            "is required (or set TGTRACK_BOT_TOKEN)",
+        )
     })?;
-    let valid_token = bot_token
-        .split_once(':')
-        .is_some_and(|(id, rest)| !id.is_empty() && id.chars().all(|c| c.is_ascii_digit()) && rest.len() >= 10);
+    let valid_token = bot_token.split_once(':').is_some_and(|(id, rest)| {
+        !id.is_empty() && id.chars().all(|c| c.is_ascii_digit()) && rest.len() >= 10
+    });
     if !valid_token {
-        return Err(err("telegram.bot_token", "does not look like a token from @BotFather (123456:ABC...)"));
+        return Err(err(
+            "telegram.bot_token",
+            "does not look like a token from @BotFather (123456:ABC...)",
+        ));
     }
     let bot_username = t
         .bot_username
@@ -405,29 +481,54 @@ fn validate_telegram(t: RawTelegram, env: &impl Fn(&str) -> Option<String>) -> R
         .trim_start_matches('@')
         .to_string();
     let valid_name = (5..=32).contains(&bot_username.len())
-        && bot_username.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && bot_username
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_')
         && bot_username.to_ascii_lowercase().ends_with("bot");
     if !valid_name {
-        return Err(err("telegram.bot_username", format!("{bot_username:?} is not a bot username (5-32 of A-Za-z0-9_, ending in \"bot\")")));
+        return Err(err(
+            "telegram.bot_username",
+            format!(
+                "{bot_username:?} is not a bot username (5-32 of A-Za-z0-9_, ending in \"bot\")"
+            ),
+        ));
     }
     if let Some(bad) = t.admins.iter().find(|id| **id <= 0) {
-        return Err(err("telegram.admins", format!("{bad} is not a Telegram user id")));
+        return Err(err(
+            "telegram.admins",
+            format!("{bad} is not a Telegram user id"),
+        ));
     }
     let test_dc = match t.test_dc {
         None => None,
         Some(d) => Some(TestDc {
             address: d.address.parse().map_err(|_| {
-                err("telegram.test_dc.address", format!("{:?} is not an address like 127.0.0.1:4430", d.address))
+                err(
+                    "telegram.test_dc.address",
+                    format!("{:?} is not an address like 127.0.0.1:4430", d.address),
+                )
             })?,
             auth_key_file: d.auth_key_file,
         }),
     };
-    Ok(TelegramConfig { api_id, api_hash: Secret(api_hash), bot_token: Secret(bot_token), bot_username, admins: t.admins, test_dc })
+    Ok(TelegramConfig {
+        api_id,
+        api_hash: Secret(api_hash),
+        bot_token: Secret(bot_token),
+        bot_username,
+        admins: t.admins,
+        test_dc,
+    })
 }
 
 fn duration(key: &str, v: Option<String>, default: &str) -> Result<Duration, ConfigError> {
     let s = v.unwrap_or_else(|| default.to_string());
-    let d = humantime::parse_duration(&s).map_err(|e| err(key, format!("{s:?} is not a duration like \"10s\" or \"5m\": {e}")))?;
+    let d = humantime::parse_duration(&s).map_err(|e| {
+        err(
+            key,
+            format!("{s:?} is not a duration like \"10s\" or \"5m\": {e}"),
+        )
+    })?;
     if d.is_zero() {
         return Err(err(key, "must be greater than zero"));
     }
@@ -437,7 +538,9 @@ fn duration(key: &str, v: Option<String>, default: &str) -> Result<Duration, Con
 /// Turns a toml error into one line: `line L: key: message`.
 fn toml_error(text: &str, e: &toml::de::Error) -> ConfigError {
     let message = e.message().trim().replace('\n', " ");
-    let Some(span) = e.span() else { return err("", message) };
+    let Some(span) = e.span() else {
+        return err("", message);
+    };
     let line_no = text[..span.start.min(text.len())].matches('\n').count() + 1;
     // Name the key: the `[table]` above the error plus the key on its line.
     let mut table = String::new();
@@ -462,7 +565,10 @@ fn toml_error(text: &str, e: &toml::de::Error) -> ConfigError {
         (true, false) => key,
         (false, false) => format!("{table}.{key}"),
     };
-    ConfigError { key: full, problem: format!("{message} (line {line_no})") }
+    ConfigError {
+        key: full,
+        problem: format!("{message} (line {line_no})"),
+    }
 }
 
 /// An IP network for `trusted_proxies`: `10.0.0.0/8`, `::1`, `192.168.1.5`.
@@ -492,7 +598,9 @@ impl IpNet {
             (IpAddr::V4(n), IpAddr::V4(i)) => mask_eq(&n.octets(), &i.octets(), self.prefix),
             (IpAddr::V6(n), IpAddr::V6(i)) => mask_eq(&n.octets(), &i.octets(), self.prefix),
             (IpAddr::V6(n), IpAddr::V4(i)) => n.to_ipv4_mapped() == Some(i) && self.prefix == 128,
-            (IpAddr::V4(n), IpAddr::V6(i)) => i.to_ipv4_mapped().is_some_and(|i| mask_eq(&n.octets(), &i.octets(), self.prefix)),
+            (IpAddr::V4(n), IpAddr::V6(i)) => i
+                .to_ipv4_mapped()
+                .is_some_and(|i| mask_eq(&n.octets(), &i.octets(), self.prefix)),
         }
     }
 }
@@ -553,10 +661,16 @@ mod tests {
         for (text, key) in [
             ("[http]\nlisten = \"nowhere\"", "http.listen"),
             ("[http]\nthreads = 0", "http.threads"),
-            ("[http]\ntrusted_proxies = [\"10.0.0.0/99\"]", "http.trusted_proxies"),
+            (
+                "[http]\ntrusted_proxies = [\"10.0.0.0/99\"]",
+                "http.trusted_proxies",
+            ),
             ("[postback]\ntimeout = \"soon\"", "postback.timeout"),
             ("[postback]\nmax_attempts = 0", "postback.max_attempts"),
-            ("[pricing]\njoin = { regular = -1, premium = 3 }", "pricing.join"),
+            (
+                "[pricing]\njoin = { regular = -1, premium = 3 }",
+                "pricing.join",
+            ),
             ("[telegram]\nbot_username = \"x_bot\"", "telegram.api_id"),
         ] {
             let e = Config::from_toml(text, no_env).unwrap_err();
@@ -576,7 +690,10 @@ mod tests {
         let t = c.telegram.as_ref().unwrap();
         assert_eq!(t.bot_token.expose(), "123:AAAAAAAAAAAAAAAA");
         let shown = format!("{c:?}\n{}", c.redacted());
-        assert!(!shown.contains("AAAAAAAA") && !shown.contains("0123456789abcdef"), "{shown}");
+        assert!(
+            !shown.contains("AAAAAAAA") && !shown.contains("0123456789abcdef"),
+            "{shown}"
+        );
         assert!(shown.contains("****"));
     }
 
@@ -586,7 +703,9 @@ mod tests {
         assert!(n.contains("10.1.2.3".parse().unwrap()));
         assert!(!n.contains("11.0.0.1".parse().unwrap()));
         assert!(n.contains("::ffff:10.0.0.1".parse().unwrap()));
-        assert!(IpNet::parse("::1").unwrap().contains("::1".parse().unwrap()));
+        assert!(IpNet::parse("::1")
+            .unwrap()
+            .contains("::1".parse().unwrap()));
         assert!(IpNet::parse("1.2.3.4/33").is_none());
     }
 }

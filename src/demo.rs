@@ -19,7 +19,10 @@ use crate::app::{self, Daemon, StartOptions};
 use crate::cli::{DemoArgs, StatsArgs};
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::domain::offer::{Action, Caps, ChatKind, ConversionStatus, OfferStatus, PostbackMethod, PostbackSpec, PricePair, Target};
+use crate::domain::offer::{
+    Action, Caps, ChatKind, ConversionStatus, OfferStatus, PostbackMethod, PostbackSpec, PricePair,
+    Target,
+};
 use crate::domain::schedule::Schedule;
 use crate::store::{self, OfferId};
 
@@ -28,23 +31,41 @@ const HOLD: i64 = 72 * 3600;
 
 pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
     let tmp = tempfile::tempdir().context("creating a temporary directory")?;
-    let db = args.db.clone().unwrap_or_else(|| tmp.path().join("demo.db"));
+    let db = args
+        .db
+        .clone()
+        .unwrap_or_else(|| tmp.path().join("demo.db"));
     if db.exists() {
-        anyhow::bail!("{} already exists; the demo starts from an empty database", db.display());
+        anyhow::bail!(
+            "{} already exists; the demo starts from an empty database",
+            db.display()
+        );
     }
-    let sim = Arc::new(tgsim::Sim::start(tgsim::SimConfig::default()).context("starting the simulated Telegram")?);
+    let sim = Arc::new(
+        tgsim::Sim::start(tgsim::SimConfig::default())
+            .context("starting the simulated Telegram")?,
+    );
     let key = tmp.path().join("tgsim.key");
     sim.write_auth_key_file(&key)?;
     let receiver = Receiver::start()?;
     let listener = TcpListener::bind("127.0.0.1:0")?;
     let cfg = demo_config(&db, &sim, &key, listener.local_addr()?)?;
     let clock = Clock::new();
-    let opts = StartOptions { listener: Some(listener), clock: clock.clone(), tick: Duration::from_millis(200), ..StartOptions::default() };
+    let opts = StartOptions {
+        listener: Some(listener),
+        clock: clock.clone(),
+        tick: Duration::from_millis(200),
+        ..StartOptions::default()
+    };
     let daemon = app::start(cfg.clone(), opts)?;
     let base = format!("http://{}", daemon.addr);
 
     say("tgtrack demo: a simulated Telegram, the real daemon, and a mock CPA network, all on 127.0.0.1.");
-    say(&format!("Daemon: {base}   Telegram (tgsim): {}   CPA receiver: http://{}", sim.addr(), receiver.addr));
+    say(&format!(
+        "Daemon: {base}   Telegram (tgsim): {}   CPA receiver: http://{}",
+        sim.addr(),
+        receiver.addr
+    ));
     println!();
 
     // The world: a channel whose owner sells joins, the bot as its admin, two users.
@@ -55,34 +76,54 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
 
     let offer = create_offer(&daemon, channel, &receiver)?;
     step(1, &format!("The operator creates offer #{offer}: \"join @demo_news\", 5 Stars (10 for Premium users), hold 72 h,"));
-    say(&format!("   postbacks to the network: {}", receiver.template()));
-    say(&format!("   The network gets the link {base}/click/{offer}?uid={{click_id}}"));
+    say(&format!(
+        "   postbacks to the network: {}",
+        receiver.template()
+    ));
+    say(&format!(
+        "   The network gets the link {base}/click/{offer}?uid={{click_id}}"
+    ));
 
     step(2, "A user from the network clicks (click_id CPA-1001).");
     let token_a = click(daemon.addr, offer, "CPA-1001")?;
-    step(3, "Alice opens the bot with her start token and gets the task.");
+    step(
+        3,
+        "Alice opens the bot with her start token and gets the task.",
+    );
     sim.user_start_bot(alice, Some(&token_a))?;
     show_reply(&sim, alice, "demo_news")?;
     wait_hit(&receiver, "CPA-1001", "lead")?;
 
-    step(4, "Alice joins @demo_news. The bot sees updateChannelParticipant for her.");
+    step(
+        4,
+        "Alice joins @demo_news. The bot sees updateChannelParticipant for her.",
+    );
     sim.user_join(alice, channel)?;
     wait_status(&daemon, offer, alice, ConversionStatus::Hold)?;
     show_reply(&sim, alice, "засчитано")?;
     wait_hit(&receiver, "CPA-1001", "hold")?;
 
-    step(5, "A second click (CPA-1002): Bob, a Premium user, starts the bot and joins...");
+    step(
+        5,
+        "A second click (CPA-1002): Bob, a Premium user, starts the bot and joins...",
+    );
     let token_b = click(daemon.addr, offer, "CPA-1002")?;
     sim.user_start_bot(bob, Some(&token_b))?;
     show_reply(&sim, bob, "demo_news")?;
     sim.user_join(bob, channel)?;
     let c = wait_status(&daemon, offer, bob, ConversionStatus::Hold)?;
-    say(&format!("   Bob's join is in hold at {} Stars (the Premium price).", c.price));
+    say(&format!(
+        "   Bob's join is in hold at {} Stars (the Premium price).",
+        c.price
+    ));
     wait_hit(&receiver, "CPA-1002", "hold")?;
     step(6, "...and leaves the channel inside the hold window.");
     sim.user_leave(bob, channel)?;
     let c = wait_status(&daemon, offer, bob, ConversionStatus::Rejected)?;
-    say(&format!("   Rejected ({}); the Stars go back to the budget.", c.reason.as_deref().unwrap_or("?")));
+    say(&format!(
+        "   Rejected ({}); the Stars go back to the budget.",
+        c.reason.as_deref().unwrap_or("?")
+    ));
     wait_hit(&receiver, "CPA-1002", "rejected")?;
 
     step(7, "72 hours pass (the demo's clock runs ahead). The bot re-checks Alice with channels.getParticipant.");
@@ -93,15 +134,30 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
 
     println!();
     say("Final stats (tgtrack stats):");
-    let stats = StatsArgs { offer: None, from: None, to: None, csv: false };
+    let stats = StatsArgs {
+        offer: None,
+        from: None,
+        to: None,
+        csv: false,
+    };
     // Business time ran 72 h ahead; show the period that includes it.
-    let until = chrono::DateTime::from_timestamp(clock.now(), 0).map(|t| t.format("%Y-%m-%d").to_string());
+    let until =
+        chrono::DateTime::from_timestamp(clock.now(), 0).map(|t| t.format("%Y-%m-%d").to_string());
     let stats = StatsArgs { to: until, ..stats };
     crate::cli::stats_cmd(&daemon.store, &stats, &mut std::io::stdout().lock())?;
     println!();
-    let conv = daemon.store.read(|c| store::conversions::by_key(c, offer, alice, Action::JoinChannel))?.context("Alice's conversion")?;
-    say(&format!("Audit trail of Alice's conversion (tgtrack audit {}):", conv.id));
-    for e in daemon.store.read(|c| store::audit::trail_for_conversion(c, conv.id))? {
+    let conv = daemon
+        .store
+        .read(|c| store::conversions::by_key(c, offer, alice, Action::JoinChannel))?
+        .context("Alice's conversion")?;
+    say(&format!(
+        "Audit trail of Alice's conversion (tgtrack audit {}):",
+        conv.id
+    ));
+    for e in daemon
+        .store
+        .read(|c| store::audit::trail_for_conversion(c, conv.id))?
+    {
         say(&format!("   {:<16} {}", e.kind, e.detail));
     }
 
@@ -115,7 +171,12 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn demo_config(db: &Path, sim: &tgsim::Sim, key: &Path, http: SocketAddr) -> anyhow::Result<Config> {
+fn demo_config(
+    db: &Path,
+    sim: &tgsim::Sim,
+    key: &Path,
+    http: SocketAddr,
+) -> anyhow::Result<Config> {
     // The same TOML an operator would write; only [telegram.test_dc] points at the simulator.
     let text = format!(
         "[database]\npath = {db:?}\n[http]\nlisten = \"{http}\"\npublic_base_url = \"http://{http}\"\nthreads = 2\n\
@@ -136,12 +197,25 @@ fn create_offer(daemon: &Daemon, channel: i64, receiver: &Receiver) -> anyhow::R
         name: "Join @demo_news".into(),
         advertiser_id: None,
         action: Action::JoinChannel,
-        target: Target { chat_id: Some(channel), chat_kind: Some(ChatKind::Channel), username: Some("demo_news".into()), title: Some("Demo News".into()), ..Default::default() },
+        target: Target {
+            chat_id: Some(channel),
+            chat_kind: Some(ChatKind::Channel),
+            username: Some("demo_news".into()),
+            title: Some("Demo News".into()),
+            ..Default::default()
+        },
         status: OfferStatus::Active,
-        price: PricePair { regular: 5, premium: 10 },
+        price: PricePair {
+            regular: 5,
+            premium: 10,
+        },
         payout: "0.40".into(),
         currency: "USD".into(),
-        caps: Caps { total: Some(1000), day: Some(100), ..Default::default() },
+        caps: Caps {
+            total: Some(1000),
+            day: Some(100),
+            ..Default::default()
+        },
         schedule: Schedule::Always,
         timezone: "Europe/Moscow".into(),
         hold_seconds: HOLD,
@@ -150,12 +224,19 @@ fn create_offer(daemon: &Daemon, channel: i64, receiver: &Receiver) -> anyhow::R
             url: Some(receiver.template()),
             method: PostbackMethod::Get,
             preset: "keitaro".into(),
-            statuses: vec![ConversionStatus::Lead, ConversionStatus::Hold, ConversionStatus::Approved, ConversionStatus::Rejected],
+            statuses: vec![
+                ConversionStatus::Lead,
+                ConversionStatus::Hold,
+                ConversionStatus::Approved,
+                ConversionStatus::Rejected,
+            ],
             send_user_id: false,
         },
         relay_secret: Some(crate::domain::token::secret()),
     };
-    Ok(daemon.store.write(|tx| store::offers::insert_offer(tx, &offer, store::unix_now()))?)
+    Ok(daemon
+        .store
+        .write(|tx| store::offers::insert_offer(tx, &offer, store::unix_now()))?)
 }
 
 fn step(n: u32, text: &str) {
@@ -176,10 +257,19 @@ fn click(addr: SocketAddr, offer: OfferId, uid: &str) -> anyhow::Result<String> 
     let status = text.lines().next().unwrap_or_default().to_string();
     let location = text
         .lines()
-        .find_map(|l| l.split_once(':').filter(|(k, _)| k.eq_ignore_ascii_case("location")).map(|(_, v)| v.trim().to_string()))
+        .find_map(|l| {
+            l.split_once(':')
+                .filter(|(k, _)| k.eq_ignore_ascii_case("location"))
+                .map(|(_, v)| v.trim().to_string())
+        })
         .with_context(|| format!("the click was not redirected: {status}"))?;
-    say(&format!("   GET /click/{offer}?uid={uid}  ->  {status}, Location: {location}"));
-    location.rsplit_once("start=").map(|(_, t)| t.to_string()).context("no start token in the redirect")
+    say(&format!(
+        "   GET /click/{offer}?uid={uid}  ->  {status}, Location: {location}"
+    ));
+    location
+        .rsplit_once("start=")
+        .map(|(_, t)| t.to_string())
+        .context("no start token in the redirect")
 }
 
 fn wait_until(mut f: impl FnMut() -> anyhow::Result<bool>) -> anyhow::Result<bool> {
@@ -195,23 +285,52 @@ fn wait_until(mut f: impl FnMut() -> anyhow::Result<bool>) -> anyhow::Result<boo
     }
 }
 
-fn wait_status(d: &Daemon, offer: OfferId, user: i64, status: ConversionStatus) -> anyhow::Result<store::conversions::Conversion> {
-    let get = || d.store.read(|c| store::conversions::by_key(c, offer, user, Action::JoinChannel));
+fn wait_status(
+    d: &Daemon,
+    offer: OfferId,
+    user: i64,
+    status: ConversionStatus,
+) -> anyhow::Result<store::conversions::Conversion> {
+    let get = || {
+        d.store
+            .read(|c| store::conversions::by_key(c, offer, user, Action::JoinChannel))
+    };
     if !wait_until(|| Ok(get()?.is_some_and(|c| c.status == status)))? {
-        anyhow::bail!("the demo expected a conversion in {status}, found {:?}", get()?);
+        anyhow::bail!(
+            "the demo expected a conversion in {status}, found {:?}",
+            get()?
+        );
     }
     let c = get()?.expect("checked");
-    say(&format!("   [tgtrack] conversion #{} of user {user}: {}", c.id, c.status));
+    say(&format!(
+        "   [tgtrack] conversion #{} of user {user}: {}",
+        c.id, c.status
+    ));
     Ok(c)
 }
 
 fn show_reply(sim: &tgsim::Sim, user: i64, needle: &str) -> anyhow::Result<()> {
-    let seen = sim.wait_for(|o| o.messages.iter().any(|m| m.peer == tgsim::PeerKey::User(user) && m.text.contains(needle)), WAIT);
+    let seen = sim.wait_for(
+        |o| {
+            o.messages
+                .iter()
+                .any(|m| m.peer == tgsim::PeerKey::User(user) && m.text.contains(needle))
+        },
+        WAIT,
+    );
     if !seen {
         anyhow::bail!("the bot did not answer user {user} as expected");
     }
-    let m = sim.sent_to(user).into_iter().rev().find(|m| m.text.contains(needle)).expect("seen");
-    say(&format!("   [bot -> user {user}] {}", m.text.replace('\n', " ")));
+    let m = sim
+        .sent_to(user)
+        .into_iter()
+        .rev()
+        .find(|m| m.text.contains(needle))
+        .expect("seen");
+    say(&format!(
+        "   [bot -> user {user}] {}",
+        m.text.replace('\n', " ")
+    ));
     for b in m.buttons.iter().flatten() {
         let what = match &b.kind {
             tgsim::ButtonKind::Url(u) => format!("opens {u}"),
@@ -230,18 +349,36 @@ fn wait_hit(r: &Receiver, uid: &str, status: &str) -> anyhow::Result<()> {
         "hold" => "lead",
         other => other,
     };
-    let matches = |h: &str| h.contains(&format!("subid={uid}")) && h.contains(&format!("status={word}"));
+    let matches =
+        |h: &str| h.contains(&format!("subid={uid}")) && h.contains(&format!("status={word}"));
     // Keitaro says "lead" for both our lead and hold: the hold is the second one.
     let want = if status == "hold" { 2 } else { 1 };
-    if !wait_until(|| Ok(r.hits.lock().map(|h| h.iter().filter(|x| matches(x)).count()).unwrap_or(0) >= want))? {
+    if !wait_until(|| {
+        Ok(r.hits
+            .lock()
+            .map(|h| h.iter().filter(|x| matches(x)).count())
+            .unwrap_or(0)
+            >= want)
+    })? {
         anyhow::bail!("the {status} postback for {uid} did not arrive");
     }
-    let hit = r.hits.lock().map(|h| h.iter().rev().find(|x| matches(x)).cloned()).ok().flatten().unwrap_or_default();
+    let hit = r
+        .hits
+        .lock()
+        .map(|h| h.iter().rev().find(|x| matches(x)).cloned())
+        .ok()
+        .flatten()
+        .unwrap_or_default();
     say(&format!("   [CPA network] received postback: GET {hit}"));
     Ok(())
 }
 
-fn keep_running(daemon: Daemon, sim: Arc<tgsim::Sim>, receiver: &Receiver, offer: OfferId) -> anyhow::Result<()> {
+fn keep_running(
+    daemon: Daemon,
+    sim: Arc<tgsim::Sim>,
+    receiver: &Receiver,
+    offer: OfferId,
+) -> anyhow::Result<()> {
     let control = TcpListener::bind("127.0.0.1:0")?;
     let control_addr = control.local_addr()?;
     let world = [("demo_news".to_string(), 0i64)].into_iter().collect();
@@ -249,11 +386,22 @@ fn keep_running(daemon: Daemon, sim: Arc<tgsim::Sim>, receiver: &Receiver, offer
     std::thread::spawn(move || tgsim::control::serve(s, control, world));
     println!();
     say("Staying up (Ctrl+C to stop). Try it:");
-    say(&format!("   click link:      curl -i 'http://{}/click/{offer}?uid=my-click-1'", daemon.addr));
-    say(&format!("   metrics:         curl http://{}/metrics", daemon.addr));
+    say(&format!(
+        "   click link:      curl -i 'http://{}/click/{offer}?uid=my-click-1'",
+        daemon.addr
+    ));
+    say(&format!(
+        "   metrics:         curl http://{}/metrics",
+        daemon.addr
+    ));
     say(&format!("   simulator API:   http://{control_addr}  (see sim/README.md; e.g. start the bot as a new user with the token from the click)"));
-    say(&format!("   postbacks land:  http://{} (printed below as they arrive)", receiver.addr));
-    let seen = Arc::new(Mutex::new(receiver.hits.lock().map(|h| h.len()).unwrap_or(0)));
+    say(&format!(
+        "   postbacks land:  http://{} (printed below as they arrive)",
+        receiver.addr
+    ));
+    let seen = Arc::new(Mutex::new(
+        receiver.hits.lock().map(|h| h.len()).unwrap_or(0),
+    ));
     use signal_hook::consts::{SIGINT, SIGTERM};
     let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGINT])?;
     let handle = signals.handle();
@@ -301,7 +449,9 @@ impl Receiver {
 }
 
 fn serve_postbacks(conn: TcpStream, hits: Arc<Mutex<Vec<String>>>) {
-    let Ok(read_half) = conn.try_clone() else { return };
+    let Ok(read_half) = conn.try_clone() else {
+        return;
+    };
     let mut reader = BufReader::new(read_half);
     let mut conn = conn;
     loop {
@@ -309,7 +459,11 @@ fn serve_postbacks(conn: TcpStream, hits: Arc<Mutex<Vec<String>>>) {
         if reader.read_line(&mut line).unwrap_or(0) == 0 {
             return;
         }
-        let target = line.split_whitespace().nth(1).unwrap_or_default().to_string();
+        let target = line
+            .split_whitespace()
+            .nth(1)
+            .unwrap_or_default()
+            .to_string();
         loop {
             let mut h = String::new();
             if reader.read_line(&mut h).unwrap_or(0) == 0 {
@@ -322,7 +476,10 @@ fn serve_postbacks(conn: TcpStream, hits: Arc<Mutex<Vec<String>>>) {
         if let Ok(mut h) = hits.lock() {
             h.push(target);
         }
-        if conn.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK").is_err() {
+        if conn
+            .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK")
+            .is_err()
+        {
             return;
         }
     }

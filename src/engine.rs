@@ -7,7 +7,9 @@
 //! may deliver an update twice, and a repeat finds the conversion already
 //! decided and changes nothing.
 
-use crate::domain::conversion::{decide_action, on_hold_end, on_undone, window_starts, Decision, RejectReason};
+use crate::domain::conversion::{
+    decide_action, on_hold_end, on_undone, window_starts, Decision, RejectReason,
+};
 use crate::domain::offer::{Action, ConversionStatus, Offer};
 use crate::domain::relay::RelayEvent;
 use crate::postback::{self, ConversionFacts};
@@ -27,7 +29,12 @@ pub struct Engine {
 #[derive(Debug, Clone, PartialEq)]
 pub enum StartOutcome {
     /// The user is bound to the click (now or before, with this token or another one of the same offer).
-    Bound { lead: Lead, offer: Offer, first_time: bool, conversion: Conversion },
+    Bound {
+        lead: Lead,
+        offer: Offer,
+        first_time: bool,
+        conversion: Conversion,
+    },
     /// Another user already started with this token.
     TakenByOther,
     /// No click has this token.
@@ -84,30 +91,85 @@ impl Engine {
     pub fn start(&self, token: &str, user: &TgUser, now: i64) -> Result<StartOutcome> {
         let out = self.store.write(|tx| -> Result<StartOutcome> {
             store::users::upsert_user(tx, user, now)?;
-            let Some(click) = store::leads::click_by_token(tx, token)? else { return Ok(StartOutcome::UnknownToken) };
-            if click.consumed_at.is_none() && crate::domain::conversion::click_expired(click.created_at, now) {
+            let Some(click) = store::leads::click_by_token(tx, token)? else {
+                return Ok(StartOutcome::UnknownToken);
+            };
+            if click.consumed_at.is_none()
+                && crate::domain::conversion::click_expired(click.created_at, now)
+            {
                 return Ok(StartOutcome::ExpiredToken);
             }
-            let offer = store::offers::get_offer(tx, click.offer_id)?.ok_or_else(|| StoreError::Corrupt(format!("click {} has no offer", click.id)))?;
-            let (lead_id, first_time) = match store::leads::bind(tx, &click, user.id, user.is_premium, now)? {
-                Bind::New(id) => (id, true),
-                Bind::Again(id) | Bind::AlreadyLead(id) => (id, false),
-                Bind::TakenByOther => {
-                    store::audit::record(tx, Subject { click: Some(click.id), ..Default::default() }, now, "start refused", &format!("user {} tried a token bound to another user", user.id))?;
-                    return Ok(StartOutcome::TakenByOther);
-                }
-            };
+            let offer = store::offers::get_offer(tx, click.offer_id)?
+                .ok_or_else(|| StoreError::Corrupt(format!("click {} has no offer", click.id)))?;
+            let (lead_id, first_time) =
+                match store::leads::bind(tx, &click, user.id, user.is_premium, now)? {
+                    Bind::New(id) => (id, true),
+                    Bind::Again(id) | Bind::AlreadyLead(id) => (id, false),
+                    Bind::TakenByOther => {
+                        store::audit::record(
+                            tx,
+                            Subject {
+                                click: Some(click.id),
+                                ..Default::default()
+                            },
+                            now,
+                            "start refused",
+                            &format!("user {} tried a token bound to another user", user.id),
+                        )?;
+                        return Ok(StartOutcome::TakenByOther);
+                    }
+                };
             let lead = store::leads::get_lead(tx, lead_id)?.expect("lead exists");
             if first_time {
-                let subject = Subject { lead: Some(lead_id), click: Some(click.id), ..Default::default() };
-                store::audit::record(tx, subject, now, "start", &format!("user {} (premium: {}) started the bot", user.id, user.is_premium))?;
+                let subject = Subject {
+                    lead: Some(lead_id),
+                    click: Some(click.id),
+                    ..Default::default()
+                };
+                store::audit::record(
+                    tx,
+                    subject,
+                    now,
+                    "start",
+                    &format!(
+                        "user {} (premium: {}) started the bot",
+                        user.id, user.is_premium
+                    ),
+                )?;
             }
             if !offer.accepts_clicks() && first_time {
-                store::audit::record(tx, Subject { lead: Some(lead_id), ..Default::default() }, now, "offer closed", &format!("offer is {}", offer.status))?;
+                store::audit::record(
+                    tx,
+                    Subject {
+                        lead: Some(lead_id),
+                        ..Default::default()
+                    },
+                    now,
+                    "offer closed",
+                    &format!("offer is {}", offer.status),
+                )?;
             }
-            let (conversion, created) = store::conversions::ensure(tx, OfferId(offer.id), Some(lead_id), user.id, offer.action, user.is_premium, now)?;
+            let (conversion, created) = store::conversions::ensure(
+                tx,
+                OfferId(offer.id),
+                Some(lead_id),
+                user.id,
+                offer.action,
+                user.is_premium,
+                now,
+            )?;
             if created {
-                store::audit::record(tx, Subject { conversion: Some(conversion.id), lead: Some(lead_id), ..Default::default() }, now, "lead", "conversion opened in status lead")?;
+                store::audit::record(
+                    tx,
+                    Subject {
+                        conversion: Some(conversion.id),
+                        lead: Some(lead_id),
+                        ..Default::default()
+                    },
+                    now,
+                    "lead",
+                    "conversion opened in status lead",
+                )?;
                 if offer.accepts_clicks() {
                     let facts = facts(tx, &conversion, &offer, now)?;
                     postback::enqueue(tx, &offer, &facts, ConversionStatus::Lead, now)?;
@@ -116,14 +178,36 @@ impl Engine {
             if !offer.accepts_clicks() {
                 return Ok(StartOutcome::OfferClosed(offer));
             }
-            Ok(StartOutcome::Bound { lead, offer, first_time, conversion })
+            Ok(StartOutcome::Bound {
+                lead,
+                offer,
+                first_time,
+                conversion,
+            })
         })?;
         self.waker.wake();
         // Starting the bot is itself the action of a start_bot offer.
-        if let StartOutcome::Bound { lead, offer, first_time, .. } = &out {
+        if let StartOutcome::Bound {
+            lead,
+            offer,
+            first_time,
+            ..
+        } = &out
+        {
             if offer.action == Action::StartBot {
-                let decided = self.action_observed(lead.id, Action::StartBot, user.is_premium, "started the bot from the click", now)?;
-                return Ok(StartOutcome::Bound { lead: lead.clone(), offer: offer.clone(), first_time: *first_time, conversion: decided.conversion().clone() });
+                let decided = self.action_observed(
+                    lead.id,
+                    Action::StartBot,
+                    user.is_premium,
+                    "started the bot from the click",
+                    now,
+                )?;
+                return Ok(StartOutcome::Bound {
+                    lead: lead.clone(),
+                    offer: offer.clone(),
+                    first_time: *first_time,
+                    conversion: decided.conversion().clone(),
+                });
             }
         }
         Ok(out)
@@ -131,8 +215,17 @@ impl Engine {
 
     /// The attributed user did the offer's action. Decides it once: accept into
     /// hold (or approve at once with no hold window), or reject with the reason.
-    pub fn action_observed(&self, lead: LeadId, action: Action, premium: bool, evidence: &str, now: i64) -> Result<ActionOutcome> {
-        let out = self.store.write(|tx| observe(tx, lead, action, premium, evidence, now))?;
+    pub fn action_observed(
+        &self,
+        lead: LeadId,
+        action: Action,
+        premium: bool,
+        evidence: &str,
+        now: i64,
+    ) -> Result<ActionOutcome> {
+        let out = self
+            .store
+            .write(|tx| observe(tx, lead, action, premium, evidence, now))?;
         if matches!(out, ActionOutcome::Decided(_)) {
             self.waker.wake();
         }
@@ -151,29 +244,46 @@ impl Engine {
         let out = self.store.write(|tx| -> Result<RelayOutcome> {
             let lead = match (&ev.start_token, ev.tg_user_id) {
                 (Some(token), _) => match store::leads::click_by_token(tx, token)? {
-                    Some(click) if click.offer_id.0 == offer.id => store::leads::lead_by_click(tx, click.id)?,
+                    Some(click) if click.offer_id.0 == offer.id => {
+                        store::leads::lead_by_click(tx, click.id)?
+                    }
                     _ => None,
                 },
-                (None, Some(user)) => store::leads::lead_by_offer_user(tx, OfferId(offer.id), user)?,
+                (None, Some(user)) => {
+                    store::leads::lead_by_offer_user(tx, OfferId(offer.id), user)?
+                }
                 (None, None) => None,
             };
             // Refusals keep no event id: the advertiser may retry the same event
             // once the user has started the bot or the offer is running again.
-            let Some(lead) = lead else { return Ok(RelayOutcome::UnknownLead) };
+            let Some(lead) = lead else {
+                return Ok(RelayOutcome::UnknownLead);
+            };
             if !offer.accepts_clicks() {
                 return Ok(RelayOutcome::OfferClosed);
             }
             if !store::events::record_relay_event(tx, OfferId(offer.id), &ev.event_id, now)? {
                 return Ok(RelayOutcome::Duplicate);
             }
-            let premium = store::users::get_user(tx, lead.tg_user_id)?.is_some_and(|u| u.is_premium);
+            let premium =
+                store::users::get_user(tx, lead.tg_user_id)?.is_some_and(|u| u.is_premium);
             // Caps and schedule are judged at receipt: a claimed `occurred_at` is
             // kept for the record but cannot move a decision into another window.
             let evidence = match ev.occurred_at {
-                Some(at) => format!("relay event {:?} from the advertiser (signed), occurred at {at}", ev.event_id),
+                Some(at) => format!(
+                    "relay event {:?} from the advertiser (signed), occurred at {at}",
+                    ev.event_id
+                ),
                 None => format!("relay event {:?} from the advertiser (signed)", ev.event_id),
             };
-            Ok(RelayOutcome::Done(observe(tx, lead.id, offer.action, premium, &evidence, now)?))
+            Ok(RelayOutcome::Done(observe(
+                tx,
+                lead.id,
+                offer.action,
+                premium,
+                &evidence,
+                now,
+            )?))
         })?;
         if matches!(out, RelayOutcome::Done(ActionOutcome::Decided(_))) {
             self.waker.wake();
@@ -183,17 +293,43 @@ impl Engine {
 
     /// The user had already done it before the click (e.g. was a member):
     /// rejected without touching the budget.
-    pub fn already_done(&self, lead: LeadId, action: Action, evidence: &str, now: i64) -> Result<ActionOutcome> {
+    pub fn already_done(
+        &self,
+        lead: LeadId,
+        action: Action,
+        evidence: &str,
+        now: i64,
+    ) -> Result<ActionOutcome> {
         let out = self.store.write(|tx| -> Result<ActionOutcome> {
-            let lead = store::leads::get_lead(tx, lead)?.ok_or_else(|| StoreError::Corrupt(format!("no lead {lead}")))?;
+            let lead = store::leads::get_lead(tx, lead)?
+                .ok_or_else(|| StoreError::Corrupt(format!("no lead {lead}")))?;
             let offer = load_offer(tx, lead.offer_id)?;
-            let (conv, _) = store::conversions::ensure(tx, lead.offer_id, Some(lead.id), lead.tg_user_id, action, lead.premium_at_start, now)?;
+            let (conv, _) = store::conversions::ensure(
+                tx,
+                lead.offer_id,
+                Some(lead.id),
+                lead.tg_user_id,
+                action,
+                lead.premium_at_start,
+                now,
+            )?;
             if conv.status != ConversionStatus::Lead {
                 return Ok(ActionOutcome::AlreadyDecided(conv));
             }
-            let subject = Subject { conversion: Some(conv.id), lead: Some(lead.id), ..Default::default() };
+            let subject = Subject {
+                conversion: Some(conv.id),
+                lead: Some(lead.id),
+                ..Default::default()
+            };
             store::audit::record(tx, subject, now, "check", evidence)?;
-            Ok(ActionOutcome::Decided(reject(tx, &offer, &conv, RejectReason::AlreadyDone, false, now)?))
+            Ok(ActionOutcome::Decided(reject(
+                tx,
+                &offer,
+                &conv,
+                RejectReason::AlreadyDone,
+                false,
+                now,
+            )?))
         })?;
         self.waker.wake();
         Ok(out)
@@ -202,10 +338,22 @@ impl Engine {
     /// The user undid the action (left, removed the reaction, deleted the
     /// comment, blocked the bot). Inside the hold window the conversion is
     /// rejected and the Stars go back to the budget. Returns the new status if it changed.
-    pub fn action_undone(&self, conversion: ConversionId, reason: RejectReason, evidence: &str, now: i64) -> Result<Option<ConversionStatus>> {
+    pub fn action_undone(
+        &self,
+        conversion: ConversionId,
+        reason: RejectReason,
+        evidence: &str,
+        now: i64,
+    ) -> Result<Option<ConversionStatus>> {
         let changed = self.store.write(|tx| -> Result<Option<ConversionStatus>> {
-            let Some(conv) = store::conversions::get(tx, conversion)? else { return Ok(None) };
-            let subject = Subject { conversion: Some(conv.id), lead: conv.lead_id, ..Default::default() };
+            let Some(conv) = store::conversions::get(tx, conversion)? else {
+                return Ok(None);
+            };
+            let subject = Subject {
+                conversion: Some(conv.id),
+                lead: conv.lead_id,
+                ..Default::default()
+            };
             store::audit::record(tx, subject, now, "undone", evidence)?;
             match on_undone(conv.status, conv.hold_until, now) {
                 Some(ConversionStatus::Rejected) => {
@@ -224,19 +372,43 @@ impl Engine {
 
     /// The hold window of `conversion` ended and Telegram was asked again:
     /// approve if still valid, else reject (refunding the budget).
-    pub fn hold_ended(&self, conversion: ConversionId, still_valid: bool, evidence: &str, now: i64) -> Result<Option<ConversionStatus>> {
+    pub fn hold_ended(
+        &self,
+        conversion: ConversionId,
+        still_valid: bool,
+        evidence: &str,
+        now: i64,
+    ) -> Result<Option<ConversionStatus>> {
         let changed = self.store.write(|tx| -> Result<Option<ConversionStatus>> {
-            let Some(conv) = store::conversions::get(tx, conversion)? else { return Ok(None) };
+            let Some(conv) = store::conversions::get(tx, conversion)? else {
+                return Ok(None);
+            };
             if conv.status != ConversionStatus::Hold {
                 return Ok(None);
             }
-            let subject = Subject { conversion: Some(conv.id), lead: conv.lead_id, ..Default::default() };
+            let subject = Subject {
+                conversion: Some(conv.id),
+                lead: conv.lead_id,
+                ..Default::default()
+            };
             store::audit::record(tx, subject, now, "recheck", evidence)?;
             let offer = load_offer(tx, conv.offer_id)?;
             match on_hold_end(still_valid) {
                 ConversionStatus::Approved => {
-                    store::conversions::set_status(tx, conv.id, ConversionStatus::Approved, None, now)?;
-                    store::audit::record(tx, subject, now, "decision", "approved at the end of the hold window")?;
+                    store::conversions::set_status(
+                        tx,
+                        conv.id,
+                        ConversionStatus::Approved,
+                        None,
+                        now,
+                    )?;
+                    store::audit::record(
+                        tx,
+                        subject,
+                        now,
+                        "decision",
+                        "approved at the end of the hold window",
+                    )?;
                     let conv = store::conversions::get(tx, conv.id)?.expect("conversion exists");
                     let facts = facts(tx, &conv, &offer, now)?;
                     postback::enqueue(tx, &offer, &facts, ConversionStatus::Approved, now)?;
@@ -255,20 +427,59 @@ impl Engine {
     }
 
     /// Records a check that changed nothing (e.g. "Check" pressed before joining).
-    pub fn note(&self, conversion: Option<ConversionId>, lead: Option<LeadId>, kind: &str, detail: &str, now: i64) -> Result<()> {
-        self.store.write(|tx| store::audit::record(tx, Subject { conversion, lead, click: None }, now, kind, detail))
+    pub fn note(
+        &self,
+        conversion: Option<ConversionId>,
+        lead: Option<LeadId>,
+        kind: &str,
+        detail: &str,
+        now: i64,
+    ) -> Result<()> {
+        self.store.write(|tx| {
+            store::audit::record(
+                tx,
+                Subject {
+                    conversion,
+                    lead,
+                    click: None,
+                },
+                now,
+                kind,
+                detail,
+            )
+        })
     }
 }
 
 /// Decides an observed action inside the caller's transaction.
-fn observe(tx: &Connection, lead: LeadId, action: Action, premium: bool, evidence: &str, now: i64) -> Result<ActionOutcome> {
-    let lead = store::leads::get_lead(tx, lead)?.ok_or_else(|| StoreError::Corrupt(format!("no lead {lead}")))?;
+fn observe(
+    tx: &Connection,
+    lead: LeadId,
+    action: Action,
+    premium: bool,
+    evidence: &str,
+    now: i64,
+) -> Result<ActionOutcome> {
+    let lead = store::leads::get_lead(tx, lead)?
+        .ok_or_else(|| StoreError::Corrupt(format!("no lead {lead}")))?;
     let offer = load_offer(tx, lead.offer_id)?;
-    let (conv, _) = store::conversions::ensure(tx, lead.offer_id, Some(lead.id), lead.tg_user_id, action, premium, now)?;
+    let (conv, _) = store::conversions::ensure(
+        tx,
+        lead.offer_id,
+        Some(lead.id),
+        lead.tg_user_id,
+        action,
+        premium,
+        now,
+    )?;
     if conv.status != ConversionStatus::Lead {
         return Ok(ActionOutcome::AlreadyDecided(conv));
     }
-    let subject = Subject { conversion: Some(conv.id), lead: Some(lead.id), ..Default::default() };
+    let subject = Subject {
+        conversion: Some(conv.id),
+        lead: Some(lead.id),
+        ..Default::default()
+    };
     store::audit::record(tx, subject, now, "action", evidence)?;
     let (h, d, w) = window_starts(now, &offer.timezone);
     let usage = store::conversions::usage(tx, lead.offer_id, h, d, w)?;
@@ -281,13 +492,24 @@ fn observe(tx: &Connection, lead: LeadId, action: Action, premium: bool, evidenc
         }
     }
     match decision {
-        Decision::Accept { price, hold_until, approve_now } => {
-            let status = if approve_now { ConversionStatus::Approved } else { ConversionStatus::Hold };
+        Decision::Accept {
+            price,
+            hold_until,
+            approve_now,
+        } => {
+            let status = if approve_now {
+                ConversionStatus::Approved
+            } else {
+                ConversionStatus::Hold
+            };
             store::conversions::accept(tx, conv.id, status, price, premium, hold_until, now)?;
             let detail = if approve_now {
                 format!("approved at {price} Stars (premium: {premium}); no hold window")
             } else {
-                format!("accepted into hold at {price} Stars (premium: {premium}) until {}", fmt_time(hold_until))
+                format!(
+                    "accepted into hold at {price} Stars (premium: {premium}) until {}",
+                    fmt_time(hold_until)
+                )
             };
             store::audit::record(tx, subject, now, "decision", &detail)?;
             let conv = store::conversions::get(tx, conv.id)?.expect("conversion exists");
@@ -298,7 +520,9 @@ fn observe(tx: &Connection, lead: LeadId, action: Action, premium: bool, evidenc
             }
             Ok(ActionOutcome::Decided(conv))
         }
-        Decision::Reject(reason) => Ok(ActionOutcome::Decided(reject(tx, &offer, &conv, reason, false, now)?)),
+        Decision::Reject(reason) => Ok(ActionOutcome::Decided(reject(
+            tx, &offer, &conv, reason, false, now,
+        )?)),
     }
 }
 
@@ -307,14 +531,41 @@ fn load_offer(c: &Connection, id: OfferId) -> Result<Offer> {
 }
 
 /// Rejects `conv`, refunding its price if it had been debited, and queues the postback.
-fn reject(tx: &Connection, offer: &Offer, conv: &Conversion, reason: RejectReason, refund: bool, now: i64) -> Result<Conversion> {
-    store::conversions::set_status(tx, conv.id, ConversionStatus::Rejected, Some(reason.as_str()), now)?;
+fn reject(
+    tx: &Connection,
+    offer: &Offer,
+    conv: &Conversion,
+    reason: RejectReason,
+    refund: bool,
+    now: i64,
+) -> Result<Conversion> {
+    store::conversions::set_status(
+        tx,
+        conv.id,
+        ConversionStatus::Rejected,
+        Some(reason.as_str()),
+        now,
+    )?;
     if refund && conv.price > 0 {
         store::offers::spend_budget(tx, conv.offer_id, -conv.price, now)?;
     }
-    let subject = Subject { conversion: Some(conv.id), lead: conv.lead_id, ..Default::default() };
-    let refund_note = if refund && conv.price > 0 { format!("; {} Stars returned to the budget", conv.price) } else { String::new() };
-    store::audit::record(tx, subject, now, "decision", &format!("rejected: {reason}{refund_note}"))?;
+    let subject = Subject {
+        conversion: Some(conv.id),
+        lead: conv.lead_id,
+        ..Default::default()
+    };
+    let refund_note = if refund && conv.price > 0 {
+        format!("; {} Stars returned to the budget", conv.price)
+    } else {
+        String::new()
+    };
+    store::audit::record(
+        tx,
+        subject,
+        now,
+        "decision",
+        &format!("rejected: {reason}{refund_note}"),
+    )?;
     let conv = store::conversions::get(tx, conv.id)?.expect("conversion exists");
     let facts = facts(tx, &conv, offer, now)?;
     postback::enqueue(tx, offer, &facts, ConversionStatus::Rejected, now)?;
@@ -346,5 +597,7 @@ fn facts(tx: &Connection, conv: &Conversion, offer: &Offer, now: i64) -> Result<
 }
 
 fn fmt_time(t: i64) -> String {
-    chrono::DateTime::from_timestamp(t, 0).map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_else(|| t.to_string())
+    chrono::DateTime::from_timestamp(t, 0)
+        .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+        .unwrap_or_else(|| t.to_string())
 }

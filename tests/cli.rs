@@ -8,23 +8,44 @@ const BIN: &str = env!("CARGO_BIN_EXE_tgtrack");
 fn setup() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("config.toml");
-    std::fs::write(&cfg, format!("[database]\npath = \"{}\"\n[http]\npublic_base_url = \"https://track.example\"\n", dir.path().join("t.db").display())).unwrap();
+    std::fs::write(
+        &cfg,
+        format!(
+            "[database]\npath = \"{}\"\n[http]\npublic_base_url = \"https://track.example\"\n",
+            dir.path().join("t.db").display()
+        ),
+    )
+    .unwrap();
     (dir, cfg)
 }
 
 fn run(cfg: &Path, args: &[&str]) -> Output {
-    Command::new(BIN).arg("--config").arg(cfg).args(args).output().unwrap()
+    Command::new(BIN)
+        .arg("--config")
+        .arg(cfg)
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 fn ok(cfg: &Path, args: &[&str]) -> String {
     let out = run(cfg, args);
-    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
 fn usage_error(cfg: &Path, args: &[&str]) -> String {
     let out = run(cfg, args);
-    assert_eq!(out.status.code(), Some(2), "{args:?} should be a usage error: {}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{args:?} should be a usage error: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     String::from_utf8(out.stderr).unwrap()
 }
 
@@ -35,13 +56,31 @@ fn example_config_is_valid_and_check_config_redacts() {
     assert!(out.status.success());
     let path = dir.path().join("c.toml");
     std::fs::write(&path, &out.stdout).unwrap();
-    let shown = Command::new(BIN).arg("--config").arg(&path).arg("check-config").env("TGTRACK_CONFIG", "/nonexistent").output().unwrap();
-    assert!(shown.status.success(), "{}", String::from_utf8_lossy(&shown.stderr));
+    let shown = Command::new(BIN)
+        .arg("--config")
+        .arg(&path)
+        .arg("check-config")
+        .env("TGTRACK_CONFIG", "/nonexistent")
+        .output()
+        .unwrap();
+    assert!(
+        shown.status.success(),
+        "{}",
+        String::from_utf8_lossy(&shown.stderr)
+    );
     // TGTRACK_CONFIG is the fallback when --config is absent.
-    let via_env = Command::new(BIN).arg("check-config").env("TGTRACK_CONFIG", &path).output().unwrap();
+    let via_env = Command::new(BIN)
+        .arg("check-config")
+        .env("TGTRACK_CONFIG", &path)
+        .output()
+        .unwrap();
     assert!(via_env.status.success());
     // Secrets from the environment never print.
-    std::fs::write(&path, "[telegram]\napi_id = 5\nbot_username = \"cli_test_bot\"\n").unwrap();
+    std::fs::write(
+        &path,
+        "[telegram]\napi_id = 5\nbot_username = \"cli_test_bot\"\n",
+    )
+    .unwrap();
     let out = Command::new(BIN)
         .arg("--config")
         .arg(&path)
@@ -51,34 +90,135 @@ fn example_config_is_valid_and_check_config_redacts() {
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success() && text.contains("****") && !text.contains("SECRETSECRET") && !text.contains("abcdefabcdef"), "{text}");
+    assert!(
+        out.status.success()
+            && text.contains("****")
+            && !text.contains("SECRETSECRET")
+            && !text.contains("abcdefabcdef"),
+        "{text}"
+    );
 }
 
 #[test]
 fn offer_lifecycle_from_the_shell() {
     let (dir, cfg) = setup();
-    let out = ok(&cfg, &["offer", "create", "--name", "Join news", "--action", "join_channel", "--username", "@news", "--payout", "0.5",
-        "--postback-url", "https://tracker.example/pb?subid={click_id}&status={status}", "--preset", "keitaro", "--statuses", "hold,approved,rejected"]);
-    assert!(out.contains("created offer 1 (active)") && out.contains("https://track.example/click/1?uid={click_id}"), "{out}");
+    let out = ok(
+        &cfg,
+        &[
+            "offer",
+            "create",
+            "--name",
+            "Join news",
+            "--action",
+            "join_channel",
+            "--username",
+            "@news",
+            "--payout",
+            "0.5",
+            "--postback-url",
+            "https://tracker.example/pb?subid={click_id}&status={status}",
+            "--preset",
+            "keitaro",
+            "--statuses",
+            "hold,approved,rejected",
+        ],
+    );
+    assert!(
+        out.contains("created offer 1 (active)")
+            && out.contains("https://track.example/click/1?uid={click_id}"),
+        "{out}"
+    );
     assert!(ok(&cfg, &["offer", "list"]).contains("Join news"));
     let shown = ok(&cfg, &["offer", "show", "1"]);
-    assert!(shown.contains("\"username\": \"news\"") && !shown.contains("relay_secret\": \"") || shown.contains("****"), "{shown}");
+    assert!(
+        shown.contains("\"username\": \"news\"") && !shown.contains("relay_secret\": \"")
+            || shown.contains("****"),
+        "{shown}"
+    );
     let secret = ok(&cfg, &["offer", "show", "1", "--secret"]);
     assert!(secret.contains("relay secret:"), "{secret}");
     assert!(ok(&cfg, &["offer", "pause", "1"]).contains("paused"));
     assert!(ok(&cfg, &["offer", "resume", "1"]).contains("active"));
-    assert!(ok(&cfg, &["offer", "set-postback", "1", "--postback-url", "https://t.example/?cid={click_id}", "--postback-method", "post_json"]).contains("post_json"));
+    assert!(ok(
+        &cfg,
+        &[
+            "offer",
+            "set-postback",
+            "1",
+            "--postback-url",
+            "https://t.example/?cid={click_id}",
+            "--postback-method",
+            "post_json"
+        ]
+    )
+    .contains("post_json"));
 
     // Refusals name the problem.
-    assert!(usage_error(&cfg, &["offer", "create", "--name", "x", "--action", "forward"]).contains("share"));
-    assert!(usage_error(&cfg, &["offer", "create", "--name", "x", "--action", "join_channel", "--username", "a", "--price", "1"]).contains("minimum"));
-    assert!(usage_error(&cfg, &["offer", "create", "--name", "x", "--action", "reaction", "--chat-kind", "channel", "--chat-id", "5", "--msg-id", "3"]).contains("anonymous"));
-    assert!(usage_error(&cfg, &["offer", "set-postback", "1", "--postback-url", "https://t.example/?x={nope}"]).contains("nope"));
+    assert!(usage_error(
+        &cfg,
+        &["offer", "create", "--name", "x", "--action", "forward"]
+    )
+    .contains("share"));
+    assert!(usage_error(
+        &cfg,
+        &[
+            "offer",
+            "create",
+            "--name",
+            "x",
+            "--action",
+            "join_channel",
+            "--username",
+            "a",
+            "--price",
+            "1"
+        ]
+    )
+    .contains("minimum"));
+    assert!(usage_error(
+        &cfg,
+        &[
+            "offer",
+            "create",
+            "--name",
+            "x",
+            "--action",
+            "reaction",
+            "--chat-kind",
+            "channel",
+            "--chat-id",
+            "5",
+            "--msg-id",
+            "3"
+        ]
+    )
+    .contains("anonymous"));
+    assert!(usage_error(
+        &cfg,
+        &[
+            "offer",
+            "set-postback",
+            "1",
+            "--postback-url",
+            "https://t.example/?x={nope}"
+        ]
+    )
+    .contains("nope"));
     assert!(usage_error(&cfg, &["offer", "pause", "42"]).contains("no offer 42"));
 
     // Stats, CSV, backup.
     assert!(ok(&cfg, &["stats"]).contains("no activity"));
-    let csv = ok(&cfg, &["stats", "--csv", "--from", "2026-01-01", "--to", "2026-12-31"]);
+    let csv = ok(
+        &cfg,
+        &[
+            "stats",
+            "--csv",
+            "--from",
+            "2026-01-01",
+            "--to",
+            "2026-12-31",
+        ],
+    );
     assert!(csv.starts_with("day,offer_id,clicks"), "{csv}");
     assert!(usage_error(&cfg, &["stats", "--from", "yesterday"]).contains("--from"));
     let backup = dir.path().join("backup.db");

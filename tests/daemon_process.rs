@@ -10,7 +10,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tgtrack::domain::offer::{Action, Caps, ConversionStatus, OfferStatus, PostbackMethod, PostbackSpec, PricePair, Target};
+use tgtrack::domain::offer::{
+    Action, Caps, ConversionStatus, OfferStatus, PostbackMethod, PostbackSpec, PricePair, Target,
+};
 use tgtrack::domain::schedule::Schedule;
 use tgtrack::store::{self, OfferId, Store};
 
@@ -60,10 +62,21 @@ fn serve(c: TcpStream, seen: Arc<Mutex<Vec<(String, String, String)>>>, delay: D
         let target = line.split_whitespace().nth(1).unwrap_or("").to_string();
         let q: HashMap<_, _> = target
             .split_once('?')
-            .map(|(_, q)| q.split('&').filter_map(|kv| kv.split_once('=')).map(|(k, v)| (k.to_string(), v.to_string())).collect())
+            .map(|(_, q)| {
+                q.split('&')
+                    .filter_map(|kv| kv.split_once('='))
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect()
+            })
             .unwrap_or_default();
-        seen.lock().unwrap().push((q.get("cid").cloned().unwrap_or_default(), q.get("status").cloned().unwrap_or_default(), q.get("txid").cloned().unwrap_or_default()));
-        if c.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK").is_err() {
+        seen.lock().unwrap().push((
+            q.get("cid").cloned().unwrap_or_default(),
+            q.get("status").cloned().unwrap_or_default(),
+            q.get("txid").cloned().unwrap_or_default(),
+        ));
+        if c.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK")
+            .is_err()
+        {
             return;
         }
     }
@@ -83,11 +96,22 @@ fn write_config(dir: &Path, port: u16) -> std::path::PathBuf {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn spawn(config: &Path) -> Child {
-    Command::new(BIN).arg("--config").arg(config).arg("run").stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap()
+    Command::new(BIN)
+        .arg("--config")
+        .arg(config)
+        .arg("run")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
 }
 
 fn wait_until(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
@@ -117,7 +141,10 @@ fn offer(store: &Store, receiver: SocketAddr) -> OfferId {
         action: Action::StartBot,
         target: Target::default(),
         status: OfferStatus::Active,
-        price: PricePair { regular: 3, premium: 10 },
+        price: PricePair {
+            regular: 3,
+            premium: 10,
+        },
         payout: "1".into(),
         currency: "USD".into(),
         caps: Caps::default(),
@@ -126,15 +153,23 @@ fn offer(store: &Store, receiver: SocketAddr) -> OfferId {
         hold_seconds: 0,
         budget_total: None,
         postback: PostbackSpec {
-            url: Some(format!("http://{receiver}/pb?cid={{click_id}}&status={{status}}&txid={{txid}}")),
+            url: Some(format!(
+                "http://{receiver}/pb?cid={{click_id}}&status={{status}}&txid={{txid}}"
+            )),
             method: PostbackMethod::Get,
             preset: "generic".into(),
-            statuses: vec![ConversionStatus::Lead, ConversionStatus::Hold, ConversionStatus::Approved],
+            statuses: vec![
+                ConversionStatus::Lead,
+                ConversionStatus::Hold,
+                ConversionStatus::Approved,
+            ],
             send_user_id: false,
         },
         relay_secret: None,
     };
-    store.write(|tx| store::offers::insert_offer(tx, &o, store::unix_now())).unwrap()
+    store
+        .write(|tx| store::offers::insert_offer(tx, &o, store::unix_now()))
+        .unwrap()
 }
 
 #[test]
@@ -144,7 +179,10 @@ fn sigkill_with_pending_postbacks_then_restart_delivers_each_status_once() {
     let port = free_port();
     let cfg = write_config(dir.path(), port);
     let mut child = spawn(&cfg);
-    assert!(wait_until(Duration::from_secs(20), || healthy(port)), "daemon did not come up");
+    assert!(
+        wait_until(Duration::from_secs(20), || healthy(port)),
+        "daemon did not come up"
+    );
 
     // Conversions are made here through the engine on the same file (the bot
     // would make them in the daemon); each queues lead, hold and approved.
@@ -155,20 +193,46 @@ fn sigkill_with_pending_postbacks_then_restart_delivers_each_status_once() {
     let n = 40;
     for i in 0..n {
         let token = store_click(&store, offer, &format!("k-{i}"));
-        let user = tgtrack::store::users::TgUser { id: 5000 + i, ..Default::default() };
+        let user = tgtrack::store::users::TgUser {
+            id: 5000 + i,
+            ..Default::default()
+        };
         engine.start(&token, &user, store::unix_now()).unwrap();
     }
     let expected = (n * 3) as usize;
     // Kill it mid-delivery: some rows delivered, most still pending or in flight.
-    assert!(wait_until(Duration::from_secs(20), || receiver.seen().len() >= 5));
+    assert!(wait_until(Duration::from_secs(20), || receiver
+        .seen()
+        .len()
+        >= 5));
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
-    let delivered_before: i64 = store.read(|c| Ok::<_, store::StoreError>(c.query_row("SELECT count(*) FROM postbacks WHERE state = 'delivered'", [], |r| r.get(0))?)).unwrap();
-    assert!((delivered_before as usize) < expected, "the kill came too late to test anything");
+    let delivered_before: i64 = store
+        .read(|c| {
+            Ok::<_, store::StoreError>(c.query_row(
+                "SELECT count(*) FROM postbacks WHERE state = 'delivered'",
+                [],
+                |r| r.get(0),
+            )?)
+        })
+        .unwrap();
+    assert!(
+        (delivered_before as usize) < expected,
+        "the kill came too late to test anything"
+    );
 
     let mut child = spawn(&cfg);
     let all = wait_until(Duration::from_secs(30), || {
-        store.read(|c| Ok::<_, store::StoreError>(c.query_row("SELECT count(*) FROM postbacks WHERE state = 'delivered'", [], |r| r.get::<_, i64>(0))?)).unwrap() as usize == expected
+        store
+            .read(|c| {
+                Ok::<_, store::StoreError>(c.query_row(
+                    "SELECT count(*) FROM postbacks WHERE state = 'delivered'",
+                    [],
+                    |r| r.get::<_, i64>(0),
+                )?)
+            })
+            .unwrap() as usize
+            == expected
     });
     child.kill().unwrap();
     child.wait().unwrap();
@@ -180,7 +244,11 @@ fn sigkill_with_pending_postbacks_then_restart_delivers_each_status_once() {
     for (cid, status, txid) in receiver.seen() {
         txids.entry((cid, status)).or_default().insert(txid);
     }
-    assert_eq!(txids.len(), expected, "every (conversion, status) reached the receiver");
+    assert_eq!(
+        txids.len(),
+        expected,
+        "every (conversion, status) reached the receiver"
+    );
     for (k, v) in &txids {
         assert_eq!(v.len(), 1, "{k:?} was sent under several txids: {v:?}");
     }
@@ -189,8 +257,24 @@ fn sigkill_with_pending_postbacks_then_restart_delivers_each_status_once() {
 /// A click as the sidecar records it (without `[telegram]` the daemon answers
 /// clicks 503, so the test stores them directly in the same file).
 fn store_click(store: &Store, offer: OfferId, uid: &str) -> String {
-    let click = store::clicks::NewClick { offer, uid, subs: [None; 5], ip: None, user_agent: None };
-    store.write(|tx| store::clicks::record_click(tx, &click, store::unix_now(), tgtrack::domain::token::click_token)).unwrap().token
+    let click = store::clicks::NewClick {
+        offer,
+        uid,
+        subs: [None; 5],
+        ip: None,
+        user_agent: None,
+    };
+    store
+        .write(|tx| {
+            store::clicks::record_click(
+                tx,
+                &click,
+                store::unix_now(),
+                tgtrack::domain::token::click_token,
+            )
+        })
+        .unwrap()
+        .token
 }
 
 #[test]
@@ -209,7 +293,12 @@ fn sigterm_stops_gracefully_and_keeps_everything() {
 }
 
 fn unsafe_kill_term(pid: u32) {
-    let ok = Command::new("kill").arg("-TERM").arg(pid.to_string()).status().unwrap().success();
+    let ok = Command::new("kill")
+        .arg("-TERM")
+        .arg(pid.to_string())
+        .status()
+        .unwrap()
+        .success();
     assert!(ok);
 }
 
@@ -224,13 +313,23 @@ fn config_errors_exit_2_with_one_line_naming_the_key() {
     ] {
         let path = dir.path().join("bad.toml");
         std::fs::write(&path, text).unwrap();
-        let out = Command::new(BIN).arg("--config").arg(&path).arg("check-config").output().unwrap();
+        let out = Command::new(BIN)
+            .arg("--config")
+            .arg(&path)
+            .arg("check-config")
+            .output()
+            .unwrap();
         assert_eq!(out.status.code(), Some(2), "{text}");
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
         assert!(err.contains(key), "{text} -> {err}");
     }
-    let out = Command::new(BIN).arg("--config").arg(dir.path().join("missing.toml")).arg("run").output().unwrap();
+    let out = Command::new(BIN)
+        .arg("--config")
+        .arg(dir.path().join("missing.toml"))
+        .arg("run")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("example-config"));
     let out = Command::new(BIN).arg("frobnicate").output().unwrap();
@@ -264,23 +363,50 @@ fn sigkill_with_the_bot_running_loses_no_update() {
         ),
     )
     .unwrap();
-    let ch = sim.add_channel(ChatSpec::new("K").username("killnews")).unwrap();
+    let ch = sim
+        .add_channel(ChatSpec::new("K").username("killnews"))
+        .unwrap();
     sim.set_bot_admin(ch, AdminRights::all()).unwrap();
     let mut child = spawn(&cfg);
     assert!(wait_until(Duration::from_secs(30), || healthy(port)));
     let store = Store::open(&dir.path().join("tgtrack.db"), 1).unwrap();
-    let target = Target { chat_kind: Some(tgtrack::domain::offer::ChatKind::Channel), username: Some("killnews".into()), ..Default::default() };
-    let o = store::offers::NewOffer { action: Action::JoinChannel, target, hold_seconds: 3600, postback: PostbackSpec { url: None, ..offer_postback() }, ..base_offer() };
-    let offer = store.write(|tx| store::offers::insert_offer(tx, &o, store::unix_now())).unwrap();
-    let users: Vec<i64> = (0..3).map(|i| sim.add_user(UserSpec::new(&format!("K{i}"))).unwrap()).collect();
+    let target = Target {
+        chat_kind: Some(tgtrack::domain::offer::ChatKind::Channel),
+        username: Some("killnews".into()),
+        ..Default::default()
+    };
+    let o = store::offers::NewOffer {
+        action: Action::JoinChannel,
+        target,
+        hold_seconds: 3600,
+        postback: PostbackSpec {
+            url: None,
+            ..offer_postback()
+        },
+        ..base_offer()
+    };
+    let offer = store
+        .write(|tx| store::offers::insert_offer(tx, &o, store::unix_now()))
+        .unwrap();
+    let users: Vec<i64> = (0..3)
+        .map(|i| sim.add_user(UserSpec::new(&format!("K{i}"))).unwrap())
+        .collect();
     for (i, u) in users.iter().enumerate() {
         let token = store_click(&store, offer, &format!("kill-{i}"));
         sim.user_start_bot(*u, Some(&token)).unwrap();
     }
-    let status = |u: i64| store.read(|c| store::conversions::by_key(c, offer, u, Action::JoinChannel)).unwrap().map(|c| c.status);
-    assert!(wait_until(Duration::from_secs(20), || users.iter().all(|u| status(*u) == Some(ConversionStatus::Lead))));
+    let status = |u: i64| {
+        store
+            .read(|c| store::conversions::by_key(c, offer, u, Action::JoinChannel))
+            .unwrap()
+            .map(|c| c.status)
+    };
+    assert!(wait_until(Duration::from_secs(20), || users
+        .iter()
+        .all(|u| status(*u) == Some(ConversionStatus::Lead))));
     sim.user_join(users[0], ch).unwrap();
-    assert!(wait_until(Duration::from_secs(20), || status(users[0]) == Some(ConversionStatus::Hold)));
+    assert!(wait_until(Duration::from_secs(20), || status(users[0])
+        == Some(ConversionStatus::Hold)));
     // Give the bot a quiet second to save its update state, as it does when idle.
     std::thread::sleep(Duration::from_secs(6));
     child.kill().unwrap();
@@ -289,19 +415,41 @@ fn sigkill_with_the_bot_running_loses_no_update() {
     sim.user_join(users[1], ch).unwrap();
     sim.user_leave(users[0], ch).unwrap();
     let mut child = spawn(&cfg);
-    let caught_up = wait_until(Duration::from_secs(30), || status(users[1]) == Some(ConversionStatus::Hold) && status(users[0]) == Some(ConversionStatus::Rejected));
+    let caught_up = wait_until(Duration::from_secs(30), || {
+        status(users[1]) == Some(ConversionStatus::Hold)
+            && status(users[0]) == Some(ConversionStatus::Rejected)
+    });
     sim.user_join(users[2], ch).unwrap();
-    let live = wait_until(Duration::from_secs(20), || status(users[2]) == Some(ConversionStatus::Hold));
+    let live = wait_until(Duration::from_secs(20), || {
+        status(users[2]) == Some(ConversionStatus::Hold)
+    });
     child.kill().unwrap();
     child.wait().unwrap();
-    assert!(caught_up, "updates made while the daemon was dead arrive after the restart");
+    assert!(
+        caught_up,
+        "updates made while the daemon was dead arrive after the restart"
+    );
     assert!(live);
-    let joins: i64 = store.read(|c| Ok::<_, store::StoreError>(c.query_row("SELECT count(*) FROM events WHERE kind = 'join'", [], |r| r.get(0))?)).unwrap();
+    let joins: i64 = store
+        .read(|c| {
+            Ok::<_, store::StoreError>(c.query_row(
+                "SELECT count(*) FROM events WHERE kind = 'join'",
+                [],
+                |r| r.get(0),
+            )?)
+        })
+        .unwrap();
     assert_eq!(joins, 3, "each join journaled once");
 }
 
 fn offer_postback() -> PostbackSpec {
-    PostbackSpec { url: None, method: PostbackMethod::Get, preset: "generic".into(), statuses: vec![], send_user_id: false }
+    PostbackSpec {
+        url: None,
+        method: PostbackMethod::Get,
+        preset: "generic".into(),
+        statuses: vec![],
+        send_user_id: false,
+    }
 }
 
 fn base_offer() -> store::offers::NewOffer {
@@ -311,7 +459,10 @@ fn base_offer() -> store::offers::NewOffer {
         action: Action::StartBot,
         target: Target::default(),
         status: OfferStatus::Active,
-        price: PricePair { regular: 5, premium: 10 },
+        price: PricePair {
+            regular: 5,
+            premium: 10,
+        },
         payout: "1".into(),
         currency: "USD".into(),
         caps: Caps::default(),

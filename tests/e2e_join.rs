@@ -8,9 +8,20 @@ use tgsim::{AdminRights, ButtonKind, ChatSpec, UserSpec};
 use tgtrack::domain::offer::{Action, ChatKind, ConversionStatus, Target};
 
 fn channel(w: &World, name: &str) -> (i64, Target) {
-    let ch = w.sim.add_channel(ChatSpec::new("News").username(name)).unwrap();
+    let ch = w
+        .sim
+        .add_channel(ChatSpec::new("News").username(name))
+        .unwrap();
     w.sim.set_bot_admin(ch, AdminRights::all()).unwrap();
-    (ch, Target { chat_id: Some(ch), chat_kind: Some(ChatKind::Channel), username: Some(name.into()), ..Default::default() })
+    (
+        ch,
+        Target {
+            chat_id: Some(ch),
+            chat_kind: Some(ChatKind::Channel),
+            username: Some(name.into()),
+            ..Default::default()
+        },
+    )
 }
 
 fn check_button(m: &tgsim::ObservedMessage) -> Vec<u8> {
@@ -34,22 +45,47 @@ fn join_happy_path_then_approved_postback() {
     let token = w.click(offer, "net-click-1");
     w.sim.user_start_bot(alice, Some(&token)).unwrap();
     let card = w.wait_message(alice, "подпишитесь");
-    assert!(card.buttons.iter().flatten().any(|b| matches!(&b.kind, ButtonKind::Url(u) if u == "https://t.me/news")), "{card:?}");
-    assert!(w.receiver.wait_for(|h| h.contains("cid=net-click-1") && h.contains("status=lead")));
+    assert!(
+        card.buttons
+            .iter()
+            .flatten()
+            .any(|b| matches!(&b.kind, ButtonKind::Url(u) if u == "https://t.me/news")),
+        "{card:?}"
+    );
+    assert!(w
+        .receiver
+        .wait_for(|h| h.contains("cid=net-click-1") && h.contains("status=lead")));
 
     w.sim.user_join(alice, ch).unwrap();
     let c = w.wait_status(offer, alice, Action::JoinChannel, ConversionStatus::Hold);
     assert_eq!(c.price, 5);
-    assert!(w.receiver.wait_for(|h| h.contains("cid=net-click-1") && h.contains("status=hold")));
+    assert!(w
+        .receiver
+        .wait_for(|h| h.contains("cid=net-click-1") && h.contains("status=hold")));
     w.wait_message(alice, "засчитано");
 
     // "Check" again after the decision: a polite "already checked".
-    w.sim.user_press_button(alice, card.msg_id, &check_button(&card)).unwrap();
-    assert!(w.sim.wait_for(|o| o.callback_answers.iter().any(|a| a.user_id == alice && a.message.as_deref().is_some_and(|t| t.contains("уже проверено"))), WAIT));
+    w.sim
+        .user_press_button(alice, card.msg_id, &check_button(&card))
+        .unwrap();
+    assert!(w.sim.wait_for(
+        |o| o.callback_answers.iter().any(|a| a.user_id == alice
+            && a.message
+                .as_deref()
+                .is_some_and(|t| t.contains("уже проверено"))),
+        WAIT
+    ));
 
     w.pass_hold(3601);
-    w.wait_status(offer, alice, Action::JoinChannel, ConversionStatus::Approved);
-    assert!(w.receiver.wait_for(|h| h.contains("cid=net-click-1") && h.contains("status=approved") && h.contains("payout=0.5")));
+    w.wait_status(
+        offer,
+        alice,
+        Action::JoinChannel,
+        ConversionStatus::Approved,
+    );
+    assert!(w.receiver.wait_for(|h| h.contains("cid=net-click-1")
+        && h.contains("status=approved")
+        && h.contains("payout=0.5")));
 }
 
 #[test]
@@ -63,19 +99,32 @@ fn leaving_inside_the_hold_rejects_and_refunds() {
     w.wait_message(bob, "join @news2");
     w.sim.user_join(bob, ch).unwrap();
     w.wait_status(offer, bob, Action::JoinChannel, ConversionStatus::Hold);
-    let spent = |w: &World| w.store().read(|c| tgtrack::store::offers::get_offer(c, offer)).unwrap().unwrap().budget_spent;
+    let spent = |w: &World| {
+        w.store()
+            .read(|c| tgtrack::store::offers::get_offer(c, offer))
+            .unwrap()
+            .unwrap()
+            .budget_spent
+    };
     assert_eq!(spent(&w), 5);
 
     w.sim.user_leave(bob, ch).unwrap();
     let c = w.wait_status(offer, bob, Action::JoinChannel, ConversionStatus::Rejected);
     assert_eq!(c.reason.as_deref(), Some("undone"));
     assert_eq!(spent(&w), 0, "the Stars go back to the budget");
-    assert!(w.receiver.wait_for(|h| h.contains("cid=c-bob") && h.contains("status=rejected")));
+    assert!(w
+        .receiver
+        .wait_for(|h| h.contains("cid=c-bob") && h.contains("status=rejected")));
 
     // The hold end changes nothing for a rejected conversion.
     w.pass_hold(7200);
     std::thread::sleep(std::time::Duration::from_millis(300));
-    assert_eq!(w.conversion(offer, bob, Action::JoinChannel).unwrap().status, ConversionStatus::Rejected);
+    assert_eq!(
+        w.conversion(offer, bob, Action::JoinChannel)
+            .unwrap()
+            .status,
+        ConversionStatus::Rejected
+    );
 }
 
 #[test]
@@ -88,7 +137,12 @@ fn an_existing_member_does_not_count() {
     let token = w.click(offer, "c-carol");
     w.sim.user_start_bot(carol, Some(&token)).unwrap();
     w.wait_message(carol, "already a member");
-    let c = w.wait_status(offer, carol, Action::JoinChannel, ConversionStatus::Rejected);
+    let c = w.wait_status(
+        offer,
+        carol,
+        Action::JoinChannel,
+        ConversionStatus::Rejected,
+    );
     assert_eq!(c.reason.as_deref(), Some("already_done"));
 }
 
@@ -107,7 +161,15 @@ fn one_click_goes_to_one_user() {
     assert!(w.conversion(offer, eve, Action::JoinChannel).is_none());
     // The same user starting again is fine: the task card again.
     w.sim.user_start_bot(dave, Some(&token)).unwrap();
-    assert!(w.sim.wait_for(|o| o.messages.iter().filter(|m| m.peer == tgsim::PeerKey::User(dave) && m.text.contains("join @news4")).count() == 2, WAIT));
+    assert!(w.sim.wait_for(
+        |o| o
+            .messages
+            .iter()
+            .filter(|m| m.peer == tgsim::PeerKey::User(dave) && m.text.contains("join @news4"))
+            .count()
+            == 2,
+        WAIT
+    ));
 }
 
 #[test]
@@ -120,7 +182,10 @@ fn start_without_or_with_a_bad_token_gets_help() {
     w.wait_message(frank, "expired or invalid");
     w.sim.user_send_text(frank, "hello?").unwrap();
     w.wait_message(frank, "only understand");
-    let organic = w.store().read(|c| tgtrack::store::events::organic_count(c, "organic_start")).unwrap();
+    let organic = w
+        .store()
+        .read(|c| tgtrack::store::events::organic_count(c, "organic_start"))
+        .unwrap();
     assert_eq!(organic, 2);
 }
 
@@ -147,7 +212,13 @@ fn check_button_before_and_after_joining() {
     let card = w.wait_message(gina, "join @news5");
     let data = check_button(&card);
     w.sim.user_press_button(gina, card.msg_id, &data).unwrap();
-    assert!(w.sim.wait_for(|o| o.callback_answers.iter().any(|a| a.message.as_deref().is_some_and(|t| t.contains("don't see you"))), WAIT));
+    assert!(w.sim.wait_for(
+        |o| o.callback_answers.iter().any(|a| a
+            .message
+            .as_deref()
+            .is_some_and(|t| t.contains("don't see you"))),
+        WAIT
+    ));
     // Joined while the bot was not told (e.g. the update was lost): "Check" finds it.
     w.sim.drop_next_push();
     w.sim.user_join(gina, ch).unwrap();
@@ -158,9 +229,17 @@ fn check_button_before_and_after_joining() {
 #[test]
 fn bot_not_admin_is_a_clear_operator_error() {
     let w = World::new();
-    let ch = w.sim.add_channel(ChatSpec::new("Closed").username("closed")).unwrap();
+    let ch = w
+        .sim
+        .add_channel(ChatSpec::new("Closed").username("closed"))
+        .unwrap();
     w.sim.set_bot_member(ch).unwrap();
-    let target = Target { chat_id: Some(ch), chat_kind: Some(ChatKind::Channel), username: Some("closed".into()), ..Default::default() };
+    let target = Target {
+        chat_id: Some(ch),
+        chat_kind: Some(ChatKind::Channel),
+        username: Some("closed".into()),
+        ..Default::default()
+    };
     let offer = w.offer(Action::JoinChannel, target, |_| {});
     let hank = w.sim.add_user(UserSpec::new("Hank")).unwrap();
     let token = w.click(offer, "c-hank");
@@ -178,10 +257,17 @@ fn bot_not_admin_is_a_clear_operator_error() {
 #[test]
 fn an_offer_known_only_by_username_matches_join_updates() {
     let w = World::new();
-    let ch = w.sim.add_channel(ChatSpec::new("By name").username("byname")).unwrap();
+    let ch = w
+        .sim
+        .add_channel(ChatSpec::new("By name").username("byname"))
+        .unwrap();
     w.sim.set_bot_admin(ch, AdminRights::all()).unwrap();
     // As `tgtrack offer create --action join_channel --username byname` makes it: no chat id.
-    let target = Target { chat_kind: Some(ChatKind::Channel), username: Some("byname".into()), ..Default::default() };
+    let target = Target {
+        chat_kind: Some(ChatKind::Channel),
+        username: Some("byname".into()),
+        ..Default::default()
+    };
     let offer = w.offer(Action::JoinChannel, target, |_| {});
     let ida = w.sim.add_user(UserSpec::new("Ida")).unwrap();
     let token = w.click(offer, "c-ida");
@@ -189,8 +275,16 @@ fn an_offer_known_only_by_username_matches_join_updates() {
     w.wait_message(ida, "join @byname");
     w.sim.user_join(ida, ch).unwrap();
     w.wait_status(offer, ida, Action::JoinChannel, ConversionStatus::Hold);
-    let stored = w.store().read(|c| tgtrack::store::offers::get_offer(c, offer)).unwrap().unwrap();
-    assert_eq!(stored.target.chat_id, Some(ch), "the resolved id is remembered");
+    let stored = w
+        .store()
+        .read(|c| tgtrack::store::offers::get_offer(c, offer))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        stored.target.chat_id,
+        Some(ch),
+        "the resolved id is remembered"
+    );
 }
 
 #[test]
@@ -215,8 +309,14 @@ fn a_wrong_bot_token_is_refused_at_start_naming_the_key() {
     let sim = tgsim::Sim::start(tgsim::SimConfig::default()).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let mut cfg = config(dir.path(), &sim);
-    cfg.telegram.as_mut().unwrap().bot_token = tgtrack::config::Secret::new("123456:WRONG-TOKEN-VALUE");
-    let opts = tgtrack::app::StartOptions { listener: Some(std::net::TcpListener::bind("127.0.0.1:0").unwrap()), ..Default::default() };
-    let err = tgtrack::app::start(cfg, opts).err().expect("a wrong token must not start");
+    cfg.telegram.as_mut().unwrap().bot_token =
+        tgtrack::config::Secret::new("123456:WRONG-TOKEN-VALUE");
+    let opts = tgtrack::app::StartOptions {
+        listener: Some(std::net::TcpListener::bind("127.0.0.1:0").unwrap()),
+        ..Default::default()
+    };
+    let err = tgtrack::app::start(cfg, opts)
+        .err()
+        .expect("a wrong token must not start");
     assert!(format!("{err:#}").contains("telegram.bot_token"), "{err:#}");
 }

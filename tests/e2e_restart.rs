@@ -8,17 +8,30 @@ use tgsim::{AdminRights, ChatSpec, UserSpec};
 use tgtrack::domain::offer::{Action, ChatKind, ConversionStatus, Target};
 
 fn count(w: &World, sql: &str) -> i64 {
-    w.store().read(|c| Ok::<_, tgtrack::store::StoreError>(c.query_row(sql, [], |r| r.get(0))?)).unwrap()
+    w.store()
+        .read(|c| Ok::<_, tgtrack::store::StoreError>(c.query_row(sql, [], |r| r.get(0))?))
+        .unwrap()
 }
 
 #[test]
 fn join_while_the_daemon_is_down_arrives_after_restart_once() {
     let mut w = World::new();
-    let ch = w.sim.add_channel(ChatSpec::new("News").username("restartnews")).unwrap();
+    let ch = w
+        .sim
+        .add_channel(ChatSpec::new("News").username("restartnews"))
+        .unwrap();
     w.sim.set_bot_admin(ch, AdminRights::all()).unwrap();
-    let target = Target { chat_id: Some(ch), chat_kind: Some(ChatKind::Channel), username: Some("restartnews".into()), ..Default::default() };
+    let target = Target {
+        chat_id: Some(ch),
+        chat_kind: Some(ChatKind::Channel),
+        username: Some("restartnews".into()),
+        ..Default::default()
+    };
     let offer = w.offer(Action::JoinChannel, target, |_| {});
-    let (ua, ub) = (w.sim.add_user(UserSpec::new("A")).unwrap(), w.sim.add_user(UserSpec::new("B")).unwrap());
+    let (ua, ub) = (
+        w.sim.add_user(UserSpec::new("A")).unwrap(),
+        w.sim.add_user(UserSpec::new("B")).unwrap(),
+    );
     let ta = w.click(offer, "r-a");
     let tb = w.click(offer, "r-b");
     w.sim.user_start_bot(ua, Some(&ta)).unwrap();
@@ -48,9 +61,18 @@ fn join_while_the_daemon_is_down_arrives_after_restart_once() {
     w.stop_daemon();
     w.start_daemon();
     std::thread::sleep(std::time::Duration::from_millis(500));
-    assert_eq!(count(&w, "SELECT count(*) FROM conversions WHERE status = 'hold'"), 2);
-    assert_eq!(count(&w, "SELECT count(*) FROM events WHERE kind = 'join'"), 3, "each join recorded once");
+    assert_eq!(
+        count(&w, "SELECT count(*) FROM conversions WHERE status = 'hold'"),
+        2
+    );
+    assert_eq!(
+        count(&w, "SELECT count(*) FROM events WHERE kind = 'join'"),
+        3,
+        "each join recorded once"
+    );
     let holds = count(&w, "SELECT count(*) FROM postbacks WHERE status = 'hold'");
     assert_eq!(holds, 3, "one hold postback per conversion, never twice");
-    assert!(w.receiver.wait_for(|h| h.contains("cid=r-a") && h.contains("status=rejected")));
+    assert!(w
+        .receiver
+        .wait_for(|h| h.contains("cid=r-a") && h.contains("status=rejected")));
 }

@@ -37,11 +37,22 @@ mod tests {
 
     #[test]
     fn round_trip_and_garbage() {
-        for b in [Button::Check { offer: 1 }, Button::Check { offer: i64::MAX }] {
+        for b in [
+            Button::Check { offer: 1 },
+            Button::Check { offer: i64::MAX },
+        ] {
             assert!(b.encode().len() <= 64);
             assert_eq!(Button::decode(&b.encode()), Some(b));
         }
-        for bad in [&b"chk:"[..], b"chk:-1", b"chk:x", b"task:1", b"\xff\xfe", b"", &[b'1'; 65]] {
+        for bad in [
+            &b"chk:"[..],
+            b"chk:-1",
+            b"chk:x",
+            b"task:1",
+            b"\xff\xfe",
+            b"",
+            &[b'1'; 65],
+        ] {
             assert_eq!(Button::decode(bad), None, "{bad:?}");
         }
     }

@@ -59,7 +59,12 @@ pub(crate) async fn set_commands(sh: &Shared) {
         let req = tl::functions::bots::SetBotCommands {
             scope: tl::enums::BotCommandScope::Default,
             lang_code: lang.into(),
-            commands: vec![tl::types::BotCommand { ephemeral: false, command: "start".into(), description: start.into() }.into()],
+            commands: vec![tl::types::BotCommand {
+                ephemeral: false,
+                command: "start".into(),
+                description: start.into(),
+            }
+            .into()],
         };
         if let Err(e) = invoke(&sh.client, &req).await {
             log::warn!("bot: could not set commands ({lang}): {e}");
@@ -105,7 +110,9 @@ fn user_from_peers(peers: &PeerMap, id: i64) -> Option<TgUser> {
 
 /// A Telegram timestamp for the audit trail.
 fn when(ts: i64) -> String {
-    chrono::DateTime::from_timestamp(ts, 0).map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string()).unwrap_or_else(|| ts.to_string())
+    chrono::DateTime::from_timestamp(ts, 0)
+        .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+        .unwrap_or_else(|| ts.to_string())
 }
 
 fn now(sh: &Shared) -> i64 {
@@ -114,17 +121,30 @@ fn now(sh: &Shared) -> i64 {
 
 /// The user's language from what we stored about them.
 fn lang_of(sh: &Shared, user: i64) -> Lang {
-    let stored = sh.ctx.store.read(|c| store::users::get_user(c, user)).ok().flatten();
+    let stored = sh
+        .ctx
+        .store
+        .read(|c| store::users::get_user(c, user))
+        .ok()
+        .flatten();
     Lang::from_code(stored.as_ref().and_then(|u| u.lang.as_deref()))
 }
 
 /// Premium flag: the freshest we know (the update's user object, else stored).
 fn premium_of(sh: &Shared, user: i64, peers: &PeerMap) -> bool {
     if let Some(u) = user_from_peers(peers, user) {
-        let _ = sh.ctx.store.write(|tx| store::users::upsert_user(tx, &u, now(sh)));
+        let _ = sh
+            .ctx
+            .store
+            .write(|tx| store::users::upsert_user(tx, &u, now(sh)));
         return u.is_premium;
     }
-    sh.ctx.store.read(|c| store::users::get_user(c, user)).ok().flatten().is_some_and(|u| u.is_premium)
+    sh.ctx
+        .store
+        .read(|c| store::users::get_user(c, user))
+        .ok()
+        .flatten()
+        .is_some_and(|u| u.is_premium)
 }
 
 async fn send(sh: &Shared, user: i64, msg: InputMessage) -> anyhow::Result<()> {
@@ -138,10 +158,15 @@ async fn send(sh: &Shared, user: i64, msg: InputMessage) -> anyhow::Result<()> {
         match sh.client.send_message(peer, msg.clone()).await {
             Ok(_) => return Ok(()),
             Err(InvocationError::Rpc(e)) if e.code == 420 && tries < 3 => {
-                tokio::time::sleep(std::time::Duration::from_secs(e.value.unwrap_or(1).min(600) as u64)).await;
+                tokio::time::sleep(std::time::Duration::from_secs(
+                    e.value.unwrap_or(1).min(600) as u64,
+                ))
+                .await;
                 tries += 1;
             }
-            Err(InvocationError::Rpc(e)) if e.name == "USER_IS_BLOCKED" || e.name == "INPUT_USER_DEACTIVATED" => {
+            Err(InvocationError::Rpc(e))
+                if e.name == "USER_IS_BLOCKED" || e.name == "INPUT_USER_DEACTIVATED" =>
+            {
                 log::info!("bot: user {user} cannot receive messages ({})", e.name);
                 return Ok(());
             }
@@ -154,7 +179,15 @@ async fn reply_text(sh: &Shared, user: i64, text: impl Into<String>) -> anyhow::
     send(sh, user, InputMessage::new().text(text.into())).await
 }
 
-fn record_event(sh: &Shared, key: String, kind: &str, user: Option<i64>, lead: Option<&Lead>, detail: String, at: i64) -> bool {
+fn record_event(
+    sh: &Shared,
+    key: String,
+    kind: &str,
+    user: Option<i64>,
+    lead: Option<&Lead>,
+    detail: String,
+    at: i64,
+) -> bool {
     let e = NewEvent {
         natural_key: &key,
         kind,
@@ -164,7 +197,11 @@ fn record_event(sh: &Shared, key: String, kind: &str, user: Option<i64>, lead: O
         detail: &detail,
         occurred_at: at,
     };
-    match sh.ctx.store.write(|tx| store::events::record(tx, &e, now(sh))) {
+    match sh
+        .ctx
+        .store
+        .write(|tx| store::events::record(tx, &e, now(sh)))
+    {
         Ok(new) => new,
         Err(e) => {
             log::error!("bot: recording event {key}: {e}");
@@ -175,28 +212,49 @@ fn record_event(sh: &Shared, key: String, kind: &str, user: Option<i64>, lead: O
 
 // ---- private messages -------------------------------------------------------------------------
 
-async fn on_message(sh: &Arc<Shared>, m: grammers_client::message::Message, peers: &PeerMap) -> anyhow::Result<()> {
+async fn on_message(
+    sh: &Arc<Shared>,
+    m: grammers_client::message::Message,
+    peers: &PeerMap,
+) -> anyhow::Result<()> {
     let chat = m.peer_id();
-    let Some(sender) = m.sender_id().filter(|s| s.bare_id().is_some()) else { return Ok(()) };
+    let Some(sender) = m.sender_id().filter(|s| s.bare_id().is_some()) else {
+        return Ok(());
+    };
     // Payments arrive as a service message in the private chat.
     if let Some(tl::enums::MessageAction::PaymentSentMe(p)) = m.action() {
         return on_payment(sh, sender.bare_id_unchecked(), p, peers).await;
     }
     match chat {
         c if c == sender => on_private_text(sh, &m, peers).await,
-        c if c.bare_id().is_some() && matches!(c.kind(), grammers_session::types::PeerKind::Channel) => on_group_message(sh, &m, peers).await,
+        c if c.bare_id().is_some()
+            && matches!(c.kind(), grammers_session::types::PeerKind::Channel) =>
+        {
+            on_group_message(sh, &m, peers).await
+        }
         _ => Ok(()),
     }
 }
 
-async fn on_private_text(sh: &Arc<Shared>, m: &grammers_client::message::Message, peers: &PeerMap) -> anyhow::Result<()> {
+async fn on_private_text(
+    sh: &Arc<Shared>,
+    m: &grammers_client::message::Message,
+    peers: &PeerMap,
+) -> anyhow::Result<()> {
     let uid = m.sender_id().expect("checked").bare_id_unchecked();
     // Telegram often sends a known user's private message without the user
     // object (updateShortMessage): fall back to what we stored, so the Premium
     // flag and language are never overwritten with blanks.
     let user = match user_from_peers(peers, uid) {
         Some(u) => u,
-        None => sh.ctx.store.read(|c| store::users::get_user(c, uid))?.unwrap_or(TgUser { id: uid, ..Default::default() }),
+        None => sh
+            .ctx
+            .store
+            .read(|c| store::users::get_user(c, uid))?
+            .unwrap_or(TgUser {
+                id: uid,
+                ..Default::default()
+            }),
     };
     let l = Lang::from_code(user.lang.as_deref());
     let text = m.text().trim();
@@ -207,8 +265,18 @@ async fn on_private_text(sh: &Arc<Shared>, m: &grammers_client::message::Message
     let rest = rest.split_once(' ').map(|(_, p)| p.trim()).unwrap_or("");
     let t = now(sh);
     if rest.is_empty() {
-        sh.ctx.store.write(|tx| store::users::upsert_user(tx, &user, t))?;
-        record_event(sh, format!("start:{uid}:{}", m.id()), "organic_start", Some(uid), None, "no payload".into(), t);
+        sh.ctx
+            .store
+            .write(|tx| store::users::upsert_user(tx, &user, t))?;
+        record_event(
+            sh,
+            format!("start:{uid}:{}", m.id()),
+            "organic_start",
+            Some(uid),
+            None,
+            "no payload".into(),
+            t,
+        );
         return reply_text(sh, uid, texts::welcome_no_token(l)).await;
     }
     if !token::is_start_payload(rest) {
@@ -216,13 +284,26 @@ async fn on_private_text(sh: &Arc<Shared>, m: &grammers_client::message::Message
     }
     match sh.ctx.engine.start(rest, &user, t)? {
         StartOutcome::UnknownToken => {
-            record_event(sh, format!("start:{uid}:{}", m.id()), "organic_start", Some(uid), None, "unknown token".into(), t);
+            record_event(
+                sh,
+                format!("start:{uid}:{}", m.id()),
+                "organic_start",
+                Some(uid),
+                None,
+                "unknown token".into(),
+                t,
+            );
             reply_text(sh, uid, texts::unknown_token(l)).await
         }
         StartOutcome::ExpiredToken => reply_text(sh, uid, texts::unknown_token(l)).await,
         StartOutcome::TakenByOther => reply_text(sh, uid, texts::taken_by_other(l)).await,
         StartOutcome::OfferClosed(_) => reply_text(sh, uid, texts::offer_closed(l)).await,
-        StartOutcome::Bound { lead, offer, conversion, .. } => {
+        StartOutcome::Bound {
+            lead,
+            offer,
+            conversion,
+            ..
+        } => {
             if conversion.status != ConversionStatus::Lead {
                 return reply_outcome(sh, uid, l, &conversion).await;
             }
@@ -236,7 +317,9 @@ async fn reply_outcome(sh: &Shared, uid: i64, l: Lang, c: &Conversion) -> anyhow
     let text = match c.status {
         ConversionStatus::Hold => texts::accepted(l, true).to_string(),
         ConversionStatus::Approved => texts::accepted(l, false).to_string(),
-        ConversionStatus::Rejected if c.reason.as_deref() == Some("already_done") => texts::already_done(l).to_string(),
+        ConversionStatus::Rejected if c.reason.as_deref() == Some("already_done") => {
+            texts::already_done(l).to_string()
+        }
         ConversionStatus::Rejected => texts::rejected(l, c.reason.as_deref().unwrap_or("")),
         ConversionStatus::Lead => return Ok(()),
     };
@@ -254,9 +337,18 @@ fn public_link(offer: &Offer) -> Option<String> {
 }
 
 /// Sends the task card, preparing whatever the action needs first.
-async fn show_task(sh: &Arc<Shared>, lead: &Lead, offer: &Offer, user: &TgUser, l: Lang) -> anyhow::Result<()> {
+async fn show_task(
+    sh: &Arc<Shared>,
+    lead: &Lead,
+    offer: &Offer,
+    user: &TgUser,
+    l: Lang,
+) -> anyhow::Result<()> {
     let t = now(sh);
-    let check = TgButton::data(texts::check_button(l), Button::Check { offer: offer.id }.encode());
+    let check = TgButton::data(
+        texts::check_button(l),
+        Button::Check { offer: offer.id }.encode(),
+    );
     let mut rows: Vec<Vec<TgButton>> = Vec::new();
     match offer.action {
         Action::JoinChannel | Action::JoinRequest => {
@@ -264,7 +356,18 @@ async fn show_task(sh: &Arc<Shared>, lead: &Lead, offer: &Offer, user: &TgUser, 
             match membership(sh, offer, lead.tg_user_id).await {
                 // Already a member when the task is first shown: it counts only if
                 // they joined strictly after the click's second (the stricter reading).
-                Ok(Some(found)) => return decide_membership(sh, lead, offer, Member { since: found.since.map(|s| s - 1) }, l).await,
+                Ok(Some(found)) => {
+                    return decide_membership(
+                        sh,
+                        lead,
+                        offer,
+                        Member {
+                            since: found.since.map(|s| s - 1),
+                        },
+                        l,
+                    )
+                    .await
+                }
                 Ok(None) => {}
                 Err(e) => return task_unavailable(sh, user.id, l, e).await,
             }
@@ -275,17 +378,26 @@ async fn show_task(sh: &Arc<Shared>, lead: &Lead, offer: &Offer, user: &TgUser, 
                     Err(e) => return task_unavailable(sh, user.id, l, e).await,
                 },
             };
-            rows.push(vec![TgButton::url(texts::open_button(l, offer.action), link)]);
+            rows.push(vec![TgButton::url(
+                texts::open_button(l, offer.action),
+                link,
+            )]);
             rows.push(vec![check]);
         }
         Action::Comment | Action::Reaction => {
             if let Some(link) = public_link(offer) {
-                rows.push(vec![TgButton::url(texts::open_button(l, offer.action), link)]);
+                rows.push(vec![TgButton::url(
+                    texts::open_button(l, offer.action),
+                    link,
+                )]);
             }
         }
         Action::Boost => {
             if let Some(link) = public_link(offer) {
-                rows.push(vec![TgButton::url(texts::open_button(l, offer.action), link)]);
+                rows.push(vec![TgButton::url(
+                    texts::open_button(l, offer.action),
+                    link,
+                )]);
             }
             rows.push(vec![check]);
         }
@@ -293,18 +405,38 @@ async fn show_task(sh: &Arc<Shared>, lead: &Lead, offer: &Offer, user: &TgUser, 
             if let Some(url) = &offer.target.url {
                 let token = store_token_of(sh, lead)?;
                 let sep = if url.contains('?') { '&' } else { '?' };
-                let param = if url.contains("startapp") || url.contains("/app") { "startapp" } else { "start" };
-                rows.push(vec![TgButton::url(texts::open_button(l, offer.action), format!("{url}{sep}{param}={token}"))]);
+                let param = if url.contains("startapp") || url.contains("/app") {
+                    "startapp"
+                } else {
+                    "start"
+                };
+                rows.push(vec![TgButton::url(
+                    texts::open_button(l, offer.action),
+                    format!("{url}{sep}{param}={token}"),
+                )]);
             }
         }
         Action::Share => {
             let link = share_link(sh, lead, offer, t)?;
             // The button opens Telegram's share dialog rather than the link itself:
             // the user's own tap must not count as a visitor.
-            let share = format!("https://t.me/share/url?url={}", percent_encoding::utf8_percent_encode(&link, percent_encoding::NON_ALPHANUMERIC));
-            rows.push(vec![TgButton::url(texts::open_button(l, offer.action), share)]);
+            let share = format!(
+                "https://t.me/share/url?url={}",
+                percent_encoding::utf8_percent_encode(&link, percent_encoding::NON_ALPHANUMERIC)
+            );
+            rows.push(vec![TgButton::url(
+                texts::open_button(l, offer.action),
+                share,
+            )]);
             let text = format!("{}\n\n{link}", texts::task(l, offer));
-            return send(sh, user.id, InputMessage::new().text(text).reply_markup(ReplyMarkup::from_buttons(&rows))).await;
+            return send(
+                sh,
+                user.id,
+                InputMessage::new()
+                    .text(text)
+                    .reply_markup(ReplyMarkup::from_buttons(&rows)),
+            )
+            .await;
         }
         Action::PollVote | Action::StarsPayment | Action::PaidMedia | Action::StartBot => {}
     }
@@ -352,12 +484,18 @@ async fn operator_alert(sh: &Shared, offer: i64, detail: &str) {
 }
 
 fn store_token_of(sh: &Shared, lead: &Lead) -> anyhow::Result<String> {
-    let click = sh.ctx.store.read(|c| store::leads::click_token(c, lead.click_id))?;
+    let click = sh
+        .ctx
+        .store
+        .read(|c| store::leads::click_token(c, lead.click_id))?;
     click.ok_or_else(|| anyhow::anyhow!("lead {} has no click", lead.id))
 }
 
 fn share_link(sh: &Shared, lead: &Lead, offer: &Offer, t: i64) -> anyhow::Result<String> {
-    let existing = sh.ctx.store.read(|c| store::leads::task_of_lead(c, lead.id, "share"))?;
+    let existing = sh
+        .ctx
+        .store
+        .read(|c| store::leads::task_of_lead(c, lead.id, "share"))?;
     let token = match existing {
         Some(task) => task.ref_key.trim_start_matches("share:").to_string(),
         None => {
@@ -366,10 +504,24 @@ fn share_link(sh: &Shared, lead: &Lead, offer: &Offer, t: i64) -> anyhow::Result
             sh.ctx.store.write(|tx| -> store::Result<()> {
                 store::shares::insert_share(
                     tx,
-                    &store::shares::NewShare { token: &token, offer: lead.offer_id, lead_id: Some(lead.id.0), tg_user_id: Some(lead.tg_user_id), target_url: &target },
+                    &store::shares::NewShare {
+                        token: &token,
+                        offer: lead.offer_id,
+                        lead_id: Some(lead.id.0),
+                        tg_user_id: Some(lead.tg_user_id),
+                        target_url: &target,
+                    },
                     t,
                 )?;
-                store::leads::add_task(tx, lead.id, "share", &format!("share:{token}"), None, None, t)
+                store::leads::add_task(
+                    tx,
+                    lead.id,
+                    "share",
+                    &format!("share:{token}"),
+                    None,
+                    None,
+                    t,
+                )
             })?;
             token
         }
@@ -379,9 +531,17 @@ fn share_link(sh: &Shared, lead: &Lead, offer: &Offer, t: i64) -> anyhow::Result
 
 /// The input channel of an offer's target chat, resolving its @username if
 /// the session does not know it yet.
-async fn target_channel(sh: &Shared, offer: &Offer) -> anyhow::Result<Option<grammers_session::types::PeerRef>> {
-    let in_discussion = matches!(offer.action, Action::Comment) || (offer.action == Action::Reaction && offer.target.chat_kind == Some(ChatKind::Channel));
-    let chat = if in_discussion { offer.target.discussion_chat_id } else { offer.target.chat_id };
+async fn target_channel(
+    sh: &Shared,
+    offer: &Offer,
+) -> anyhow::Result<Option<grammers_session::types::PeerRef>> {
+    let in_discussion = matches!(offer.action, Action::Comment)
+        || (offer.action == Action::Reaction && offer.target.chat_kind == Some(ChatKind::Channel));
+    let chat = if in_discussion {
+        offer.target.discussion_chat_id
+    } else {
+        offer.target.chat_id
+    };
     if let Some(id) = chat {
         if let Some(p) = PeerId::channel(id) {
             if let Some(r) = sh.session.peer_ref(p).await? {
@@ -393,14 +553,26 @@ async fn target_channel(sh: &Shared, offer: &Offer) -> anyhow::Result<Option<gra
     if in_discussion {
         return Ok(None);
     }
-    let Some(name) = &offer.target.username else { return Ok(None) };
-    let Some(peer) = sh.client.resolve_username(name).await? else { return Ok(None) };
-    let resolved = peer.to_ref().await.map_err(|e| anyhow::anyhow!("resolving @{name}: {e}"))?;
+    let Some(name) = &offer.target.username else {
+        return Ok(None);
+    };
+    let Some(peer) = sh.client.resolve_username(name).await? else {
+        return Ok(None);
+    };
+    let resolved = peer
+        .to_ref()
+        .await
+        .map_err(|e| anyhow::anyhow!("resolving @{name}: {e}"))?;
     if let Some(r) = &resolved {
         // Remember the id: updates name chats by id, and username lookups are
         // rate-limited (telegram.md 2.4), so this resolves once per offer.
-        if let Some(id) = r.id.bare_id().filter(|id| offer.target.chat_id != Some(*id)) {
-            sh.ctx.store.write(|tx| store::offers::set_target_chat_id(tx, OfferId(offer.id), id, now(sh)))?;
+        if let Some(id) =
+            r.id.bare_id()
+                .filter(|id| offer.target.chat_id != Some(*id))
+        {
+            sh.ctx.store.write(|tx| {
+                store::offers::set_target_chat_id(tx, OfferId(offer.id), id, now(sh))
+            })?;
             log::info!("bot: offer {}: @{name} is chat {id}", offer.id);
         }
     }
@@ -410,13 +582,23 @@ async fn target_channel(sh: &Shared, offer: &Offer) -> anyhow::Result<Option<gra
 /// Resolves the chats of active offers known only by @username, so join and
 /// boost updates (which name chats by id) match them from the first one.
 pub(crate) async fn resolve_offer_targets(sh: &Shared) {
-    let offers = match sh.ctx.store.read(|c| store::offers::offers_with_status(c, crate::domain::offer::OfferStatus::Active)) {
-        Ok(o) => o,
-        Err(e) => return log::error!("bot: listing offers: {e}"),
-    };
-    for offer in offers.into_iter().filter(|o| o.target.chat_id.is_none() && o.target.username.is_some()) {
+    let offers =
+        match sh.ctx.store.read(|c| {
+            store::offers::offers_with_status(c, crate::domain::offer::OfferStatus::Active)
+        }) {
+            Ok(o) => o,
+            Err(e) => return log::error!("bot: listing offers: {e}"),
+        };
+    for offer in offers
+        .into_iter()
+        .filter(|o| o.target.chat_id.is_none() && o.target.username.is_some())
+    {
         if let Err(e) = target_channel(sh, &offer).await {
-            log::warn!("bot: offer {}: cannot resolve @{}: {e:#}", offer.id, offer.target.username.as_deref().unwrap_or(""));
+            log::warn!(
+                "bot: offer {}: cannot resolve @{}: {e:#}",
+                offer.id,
+                offer.target.username.as_deref().unwrap_or("")
+            );
         }
     }
 }
@@ -429,27 +611,49 @@ pub(crate) struct Member {
 
 /// Asks Telegram whether the lead's user is a member of the offer's chat.
 /// `Ok(None)` = not a member. Errors name the operator's fix (bot not admin).
-pub(crate) async fn membership(sh: &Shared, offer: &Offer, user: i64) -> anyhow::Result<Option<Member>> {
+pub(crate) async fn membership(
+    sh: &Shared,
+    offer: &Offer,
+    user: i64,
+) -> anyhow::Result<Option<Member>> {
     let Some(channel) = target_channel(sh, offer).await? else {
-        anyhow::bail!("offer {}: the bot cannot see the target chat; add the bot to it as an administrator", offer.id);
+        anyhow::bail!(
+            "offer {}: the bot cannot see the target chat; add the bot to it as an administrator",
+            offer.id
+        );
     };
-    let Some(user_ref) = sh.session.peer_ref(PeerId::user(user).expect("user id")).await? else {
+    let Some(user_ref) = sh
+        .session
+        .peer_ref(PeerId::user(user).expect("user id"))
+        .await?
+    else {
         anyhow::bail!("user {user} is not in the session cache");
     };
-    let req = tl::functions::channels::GetParticipant { channel: (&channel).into(), participant: (&user_ref).into() };
+    let req = tl::functions::channels::GetParticipant {
+        channel: (&channel).into(),
+        participant: (&user_ref).into(),
+    };
     match invoke(&sh.client, &req).await {
         Ok(tl::enums::channels::ChannelParticipant::Participant(p)) => {
             use tl::enums::ChannelParticipant as P;
             Ok(match p.participant {
-                P::Participant(x) => Some(Member { since: Some(x.date as i64) }),
-                P::ParticipantSelf(x) => Some(Member { since: Some(x.date as i64) }),
-                P::Admin(x) => Some(Member { since: Some(x.date as i64) }),
+                P::Participant(x) => Some(Member {
+                    since: Some(x.date as i64),
+                }),
+                P::ParticipantSelf(x) => Some(Member {
+                    since: Some(x.date as i64),
+                }),
+                P::Admin(x) => Some(Member {
+                    since: Some(x.date as i64),
+                }),
                 P::Creator(_) => Some(Member { since: None }),
                 P::Banned(_) | P::Left(_) => None,
             })
         }
         Err(InvocationError::Rpc(e)) if e.name == "USER_NOT_PARTICIPANT" => Ok(None),
-        Err(InvocationError::Rpc(e)) if e.name == "CHAT_ADMIN_REQUIRED" || e.name == "CHANNEL_PRIVATE" => {
+        Err(InvocationError::Rpc(e))
+            if e.name == "CHAT_ADMIN_REQUIRED" || e.name == "CHANNEL_PRIVATE" =>
+        {
             let detail = format!("offer {}: {} from getParticipant: make the bot an administrator of the target chat", offer.id, e.name);
             operator_alert(sh, offer.id, &detail).await;
             anyhow::bail!("offer {}: the bot is not an administrator of the target chat ({}); make it an admin so joins can be verified", offer.id, e.name)
@@ -460,15 +664,44 @@ pub(crate) async fn membership(sh: &Shared, offer: &Offer, user: i64) -> anyhow:
 
 /// Decides a join from a membership check: joined after the click counts;
 /// a member since before the click does not.
-async fn decide_membership(sh: &Shared, lead: &Lead, offer: &Offer, m: Member, l: Lang) -> anyhow::Result<()> {
-    let click_at = sh.ctx.store.read(|c| store::leads::click_by_id(c, lead.click_id))?.map(|c| c.created_at).unwrap_or(lead.started_at);
+async fn decide_membership(
+    sh: &Shared,
+    lead: &Lead,
+    offer: &Offer,
+    m: Member,
+    l: Lang,
+) -> anyhow::Result<()> {
+    let click_at = sh
+        .ctx
+        .store
+        .read(|c| store::leads::click_by_id(c, lead.click_id))?
+        .map(|c| c.created_at)
+        .unwrap_or(lead.started_at);
     let t = now(sh);
-    let premium = sh.ctx.store.read(|c| store::users::get_user(c, lead.tg_user_id))?.is_some_and(|u| u.is_premium);
+    let premium = sh
+        .ctx
+        .store
+        .read(|c| store::users::get_user(c, lead.tg_user_id))?
+        .is_some_and(|u| u.is_premium);
     let outcome = if crate::domain::conversion::joined_after_click(m.since, click_at) {
         let since = m.since.unwrap_or(click_at);
-        sh.ctx.engine.action_observed(lead.id, offer.action, premium, &format!("getParticipant: member since {}, after the click", when(since)), t)?
+        sh.ctx.engine.action_observed(
+            lead.id,
+            offer.action,
+            premium,
+            &format!(
+                "getParticipant: member since {}, after the click",
+                when(since)
+            ),
+            t,
+        )?
     } else {
-        sh.ctx.engine.already_done(lead.id, offer.action, "getParticipant: already a member before the click", t)?
+        sh.ctx.engine.already_done(
+            lead.id,
+            offer.action,
+            "getParticipant: already a member before the click",
+            t,
+        )?
     };
     reply_outcome(sh, lead.tg_user_id, l, outcome.conversion()).await
 }
@@ -476,7 +709,11 @@ async fn decide_membership(sh: &Shared, lead: &Lead, offer: &Offer, m: Member, l
 /// A per-user invite link; with `request_needed` for join-request offers, so
 /// only the attributed user is approved (telegram.md 1.1).
 async fn invite_link(sh: &Shared, lead: &Lead, offer: &Offer) -> anyhow::Result<String> {
-    if let Some(task) = sh.ctx.store.read(|c| store::leads::task_of_lead(c, lead.id, "invite"))? {
+    if let Some(task) = sh
+        .ctx
+        .store
+        .read(|c| store::leads::task_of_lead(c, lead.id, "invite"))?
+    {
         return Ok(task.ref_key.trim_start_matches("invite:").to_string());
     }
     let Some(channel) = target_channel(sh, offer).await? else {
@@ -495,9 +732,21 @@ async fn invite_link(sh: &Shared, lead: &Lead, offer: &Offer) -> anyhow::Result<
     };
     let link = match invoke(&sh.client, &req).await? {
         tl::enums::ExportedChatInvite::ChatInviteExported(x) => x.link,
-        tl::enums::ExportedChatInvite::ChatInvitePublicJoinRequests => anyhow::bail!("Telegram returned no link"),
+        tl::enums::ExportedChatInvite::ChatInvitePublicJoinRequests => {
+            anyhow::bail!("Telegram returned no link")
+        }
     };
-    sh.ctx.store.write(|tx| store::leads::add_task(tx, lead.id, "invite", &format!("invite:{link}"), offer.target.chat_id, None, t))?;
+    sh.ctx.store.write(|tx| {
+        store::leads::add_task(
+            tx,
+            lead.id,
+            "invite",
+            &format!("invite:{link}"),
+            offer.target.chat_id,
+            None,
+            t,
+        )
+    })?;
     Ok(link)
 }
 
@@ -505,8 +754,16 @@ fn random_id() -> i64 {
     rand::random()
 }
 
-async fn send_media(sh: &Shared, user: i64, media: tl::enums::InputMedia) -> anyhow::Result<tl::enums::Updates> {
-    let peer = sh.session.peer_ref(PeerId::user(user).expect("user id")).await?.ok_or_else(|| anyhow::anyhow!("user {user} unknown"))?;
+async fn send_media(
+    sh: &Shared,
+    user: i64,
+    media: tl::enums::InputMedia,
+) -> anyhow::Result<tl::enums::Updates> {
+    let peer = sh
+        .session
+        .peer_ref(PeerId::user(user).expect("user id"))
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("user {user} unknown"))?;
     let req = tl::functions::messages::SendMedia {
         silent: false,
         background: false,
@@ -549,11 +806,17 @@ fn sent_message(u: &tl::enums::Updates) -> Option<&tl::types::Message> {
 }
 
 fn text_entities(s: &str) -> tl::enums::TextWithEntities {
-    tl::types::TextWithEntities { text: s.to_string(), entities: vec![] }.into()
+    tl::types::TextWithEntities {
+        text: s.to_string(),
+        entities: vec![],
+    }
+    .into()
 }
 
 async fn send_poll(sh: &Shared, lead: &Lead, offer: &Offer) -> anyhow::Result<()> {
-    let Some(spec) = &offer.target.poll else { anyhow::bail!("offer {} has no poll", offer.id) };
+    let Some(spec) = &offer.target.poll else {
+        anyhow::bail!("offer {} has no poll", offer.id)
+    };
     let poll = tl::types::Poll {
         id: 0,
         closed: false,
@@ -572,14 +835,30 @@ async fn send_poll(sh: &Shared, lead: &Lead, offer: &Offer) -> anyhow::Result<()
             .options
             .iter()
             .enumerate()
-            .map(|(i, o)| tl::types::PollAnswer { text: text_entities(o), option: vec![i as u8], media: None, added_by: None, date: None }.into())
+            .map(|(i, o)| {
+                tl::types::PollAnswer {
+                    text: text_entities(o),
+                    option: vec![i as u8],
+                    media: None,
+                    added_by: None,
+                    date: None,
+                }
+                .into()
+            })
             .collect(),
         close_period: None,
         close_date: None,
         countries_iso2: None,
         hash: 0,
     };
-    let media = tl::types::InputMediaPoll { poll: poll.into(), correct_answers: None, attached_media: None, solution: None, solution_entities: None, solution_media: None };
+    let media = tl::types::InputMediaPoll {
+        poll: poll.into(),
+        correct_answers: None,
+        attached_media: None,
+        solution: None,
+        solution_entities: None,
+        solution_media: None,
+    };
     let updates = send_media(sh, lead.tg_user_id, media.into()).await?;
     let poll_id = sent_message(&updates).and_then(|m| match &m.media {
         Some(tl::enums::MessageMedia::Poll(p)) => match &p.poll {
@@ -587,8 +866,20 @@ async fn send_poll(sh: &Shared, lead: &Lead, offer: &Offer) -> anyhow::Result<()
         },
         _ => None,
     });
-    let Some(poll_id) = poll_id else { anyhow::bail!("Telegram did not return the poll") };
-    sh.ctx.store.write(|tx| store::leads::add_task(tx, lead.id, "poll", &format!("poll:{poll_id}"), None, None, now(sh)))?;
+    let Some(poll_id) = poll_id else {
+        anyhow::bail!("Telegram did not return the poll")
+    };
+    sh.ctx.store.write(|tx| {
+        store::leads::add_task(
+            tx,
+            lead.id,
+            "poll",
+            &format!("poll:{poll_id}"),
+            None,
+            None,
+            now(sh),
+        )
+    })?;
     Ok(())
 }
 
@@ -607,7 +898,11 @@ async fn send_invoice(sh: &Shared, lead: &Lead, offer: &Offer, l: Lang) -> anyho
         recurring: false,
         // Stars: currency XTR, no provider (telegram.md 1.6).
         currency: "XTR".into(),
-        prices: vec![tl::types::LabeledPrice { label: offer.name.clone(), amount }.into()],
+        prices: vec![tl::types::LabeledPrice {
+            label: offer.name.clone(),
+            amount,
+        }
+        .into()],
         max_tip_amount: None,
         suggested_tip_amounts: None,
         terms_url: None,
@@ -625,27 +920,52 @@ async fn send_invoice(sh: &Shared, lead: &Lead, offer: &Offer, l: Lang) -> anyho
         extended_media: None,
     };
     send_media(sh, lead.tg_user_id, media.into()).await?;
-    sh.ctx.store.write(|tx| store::leads::add_task(tx, lead.id, "invoice", &payload, None, None, now(sh)))?;
+    sh.ctx.store.write(|tx| {
+        store::leads::add_task(tx, lead.id, "invoice", &payload, None, None, now(sh))
+    })?;
     Ok(())
 }
 
 async fn send_paid_media(sh: &Shared, lead: &Lead, offer: &Offer) -> anyhow::Result<()> {
     let payload = format!("lead:{}", lead.id.0);
-    let Some(url) = offer.target.url.clone() else { anyhow::bail!("offer {} has no media URL", offer.id) };
+    let Some(url) = offer.target.url.clone() else {
+        anyhow::bail!("offer {} has no media URL", offer.id)
+    };
     let media = tl::types::InputMediaPaidMedia {
         stars_amount: offer.target.stars.unwrap_or(1),
-        extended_media: vec![tl::types::InputMediaPhotoExternal { spoiler: false, url, ttl_seconds: None }.into()],
+        extended_media: vec![tl::types::InputMediaPhotoExternal {
+            spoiler: false,
+            url,
+            ttl_seconds: None,
+        }
+        .into()],
         payload: Some(payload.clone()),
     };
     send_media(sh, lead.tg_user_id, media.into()).await?;
-    sh.ctx.store.write(|tx| store::leads::add_task(tx, lead.id, "paid_media", &format!("paid:{payload}"), None, None, now(sh)))?;
+    sh.ctx.store.write(|tx| {
+        store::leads::add_task(
+            tx,
+            lead.id,
+            "paid_media",
+            &format!("paid:{payload}"),
+            None,
+            None,
+            now(sh),
+        )
+    })?;
     Ok(())
 }
 
 // ---- buttons ----------------------------------------------------------------------------------
 
-async fn on_callback(sh: &Arc<Shared>, q: grammers_client::update::CallbackQuery, peers: &PeerMap) -> anyhow::Result<()> {
-    let Some(uid) = q.sender_id().bare_id() else { return Ok(()) };
+async fn on_callback(
+    sh: &Arc<Shared>,
+    q: grammers_client::update::CallbackQuery,
+    peers: &PeerMap,
+) -> anyhow::Result<()> {
+    let Some(uid) = q.sender_id().bare_id() else {
+        return Ok(());
+    };
     // Refreshes the stored Premium flag from the user object Telegram sent along.
     premium_of(sh, uid, peers);
     let l = lang_of(sh, uid);
@@ -664,8 +984,14 @@ async fn on_callback(sh: &Arc<Shared>, q: grammers_client::update::CallbackQuery
         q.answer().text(texts::stale_button(l)).send().await?;
         return Ok(());
     };
-    let conv = sh.ctx.store.read(|c| store::conversions::by_key(c, offer_id, uid, offer.action))?;
-    if conv.as_ref().is_some_and(|c| c.status != ConversionStatus::Lead) {
+    let conv = sh
+        .ctx
+        .store
+        .read(|c| store::conversions::by_key(c, offer_id, uid, offer.action))?;
+    if conv
+        .as_ref()
+        .is_some_and(|c| c.status != ConversionStatus::Lead)
+    {
         q.answer().text(texts::already_decided(l)).send().await?;
         return Ok(());
     }
@@ -676,8 +1002,17 @@ async fn on_callback(sh: &Arc<Shared>, q: grammers_client::update::CallbackQuery
                 decide_membership(sh, &lead, &offer, m, l).await
             }
             Ok(None) => {
-                let _ = sh.ctx.engine.note(conv.map(|c| c.id), Some(lead.id), "check", "getParticipant: not a member yet", now(sh));
-                q.answer().alert(texts::not_yet(l, offer.action)).send().await?;
+                let _ = sh.ctx.engine.note(
+                    conv.map(|c| c.id),
+                    Some(lead.id),
+                    "check",
+                    "getParticipant: not a member yet",
+                    now(sh),
+                );
+                q.answer()
+                    .alert(texts::not_yet(l, offer.action))
+                    .send()
+                    .await?;
                 Ok(())
             }
             Err(e) => {
@@ -688,25 +1023,52 @@ async fn on_callback(sh: &Arc<Shared>, q: grammers_client::update::CallbackQuery
         Action::Boost => {
             if has_boost(sh, &offer, uid).await? {
                 q.answer().send().await?;
-                let premium = sh.ctx.store.read(|c| store::users::get_user(c, uid))?.is_some_and(|u| u.is_premium);
-                let out = sh.ctx.engine.action_observed(lead.id, Action::Boost, premium, "premium.getUserBoosts: the user boosts the channel", now(sh))?;
+                let premium = sh
+                    .ctx
+                    .store
+                    .read(|c| store::users::get_user(c, uid))?
+                    .is_some_and(|u| u.is_premium);
+                let out = sh.ctx.engine.action_observed(
+                    lead.id,
+                    Action::Boost,
+                    premium,
+                    "premium.getUserBoosts: the user boosts the channel",
+                    now(sh),
+                )?;
                 reply_outcome(sh, uid, l, out.conversion()).await
             } else {
-                q.answer().alert(texts::not_yet(l, offer.action)).send().await?;
+                q.answer()
+                    .alert(texts::not_yet(l, offer.action))
+                    .send()
+                    .await?;
                 Ok(())
             }
         }
         _ => {
-            q.answer().alert(texts::not_yet(l, offer.action)).send().await?;
+            q.answer()
+                .alert(texts::not_yet(l, offer.action))
+                .send()
+                .await?;
             Ok(())
         }
     }
 }
 
 pub(crate) async fn has_boost(sh: &Shared, offer: &Offer, user: i64) -> anyhow::Result<bool> {
-    let Some(channel) = target_channel(sh, offer).await? else { anyhow::bail!("offer {}: the bot cannot see the channel", offer.id) };
-    let Some(user_ref) = sh.session.peer_ref(PeerId::user(user).expect("user id")).await? else { return Ok(false) };
-    let req = tl::functions::premium::GetUserBoosts { peer: (&channel).into(), user_id: (&user_ref).into() };
+    let Some(channel) = target_channel(sh, offer).await? else {
+        anyhow::bail!("offer {}: the bot cannot see the channel", offer.id)
+    };
+    let Some(user_ref) = sh
+        .session
+        .peer_ref(PeerId::user(user).expect("user id"))
+        .await?
+    else {
+        return Ok(false);
+    };
+    let req = tl::functions::premium::GetUserBoosts {
+        peer: (&channel).into(),
+        user_id: (&user_ref).into(),
+    };
     match invoke(&sh.client, &req).await? {
         tl::enums::premium::BoostsList::List(l) => Ok(l.count > 0 || !l.boosts.is_empty()),
     }
@@ -730,7 +1092,10 @@ fn leads_for(sh: &Shared, user: i64, actions: &[Action]) -> anyhow::Result<Vec<(
 }
 
 fn conversion_of(sh: &Shared, lead: &Lead, action: Action) -> anyhow::Result<Option<Conversion>> {
-    Ok(sh.ctx.store.read(|c| store::conversions::by_key(c, lead.offer_id, lead.tg_user_id, action))?)
+    Ok(sh
+        .ctx
+        .store
+        .read(|c| store::conversions::by_key(c, lead.offer_id, lead.tg_user_id, action))?)
 }
 
 async fn notify(sh: &Shared, lead: &Lead, out: &ActionOutcome) {
@@ -742,7 +1107,15 @@ async fn notify(sh: &Shared, lead: &Lead, out: &ActionOutcome) {
     }
 }
 
-async fn joined_or_left(sh: &Arc<Shared>, chat: i64, user: i64, joined: bool, date: i64, invite: Option<&str>, peers: &PeerMap) -> anyhow::Result<()> {
+async fn joined_or_left(
+    sh: &Arc<Shared>,
+    chat: i64,
+    user: i64,
+    joined: bool,
+    date: i64,
+    invite: Option<&str>,
+    peers: &PeerMap,
+) -> anyhow::Result<()> {
     let leads: Vec<_> = leads_for(sh, user, &[Action::JoinChannel, Action::JoinRequest])?
         .into_iter()
         .filter(|(_, o)| o.target.chat_id == Some(chat))
@@ -750,29 +1123,72 @@ async fn joined_or_left(sh: &Arc<Shared>, chat: i64, user: i64, joined: bool, da
     let kind = if joined { "join" } else { "leave" };
     let key = format!("{kind}:{chat}:{user}:{date}");
     if leads.is_empty() {
-        record_event(sh, key, &format!("organic_{kind}"), Some(user), None, format!("chat {chat}, invite {invite:?}"), date);
+        record_event(
+            sh,
+            key,
+            &format!("organic_{kind}"),
+            Some(user),
+            None,
+            format!("chat {chat}, invite {invite:?}"),
+            date,
+        );
         return Ok(());
     }
     let t = now(sh);
     for (lead, offer) in leads {
         // The journal dedupes repeats; decisions do not depend on it: the engine
         // is idempotent, and a crash between the two must not lose the action.
-        record_event(sh, format!("{key}:{}", lead.id), kind, Some(user), Some(&lead), format!("chat {chat}, invite {invite:?}"), date);
+        record_event(
+            sh,
+            format!("{key}:{}", lead.id),
+            kind,
+            Some(user),
+            Some(&lead),
+            format!("chat {chat}, invite {invite:?}"),
+            date,
+        );
         let conv = conversion_of(sh, &lead, offer.action)?;
         if joined {
-            if conv.as_ref().is_some_and(|c| c.status != ConversionStatus::Lead) {
+            if conv
+                .as_ref()
+                .is_some_and(|c| c.status != ConversionStatus::Lead)
+            {
                 continue;
             }
-            let click_at = sh.ctx.store.read(|c| store::leads::click_by_id(c, lead.click_id))?.map(|c| c.created_at).unwrap_or(lead.started_at);
+            let click_at = sh
+                .ctx
+                .store
+                .read(|c| store::leads::click_by_id(c, lead.click_id))?
+                .map(|c| c.created_at)
+                .unwrap_or(lead.started_at);
             let premium = premium_of(sh, user, peers);
             let out = if crate::domain::conversion::joined_after_click(Some(date), click_at) {
-                sh.ctx.engine.action_observed(lead.id, offer.action, premium, &format!("updateChannelParticipant: joined chat {chat} at {}", when(date)), t)?
+                sh.ctx.engine.action_observed(
+                    lead.id,
+                    offer.action,
+                    premium,
+                    &format!(
+                        "updateChannelParticipant: joined chat {chat} at {}",
+                        when(date)
+                    ),
+                    t,
+                )?
             } else {
-                sh.ctx.engine.already_done(lead.id, offer.action, "joined before the click", t)?
+                sh.ctx
+                    .engine
+                    .already_done(lead.id, offer.action, "joined before the click", t)?
             };
             notify(sh, &lead, &out).await;
         } else if let Some(c) = conv.filter(|c| c.status == ConversionStatus::Hold) {
-            sh.ctx.engine.action_undone(c.id, RejectReason::Undone, &format!("updateChannelParticipant: left chat {chat} at {}", when(date)), t)?;
+            sh.ctx.engine.action_undone(
+                c.id,
+                RejectReason::Undone,
+                &format!(
+                    "updateChannelParticipant: left chat {chat} at {}",
+                    when(date)
+                ),
+                t,
+            )?;
         }
     }
     Ok(())
@@ -780,7 +1196,10 @@ async fn joined_or_left(sh: &Arc<Shared>, chat: i64, user: i64, joined: bool, da
 
 fn is_member(p: &Option<tl::enums::ChannelParticipant>) -> bool {
     use tl::enums::ChannelParticipant as P;
-    matches!(p, Some(P::Participant(_) | P::ParticipantSelf(_) | P::Admin(_) | P::Creator(_)))
+    matches!(
+        p,
+        Some(P::Participant(_) | P::ParticipantSelf(_) | P::Admin(_) | P::Creator(_))
+    )
 }
 
 fn invite_of(i: &Option<tl::enums::ExportedChatInvite>) -> Option<String> {
@@ -795,15 +1214,36 @@ async fn on_raw(sh: &Arc<Shared>, raw: tl::enums::Update, peers: &PeerMap) -> an
     let t = now(sh);
     match raw {
         U::ChannelParticipant(u) => {
-            let (was, is) = (is_member(&u.prev_participant), is_member(&u.new_participant));
+            let (was, is) = (
+                is_member(&u.prev_participant),
+                is_member(&u.new_participant),
+            );
             if was != is {
-                joined_or_left(sh, u.channel_id, u.user_id, is, u.date as i64, invite_of(&u.invite).as_deref(), peers).await?;
+                joined_or_left(
+                    sh,
+                    u.channel_id,
+                    u.user_id,
+                    is,
+                    u.date as i64,
+                    invite_of(&u.invite).as_deref(),
+                    peers,
+                )
+                .await?;
             }
         }
         U::ChatParticipant(u) => {
             let (was, is) = (u.prev_participant.is_some(), u.new_participant.is_some());
             if was != is {
-                joined_or_left(sh, u.chat_id, u.user_id, is, u.date as i64, invite_of(&u.invite).as_deref(), peers).await?;
+                joined_or_left(
+                    sh,
+                    u.chat_id,
+                    u.user_id,
+                    is,
+                    u.date as i64,
+                    invite_of(&u.invite).as_deref(),
+                    peers,
+                )
+                .await?;
             }
         }
         U::BotChatInviteRequester(u) => on_join_request(sh, u).await?,
@@ -820,7 +1260,8 @@ async fn on_raw(sh: &Arc<Shared>, raw: tl::enums::Update, peers: &PeerMap) -> an
                 let hit = if offer.target.chat_kind == Some(ChatKind::Channel) {
                     // A post's reactions are anonymous in the channel; the offer asks
                     // for one on the post's copy in the discussion group (telegram.md 1.3).
-                    offer.target.discussion_chat_id == Some(chat) && discussion_origin(sh, chat, u.msg_id).await? == offer.target.msg_id
+                    offer.target.discussion_chat_id == Some(chat)
+                        && discussion_origin(sh, chat, u.msg_id).await? == offer.target.msg_id
                 } else {
                     offer.target.chat_id == Some(chat) && offer.target.msg_id == Some(u.msg_id)
                 };
@@ -829,62 +1270,168 @@ async fn on_raw(sh: &Arc<Shared>, raw: tl::enums::Update, peers: &PeerMap) -> an
                 }
             }
             for lead in candidates {
-                record_event(sh, format!("reaction:{chat}:{}:{user}:{}:{}:{}", u.msg_id, u.date, u.qts, lead.id), "reaction", Some(user), Some(&lead), format!("added: {added}"), u.date as i64);
+                record_event(
+                    sh,
+                    format!(
+                        "reaction:{chat}:{}:{user}:{}:{}:{}",
+                        u.msg_id, u.date, u.qts, lead.id
+                    ),
+                    "reaction",
+                    Some(user),
+                    Some(&lead),
+                    format!("added: {added}"),
+                    u.date as i64,
+                );
                 let conv = conversion_of(sh, &lead, Action::Reaction)?;
                 if added {
-                    if conv.as_ref().is_none_or(|c| c.status == ConversionStatus::Lead) {
-                        let out = sh.ctx.engine.action_observed(lead.id, Action::Reaction, premium_of(sh, user, peers), &format!("updateBotMessageReaction on message {} in chat {chat}", u.msg_id), t)?;
+                    if conv
+                        .as_ref()
+                        .is_none_or(|c| c.status == ConversionStatus::Lead)
+                    {
+                        let out = sh.ctx.engine.action_observed(
+                            lead.id,
+                            Action::Reaction,
+                            premium_of(sh, user, peers),
+                            &format!(
+                                "updateBotMessageReaction on message {} in chat {chat}",
+                                u.msg_id
+                            ),
+                            t,
+                        )?;
                         notify(sh, &lead, &out).await;
                     }
                 } else if let Some(c) = conv.filter(|c| c.status == ConversionStatus::Hold) {
-                    sh.ctx.engine.action_undone(c.id, RejectReason::Undone, "updateBotMessageReaction: reaction removed", t)?;
+                    sh.ctx.engine.action_undone(
+                        c.id,
+                        RejectReason::Undone,
+                        "updateBotMessageReaction: reaction removed",
+                        t,
+                    )?;
                 }
             }
         }
         U::MessagePollVote(u) => {
             let user = PeerId::from(&u.peer).bare_id_unchecked();
-            let Some(task) = sh.ctx.store.read(|c| store::leads::lead_by_task(c, &format!("poll:{}", u.poll_id)))? else { return Ok(()) };
-            let Some(lead) = sh.ctx.store.read(|c| store::leads::get_lead(c, task.lead))? else { return Ok(()) };
+            let Some(task) = sh
+                .ctx
+                .store
+                .read(|c| store::leads::lead_by_task(c, &format!("poll:{}", u.poll_id)))?
+            else {
+                return Ok(());
+            };
+            let Some(lead) = sh
+                .ctx
+                .store
+                .read(|c| store::leads::get_lead(c, task.lead))?
+            else {
+                return Ok(());
+            };
             if lead.tg_user_id != user {
                 return Ok(());
             }
             let conv = conversion_of(sh, &lead, Action::PollVote)?;
             if !u.options.is_empty() {
-                if conv.as_ref().is_none_or(|c| c.status == ConversionStatus::Lead) {
-                    let out = sh.ctx.engine.action_observed(lead.id, Action::PollVote, premium_of(sh, user, peers), &format!("updateMessagePollVote on poll {}", u.poll_id), t)?;
+                if conv
+                    .as_ref()
+                    .is_none_or(|c| c.status == ConversionStatus::Lead)
+                {
+                    let out = sh.ctx.engine.action_observed(
+                        lead.id,
+                        Action::PollVote,
+                        premium_of(sh, user, peers),
+                        &format!("updateMessagePollVote on poll {}", u.poll_id),
+                        t,
+                    )?;
                     notify(sh, &lead, &out).await;
                 }
             } else if let Some(c) = conv.filter(|c| c.status == ConversionStatus::Hold) {
-                sh.ctx.engine.action_undone(c.id, RejectReason::Undone, "updateMessagePollVote: vote retracted", t)?;
+                sh.ctx.engine.action_undone(
+                    c.id,
+                    RejectReason::Undone,
+                    "updateMessagePollVote: vote retracted",
+                    t,
+                )?;
             }
         }
         U::BotPrecheckoutQuery(u) => on_precheckout(sh, u).await?,
         U::BotPurchasedPaidMedia(u) => {
-            let Some(lead) = lead_for_payload(sh, u.payload.as_bytes(), u.user_id)? else { return Ok(()) };
-            record_event(sh, format!("paid_media:{}:{}", lead.id, u.payload), "paid_media", Some(u.user_id), Some(&lead), u.payload.clone(), t);
-            let out = sh.ctx.engine.action_observed(lead.id, Action::PaidMedia, premium_of(sh, u.user_id, peers), "updateBotPurchasedPaidMedia", t)?;
+            let Some(lead) = lead_for_payload(sh, u.payload.as_bytes(), u.user_id)? else {
+                return Ok(());
+            };
+            record_event(
+                sh,
+                format!("paid_media:{}:{}", lead.id, u.payload),
+                "paid_media",
+                Some(u.user_id),
+                Some(&lead),
+                u.payload.clone(),
+                t,
+            );
+            let out = sh.ctx.engine.action_observed(
+                lead.id,
+                Action::PaidMedia,
+                premium_of(sh, u.user_id, peers),
+                "updateBotPurchasedPaidMedia",
+                t,
+            )?;
             notify(sh, &lead, &out).await;
         }
         U::BotChatBoost(u) => {
             let tl::enums::Boost::Boost(b) = &u.boost;
             let Some(user) = b.user_id else { return Ok(()) };
             let chat = PeerId::from(&u.peer).bare_id_unchecked();
-            for (lead, offer) in leads_for(sh, user, &[Action::Boost])?.into_iter().filter(|(_, o)| o.target.chat_id == Some(chat)) {
+            for (lead, offer) in leads_for(sh, user, &[Action::Boost])?
+                .into_iter()
+                .filter(|(_, o)| o.target.chat_id == Some(chat))
+            {
                 let _ = offer;
-                if conversion_of(sh, &lead, Action::Boost)?.is_none_or(|c| c.status == ConversionStatus::Lead) {
-                    let out = sh.ctx.engine.action_observed(lead.id, Action::Boost, premium_of(sh, user, peers), &format!("updateBotChatBoost in chat {chat}"), t)?;
+                if conversion_of(sh, &lead, Action::Boost)?
+                    .is_none_or(|c| c.status == ConversionStatus::Lead)
+                {
+                    let out = sh.ctx.engine.action_observed(
+                        lead.id,
+                        Action::Boost,
+                        premium_of(sh, user, peers),
+                        &format!("updateBotChatBoost in chat {chat}"),
+                        t,
+                    )?;
                     notify(sh, &lead, &out).await;
                 }
             }
         }
         U::BotStopped(u) => {
             let stopped = u.stopped;
-            sh.ctx.store.write(|tx| store::users::set_blocked(tx, u.user_id, stopped, t))?;
-            record_event(sh, format!("stopped:{}:{}:{}", u.user_id, u.date, stopped), if stopped { "blocked_bot" } else { "unblocked_bot" }, Some(u.user_id), None, String::new(), u.date as i64);
+            sh.ctx
+                .store
+                .write(|tx| store::users::set_blocked(tx, u.user_id, stopped, t))?;
+            record_event(
+                sh,
+                format!("stopped:{}:{}:{}", u.user_id, u.date, stopped),
+                if stopped {
+                    "blocked_bot"
+                } else {
+                    "unblocked_bot"
+                },
+                Some(u.user_id),
+                None,
+                String::new(),
+                u.date as i64,
+            );
             if stopped {
-                let holds = sh.ctx.store.read(|c| store::conversions::of_user(c, u.user_id))?;
-                for c in holds.into_iter().filter(|c| c.status == ConversionStatus::Hold) {
-                    sh.ctx.engine.action_undone(c.id, RejectReason::BlockedBot, "updateBotStopped: the user blocked the bot", t)?;
+                let holds = sh
+                    .ctx
+                    .store
+                    .read(|c| store::conversions::of_user(c, u.user_id))?;
+                for c in holds
+                    .into_iter()
+                    .filter(|c| c.status == ConversionStatus::Hold)
+                {
+                    sh.ctx.engine.action_undone(
+                        c.id,
+                        RejectReason::BlockedBot,
+                        "updateBotStopped: the user blocked the bot",
+                        t,
+                    )?;
                 }
             }
         }
@@ -893,48 +1440,100 @@ async fn on_raw(sh: &Arc<Shared>, raw: tl::enums::Update, peers: &PeerMap) -> an
     Ok(())
 }
 
-async fn on_join_request(sh: &Shared, u: tl::types::UpdateBotChatInviteRequester) -> anyhow::Result<()> {
-    let Some(link) = invite_of(&Some(u.invite.clone())) else { return Ok(()) };
-    let Some(task) = sh.ctx.store.read(|c| store::leads::lead_by_task(c, &format!("invite:{link}")))? else {
+async fn on_join_request(
+    sh: &Shared,
+    u: tl::types::UpdateBotChatInviteRequester,
+) -> anyhow::Result<()> {
+    let Some(link) = invite_of(&Some(u.invite.clone())) else {
+        return Ok(());
+    };
+    let Some(task) = sh
+        .ctx
+        .store
+        .read(|c| store::leads::lead_by_task(c, &format!("invite:{link}")))?
+    else {
         // Not one of our links: the chat's admins decide.
         return Ok(());
     };
-    let Some(lead) = sh.ctx.store.read(|c| store::leads::get_lead(c, task.lead))? else { return Ok(()) };
+    let Some(lead) = sh
+        .ctx
+        .store
+        .read(|c| store::leads::get_lead(c, task.lead))?
+    else {
+        return Ok(());
+    };
     // Approve only the attributed user; someone else using their link is declined.
     let approved = lead.tg_user_id == u.user_id;
-    let Some(user_ref) = sh.session.peer_ref(PeerId::user(u.user_id).expect("user id")).await? else {
+    let Some(user_ref) = sh
+        .session
+        .peer_ref(PeerId::user(u.user_id).expect("user id"))
+        .await?
+    else {
         anyhow::bail!("join request from unknown user {}", u.user_id);
     };
-    let peer = sh.session.peer_ref(PeerId::from(&u.peer)).await?.ok_or_else(|| anyhow::anyhow!("join request for an unknown chat"))?;
-    let req = tl::functions::messages::HideChatJoinRequest { approved, peer: (&peer).into(), user_id: (&user_ref).into() };
+    let peer = sh
+        .session
+        .peer_ref(PeerId::from(&u.peer))
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("join request for an unknown chat"))?;
+    let req = tl::functions::messages::HideChatJoinRequest {
+        approved,
+        peer: (&peer).into(),
+        user_id: (&user_ref).into(),
+    };
     invoke(&sh.client, &req).await?;
-    let detail = format!("join request by user {} via {link}: {}", u.user_id, if approved { "approved" } else { "declined (not the attributed user)" });
-    sh.ctx.engine.note(None, Some(lead.id), "join request", &detail, now(sh))?;
+    let detail = format!(
+        "join request by user {} via {link}: {}",
+        u.user_id,
+        if approved {
+            "approved"
+        } else {
+            "declined (not the attributed user)"
+        }
+    );
+    sh.ctx
+        .engine
+        .note(None, Some(lead.id), "join request", &detail, now(sh))?;
     Ok(())
 }
 
 fn lead_for_payload(sh: &Shared, payload: &[u8], user: i64) -> anyhow::Result<Option<Lead>> {
-    let Some(id) = std::str::from_utf8(payload).ok().and_then(|p| p.strip_prefix("lead:")).and_then(|n| n.parse::<i64>().ok()) else {
+    let Some(id) = std::str::from_utf8(payload)
+        .ok()
+        .and_then(|p| p.strip_prefix("lead:"))
+        .and_then(|n| n.parse::<i64>().ok())
+    else {
         return Ok(None);
     };
-    let lead = sh.ctx.store.read(|c| store::leads::get_lead(c, LeadId(id)))?;
+    let lead = sh
+        .ctx
+        .store
+        .read(|c| store::leads::get_lead(c, LeadId(id)))?;
     Ok(lead.filter(|l| l.tg_user_id == user))
 }
 
 /// Answers a pre-checkout live: Telegram gives about 10 seconds and never
 /// replays it (telegram.md 1.6), so this re-checks cap, budget and schedule
 /// now and declines with the reason if the payment could not count.
-async fn on_precheckout(sh: &Shared, u: tl::types::UpdateBotPrecheckoutQuery) -> anyhow::Result<()> {
+async fn on_precheckout(
+    sh: &Shared,
+    u: tl::types::UpdateBotPrecheckoutQuery,
+) -> anyhow::Result<()> {
     let t = now(sh);
     let l = lang_of(sh, u.user_id);
     let verdict: Result<(), String> = (|| {
-        let lead = lead_for_payload(sh, &u.payload, u.user_id).map_err(|e| e.to_string())?.ok_or_else(|| texts::stale_button(l).to_string())?;
+        let lead = lead_for_payload(sh, &u.payload, u.user_id)
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| texts::stale_button(l).to_string())?;
         let (offer, usage, premium) = sh
             .ctx
             .store
             .read(|c| -> store::Result<_> {
                 let offer = store::offers::get_offer(c, lead.offer_id)?;
-                let (h, d, w) = window_starts(t, offer.as_ref().map(|o| o.timezone.as_str()).unwrap_or("UTC"));
+                let (h, d, w) = window_starts(
+                    t,
+                    offer.as_ref().map(|o| o.timezone.as_str()).unwrap_or("UTC"),
+                );
                 let usage = store::conversions::usage(c, lead.offer_id, h, d, w)?;
                 let premium = store::users::get_user(c, u.user_id)?.is_some_and(|x| x.is_premium);
                 Ok((offer, usage, premium))
@@ -944,7 +1543,10 @@ async fn on_precheckout(sh: &Shared, u: tl::types::UpdateBotPrecheckoutQuery) ->
         if u.currency != "XTR" || Some(u.total_amount) != offer.target.stars {
             return Err(texts::stale_button(l).to_string());
         }
-        if conversion_of(sh, &lead, offer.action).map_err(|e| e.to_string())?.is_some_and(|c| c.status != ConversionStatus::Lead) {
+        if conversion_of(sh, &lead, offer.action)
+            .map_err(|e| e.to_string())?
+            .is_some_and(|c| c.status != ConversionStatus::Lead)
+        {
             return Err(texts::already_decided(l).to_string());
         }
         match decide_action(&offer, usage, premium, t) {
@@ -963,41 +1565,77 @@ async fn on_precheckout(sh: &Shared, u: tl::types::UpdateBotPrecheckoutQuery) ->
             Ok(()) => format!("pre-checkout of {} {} accepted", u.total_amount, u.currency),
             Err(e) => format!("pre-checkout declined: {e}"),
         };
-        sh.ctx.engine.note(None, Some(lead.id), "precheckout", &detail, t)?;
+        sh.ctx
+            .engine
+            .note(None, Some(lead.id), "precheckout", &detail, t)?;
     }
     Ok(())
 }
 
-async fn on_payment(sh: &Arc<Shared>, user: i64, p: &tl::types::MessageActionPaymentSentMe, peers: &PeerMap) -> anyhow::Result<()> {
+async fn on_payment(
+    sh: &Arc<Shared>,
+    user: i64,
+    p: &tl::types::MessageActionPaymentSentMe,
+    peers: &PeerMap,
+) -> anyhow::Result<()> {
     let t = now(sh);
     let tl::enums::PaymentCharge::Charge(charge) = &p.charge;
     let lead = lead_for_payload(sh, &p.payload, user)?;
     // Recorded once per charge; the decision below does not depend on it being
     // new, so a crash between the two cannot lose the payment's conversion.
     sh.ctx.store.write(|tx| {
-        store::payments::record(tx, &store::payments::NewPayment {
-            tg_user_id: user,
-            offer_id: lead.as_ref().map(|l| l.offer_id),
-            kind: "task_invoice",
-            amount: p.total_amount,
-            currency: &p.currency,
-            payload: std::str::from_utf8(&p.payload).ok(),
-            charge_id: &charge.id,
-            status: "paid",
-        }, t)
+        store::payments::record(
+            tx,
+            &store::payments::NewPayment {
+                tg_user_id: user,
+                offer_id: lead.as_ref().map(|l| l.offer_id),
+                kind: "task_invoice",
+                amount: p.total_amount,
+                currency: &p.currency,
+                payload: std::str::from_utf8(&p.payload).ok(),
+                charge_id: &charge.id,
+                status: "paid",
+            },
+            t,
+        )
     })?;
     let Some(lead) = lead else {
         // Paid for nothing we can attribute: give the Stars back.
-        return refund(sh, user, &charge.id, p.total_amount, None, "the payment matched no task").await;
+        return refund(
+            sh,
+            user,
+            &charge.id,
+            p.total_amount,
+            None,
+            "the payment matched no task",
+        )
+        .await;
     };
-    let out = sh.ctx.engine.action_observed(lead.id, Action::StarsPayment, premium_of(sh, user, peers), &format!("messageActionPaymentSentMe: {} {} charge {}", p.total_amount, p.currency, charge.id), t)?;
+    let out = sh.ctx.engine.action_observed(
+        lead.id,
+        Action::StarsPayment,
+        premium_of(sh, user, peers),
+        &format!(
+            "messageActionPaymentSentMe: {} {} charge {}",
+            p.total_amount, p.currency, charge.id
+        ),
+        t,
+    )?;
     // The pre-checkout passed, but a cap, the schedule or the budget can still
     // have closed before the payment landed (another user took the last slot).
     // The user must not pay for a task that does not count.
     if let ActionOutcome::Decided(c) = &out {
         if c.status == ConversionStatus::Rejected {
             notify(sh, &lead, &out).await;
-            return refund(sh, user, &charge.id, p.total_amount, Some(&lead), c.reason.as_deref().unwrap_or("rejected")).await;
+            return refund(
+                sh,
+                user,
+                &charge.id,
+                p.total_amount,
+                Some(&lead),
+                c.reason.as_deref().unwrap_or("rejected"),
+            )
+            .await;
         }
     }
     notify(sh, &lead, &out).await;
@@ -1005,16 +1643,34 @@ async fn on_payment(sh: &Arc<Shared>, user: i64, p: &tl::types::MessageActionPay
 }
 
 /// Refunds a Stars charge (payments.refundStarsCharge, telegram.md 1.6) and records it.
-async fn refund(sh: &Shared, user: i64, charge_id: &str, amount: i64, lead: Option<&Lead>, why: &str) -> anyhow::Result<()> {
+async fn refund(
+    sh: &Shared,
+    user: i64,
+    charge_id: &str,
+    amount: i64,
+    lead: Option<&Lead>,
+    why: &str,
+) -> anyhow::Result<()> {
     let t = now(sh);
     let refund_key = format!("refund:{charge_id}");
-    if sh.ctx.store.read(|c| store::payments::exists(c, &refund_key))? {
+    if sh
+        .ctx
+        .store
+        .read(|c| store::payments::exists(c, &refund_key))?
+    {
         return Ok(()); // a repeated payment update: already refunded
     }
-    let Some(user_ref) = sh.session.peer_ref(PeerId::user(user).expect("user id")).await? else {
+    let Some(user_ref) = sh
+        .session
+        .peer_ref(PeerId::user(user).expect("user id"))
+        .await?
+    else {
         anyhow::bail!("cannot refund charge {charge_id}: user {user} is not in the session cache");
     };
-    let req = tl::functions::payments::RefundStarsCharge { user_id: (&user_ref).into(), charge_id: charge_id.to_string() };
+    let req = tl::functions::payments::RefundStarsCharge {
+        user_id: (&user_ref).into(),
+        charge_id: charge_id.to_string(),
+    };
     invoke(&sh.client, &req).await?;
     sh.ctx.store.write(|tx| {
         store::payments::record(
@@ -1032,24 +1688,41 @@ async fn refund(sh: &Shared, user: i64, charge_id: &str, amount: i64, lead: Opti
             t,
         )
     })?;
-    sh.ctx.engine.note(None, lead.map(|l| l.id), "refund", &format!("{amount} Stars refunded (charge {charge_id}): {why}"), t)?;
+    sh.ctx.engine.note(
+        None,
+        lead.map(|l| l.id),
+        "refund",
+        &format!("{amount} Stars refunded (charge {charge_id}): {why}"),
+        t,
+    )?;
     reply_text(sh, user, texts::refunded(lang_of(sh, user))).await
 }
 
 // ---- discussion groups ------------------------------------------------------------------------
 
-async fn on_group_message(sh: &Arc<Shared>, m: &grammers_client::message::Message, peers: &PeerMap) -> anyhow::Result<()> {
-    let Some(sender) = m.sender_id() else { return Ok(()) };
+async fn on_group_message(
+    sh: &Arc<Shared>,
+    m: &grammers_client::message::Message,
+    peers: &PeerMap,
+) -> anyhow::Result<()> {
+    let Some(sender) = m.sender_id() else {
+        return Ok(());
+    };
     // Comments sent as a channel or by an anonymous admin are not a user's action.
     if !matches!(sender.kind(), grammers_session::types::PeerKind::User) {
         return Ok(());
     }
     let user = sender.bare_id_unchecked();
     let chat = m.peer_id().bare_id_unchecked();
-    let Some(tl::enums::MessageReplyHeader::Header(h)) = m.reply_header() else { return Ok(()) };
+    let Some(tl::enums::MessageReplyHeader::Header(h)) = m.reply_header() else {
+        return Ok(());
+    };
     let top = h.reply_to_top_id.or(h.reply_to_msg_id);
     let Some(top) = top else { return Ok(()) };
-    let candidates: Vec<_> = leads_for(sh, user, &[Action::Comment])?.into_iter().filter(|(_, o)| o.target.discussion_chat_id == Some(chat)).collect();
+    let candidates: Vec<_> = leads_for(sh, user, &[Action::Comment])?
+        .into_iter()
+        .filter(|(_, o)| o.target.discussion_chat_id == Some(chat))
+        .collect();
     if candidates.is_empty() {
         return Ok(());
     }
@@ -1059,12 +1732,38 @@ async fn on_group_message(sh: &Arc<Shared>, m: &grammers_client::message::Messag
         if post != offer.target.msg_id {
             continue;
         }
-        record_event(sh, format!("comment:{chat}:{}:{}", m.id(), lead.id), "comment", Some(user), Some(&lead), format!("post {post:?}"), t);
-        if conversion_of(sh, &lead, Action::Comment)?.is_some_and(|c| c.status != ConversionStatus::Lead) {
+        record_event(
+            sh,
+            format!("comment:{chat}:{}:{}", m.id(), lead.id),
+            "comment",
+            Some(user),
+            Some(&lead),
+            format!("post {post:?}"),
+            t,
+        );
+        if conversion_of(sh, &lead, Action::Comment)?
+            .is_some_and(|c| c.status != ConversionStatus::Lead)
+        {
             continue;
         }
-        sh.ctx.store.write(|tx| store::leads::add_task(tx, lead.id, "comment", &format!("comment:{chat}:{}:{}", m.id(), lead.id), Some(chat), Some(m.id()), t))?;
-        let out = sh.ctx.engine.action_observed(lead.id, Action::Comment, premium_of(sh, user, peers), &format!("comment {} in the discussion of post {post:?}", m.id()), t)?;
+        sh.ctx.store.write(|tx| {
+            store::leads::add_task(
+                tx,
+                lead.id,
+                "comment",
+                &format!("comment:{chat}:{}:{}", m.id(), lead.id),
+                Some(chat),
+                Some(m.id()),
+                t,
+            )
+        })?;
+        let out = sh.ctx.engine.action_observed(
+            lead.id,
+            Action::Comment,
+            premium_of(sh, user, peers),
+            &format!("comment {} in the discussion of post {post:?}", m.id()),
+            t,
+        )?;
         notify(sh, &lead, &out).await;
     }
     Ok(())
@@ -1073,8 +1772,17 @@ async fn on_group_message(sh: &Arc<Shared>, m: &grammers_client::message::Messag
 /// The channel post a discussion-group thread belongs to: the thread root is
 /// the automatic forward, whose `fwd_from.channel_post` is the post's id.
 async fn discussion_origin(sh: &Shared, group: i64, root: i32) -> anyhow::Result<Option<i32>> {
-    let Some(channel) = sh.session.peer_ref(PeerId::channel(group).expect("channel id")).await? else { return Ok(None) };
-    let req = tl::functions::channels::GetMessages { channel: (&channel).into(), id: vec![tl::types::InputMessageId { id: root }.into()] };
+    let Some(channel) = sh
+        .session
+        .peer_ref(PeerId::channel(group).expect("channel id"))
+        .await?
+    else {
+        return Ok(None);
+    };
+    let req = tl::functions::channels::GetMessages {
+        channel: (&channel).into(),
+        id: vec![tl::types::InputMessageId { id: root }.into()],
+    };
     let msgs = match invoke(&sh.client, &req).await? {
         tl::enums::messages::Messages::Messages(m) => m.messages,
         tl::enums::messages::Messages::Slice(m) => m.messages,
@@ -1095,10 +1803,27 @@ async fn on_deleted(sh: &Shared, channel: Option<i64>, ids: &[i32]) -> anyhow::R
     let t = now(sh);
     for id in ids {
         // Several offers may have bought the same comment: undo each.
-        for task in sh.ctx.store.read(|c| store::leads::tasks_at(c, "comment", chat, *id))? {
-            let Some(lead) = sh.ctx.store.read(|c| store::leads::get_lead(c, task.lead))? else { continue };
-            if let Some(c) = conversion_of(sh, &lead, Action::Comment)?.filter(|c| c.status == ConversionStatus::Hold) {
-                sh.ctx.engine.action_undone(c.id, RejectReason::Undone, &format!("updateDeleteChannelMessages: comment {id} deleted"), t)?;
+        for task in sh
+            .ctx
+            .store
+            .read(|c| store::leads::tasks_at(c, "comment", chat, *id))?
+        {
+            let Some(lead) = sh
+                .ctx
+                .store
+                .read(|c| store::leads::get_lead(c, task.lead))?
+            else {
+                continue;
+            };
+            if let Some(c) = conversion_of(sh, &lead, Action::Comment)?
+                .filter(|c| c.status == ConversionStatus::Hold)
+            {
+                sh.ctx.engine.action_undone(
+                    c.id,
+                    RejectReason::Undone,
+                    &format!("updateDeleteChannelMessages: comment {id} deleted"),
+                    t,
+                )?;
             }
         }
     }
@@ -1107,17 +1832,26 @@ async fn on_deleted(sh: &Shared, channel: Option<i64>, ids: &[i32]) -> anyhow::R
 
 /// Re-checks a conversion at hold end or in a reconciliation sweep. `Ok(None)`
 /// means "cannot tell now" (Telegram unreachable): try again later, never reject on our failure.
-pub(crate) async fn still_valid(sh: &Shared, c: &Conversion) -> anyhow::Result<Option<(bool, String)>> {
-    let offer = sh.ctx.store.read(|x| store::offers::get_offer(x, c.offer_id))?.ok_or_else(|| anyhow::anyhow!("no offer {}", c.offer_id))?;
+pub(crate) async fn still_valid(
+    sh: &Shared,
+    c: &Conversion,
+) -> anyhow::Result<Option<(bool, String)>> {
+    let offer = sh
+        .ctx
+        .store
+        .read(|x| store::offers::get_offer(x, c.offer_id))?
+        .ok_or_else(|| anyhow::anyhow!("no offer {}", c.offer_id))?;
     Ok(Some(match c.action {
-        Action::JoinChannel | Action::JoinRequest => match membership(sh, &offer, c.tg_user_id).await {
-            Ok(Some(_)) => (true, "getParticipant: still a member".into()),
-            Ok(None) => (false, "getParticipant: no longer a member".into()),
-            Err(e) => {
-                log::warn!("bot: re-check of conversion {} failed: {e:#}", c.id);
-                return Ok(None);
+        Action::JoinChannel | Action::JoinRequest => {
+            match membership(sh, &offer, c.tg_user_id).await {
+                Ok(Some(_)) => (true, "getParticipant: still a member".into()),
+                Ok(None) => (false, "getParticipant: no longer a member".into()),
+                Err(e) => {
+                    log::warn!("bot: re-check of conversion {} failed: {e:#}", c.id);
+                    return Ok(None);
+                }
             }
-        },
+        }
         Action::Boost => match has_boost(sh, &offer, c.tg_user_id).await {
             Ok(b) => (b, format!("premium.getUserBoosts: boosting = {b}")),
             Err(_) => return Ok(None),
@@ -1125,19 +1859,31 @@ pub(crate) async fn still_valid(sh: &Shared, c: &Conversion) -> anyhow::Result<O
         Action::Comment => {
             let lead = c.lead_id;
             let task = match lead {
-                Some(l) => sh.ctx.store.read(|x| store::leads::task_of_lead(x, l, "comment"))?,
+                Some(l) => sh
+                    .ctx
+                    .store
+                    .read(|x| store::leads::task_of_lead(x, l, "comment"))?,
                 None => None,
             };
             match task.and_then(|t| t.chat_id.zip(t.msg_id)) {
                 Some((chat, msg)) => match comment_exists(sh, chat, msg).await {
-                    Ok(e) => (e, format!("channels.getMessages: comment {msg} exists = {e}")),
+                    Ok(e) => (
+                        e,
+                        format!("channels.getMessages: comment {msg} exists = {e}"),
+                    ),
                     Err(_) => return Ok(None),
                 },
-                _ => (true, "no comment reference kept; no deletion was seen".into()),
+                _ => (
+                    true,
+                    "no comment reference kept; no deletion was seen".into(),
+                ),
             }
         }
         Action::StartBot => {
-            let blocked = sh.ctx.store.read(|x| store::users::is_blocked(x, c.tg_user_id))?;
+            let blocked = sh
+                .ctx
+                .store
+                .read(|x| store::users::is_blocked(x, c.tg_user_id))?;
             (!blocked, format!("bot blocked = {blocked}"))
         }
         // Telegram offers bots no re-check for these (telegram.md 1.3, 1.9); an undo
@@ -1147,13 +1893,24 @@ pub(crate) async fn still_valid(sh: &Shared, c: &Conversion) -> anyhow::Result<O
 }
 
 async fn comment_exists(sh: &Shared, chat: i64, msg: i32) -> anyhow::Result<bool> {
-    let Some(channel) = sh.session.peer_ref(PeerId::channel(chat).expect("channel id")).await? else { return Ok(true) };
-    let req = tl::functions::channels::GetMessages { channel: (&channel).into(), id: vec![tl::types::InputMessageId { id: msg }.into()] };
+    let Some(channel) = sh
+        .session
+        .peer_ref(PeerId::channel(chat).expect("channel id"))
+        .await?
+    else {
+        return Ok(true);
+    };
+    let req = tl::functions::channels::GetMessages {
+        channel: (&channel).into(),
+        id: vec![tl::types::InputMessageId { id: msg }.into()],
+    };
     let msgs = match invoke(&sh.client, &req).await? {
         tl::enums::messages::Messages::Messages(m) => m.messages,
         tl::enums::messages::Messages::Slice(m) => m.messages,
         tl::enums::messages::Messages::ChannelMessages(m) => m.messages,
         tl::enums::messages::Messages::NotModified(_) => vec![],
     };
-    Ok(msgs.iter().any(|m| matches!(m, tl::enums::Message::Message(_))))
+    Ok(msgs
+        .iter()
+        .any(|m| matches!(m, tl::enums::Message::Message(_))))
 }

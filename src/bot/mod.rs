@@ -12,9 +12,9 @@
 //! Telegram), reconciles memberships of conversions in hold, and converts
 //! share links that got visitors.
 
+pub mod buttons;
 mod handlers;
 mod scheduler;
-pub mod buttons;
 pub mod session;
 pub mod texts;
 
@@ -23,8 +23,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use grammers_client::sender::UpdatesConfiguration;
 use grammers_client::peer::PeerMap;
+use grammers_client::sender::UpdatesConfiguration;
 use grammers_client::update::Update;
 use grammers_client::{Client, InvocationError, SenderPool};
 use tokio::sync::{mpsc, watch};
@@ -122,10 +122,16 @@ pub fn spawn(ctx: BotContext) -> anyhow::Result<BotHandle> {
         }
         Err(_) => {
             let _ = stop_tx.send(true);
-            anyhow::bail!("the bot did not log in within 60 s (is Telegram, or the test DC, reachable?)");
+            anyhow::bail!(
+                "the bot did not log in within 60 s (is Telegram, or the test DC, reachable?)"
+            );
         }
     }
-    Ok(BotHandle { stop: stop_tx, poke: poke_tx, thread: Some(thread) })
+    Ok(BotHandle {
+        stop: stop_tx,
+        poke: poke_tx,
+        thread: Some(thread),
+    })
 }
 
 /// Everything handlers share.
@@ -145,13 +151,21 @@ async fn run(
     ready: std::sync::mpsc::Sender<Result<(), String>>,
 ) -> anyhow::Result<()> {
     let tg = ctx.telegram.clone();
-    let session = Arc::new(StoreSession::load(ctx.store.clone(), "bot").context("loading the bot session")?);
+    let session =
+        Arc::new(StoreSession::load(ctx.store.clone(), "bot").context("loading the bot session")?);
     if let Some(dc) = &tg.test_dc {
-        let key = std::fs::read(&dc.auth_key_file)
-            .with_context(|| format!("reading telegram.test_dc.auth_key_file {}", dc.auth_key_file.display()))?;
-        let key: [u8; 256] = key
-            .try_into()
-            .map_err(|k: Vec<u8>| anyhow::anyhow!("telegram.test_dc.auth_key_file must hold 256 bytes, not {}", k.len()))?;
+        let key = std::fs::read(&dc.auth_key_file).with_context(|| {
+            format!(
+                "reading telegram.test_dc.auth_key_file {}",
+                dc.auth_key_file.display()
+            )
+        })?;
+        let key: [u8; 256] = key.try_into().map_err(|k: Vec<u8>| {
+            anyhow::anyhow!(
+                "telegram.test_dc.auth_key_file must hold 256 bytes, not {}",
+                k.len()
+            )
+        })?;
         session.seed_test_dc(dc.address, key);
         log::info!("bot: using the test datacenter at {}", dc.address);
     }
@@ -161,14 +175,20 @@ async fn run(
         updates_channel_capacity: std::num::NonZeroUsize::new(UPDATES_QUEUE).expect("non-zero"),
         ..Default::default()
     };
-    let SenderPool { runner, updates, handle } = SenderPool::with_configuration(Arc::clone(&session), tg.api_id, params);
+    let SenderPool {
+        runner,
+        updates,
+        handle,
+    } = SenderPool::with_configuration(Arc::clone(&session), tg.api_id, params);
     let client = Client::new(handle.clone());
     let pool = tokio::spawn(runner.run());
 
     let login = async {
         if !client.is_authorized().await? {
             log::info!("bot: signing in");
-            client.bot_sign_in(tg.bot_token.expose(), tg.api_hash.expose()).await?;
+            client
+                .bot_sign_in(tg.bot_token.expose(), tg.api_hash.expose())
+                .await?;
         }
         client.get_me().await
     };
@@ -188,17 +208,28 @@ async fn run(
         }
     };
     let me_id = me.id().bare_id_unchecked();
-    if me.username().is_some_and(|u| !u.eq_ignore_ascii_case(&tg.bot_username)) {
+    if me
+        .username()
+        .is_some_and(|u| !u.eq_ignore_ascii_case(&tg.bot_username))
+    {
         log::warn!(
             "bot: logged in as @{} but telegram.bot_username is {}; click links redirect to the configured name",
             me.username().unwrap_or_default(),
             tg.bot_username
         );
     }
-    log::info!("bot: logged in as @{} (id {me_id})", me.username().unwrap_or("?"));
+    log::info!(
+        "bot: logged in as @{} (id {me_id})",
+        me.username().unwrap_or("?")
+    );
     let _ = ready.send(Ok(()));
 
-    let shared = Arc::new(Shared { client: client.clone(), session: Arc::clone(&session), ctx, alerted: Default::default() });
+    let shared = Arc::new(Shared {
+        client: client.clone(),
+        session: Arc::clone(&session),
+        ctx,
+        alerted: Default::default(),
+    });
     handlers::set_commands(&shared).await;
 
     let mut stream = client
@@ -269,7 +300,10 @@ async fn run(
     sched.abort();
     // Closing the queues lets each worker finish what it holds, then end.
     drop(queues);
-    let drained = tokio::time::timeout(Duration::from_secs(10), async { while workers.join_next().await.is_some() {} }).await;
+    let drained = tokio::time::timeout(Duration::from_secs(10), async {
+        while workers.join_next().await.is_some() {}
+    })
+    .await;
     if drained.is_err() {
         log::warn!("bot: some updates were still being handled at stop; they will be fetched again at the next start");
         workers.abort_all();
@@ -282,7 +316,11 @@ async fn run(
 }
 
 /// Handles one user's updates in order; ends after 30 quiet seconds.
-async fn user_queue(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<(Update, PeerMap)>, pending: Arc<std::sync::atomic::AtomicUsize>) {
+async fn user_queue(
+    shared: Arc<Shared>,
+    mut rx: mpsc::UnboundedReceiver<(Update, PeerMap)>,
+    pending: Arc<std::sync::atomic::AtomicUsize>,
+) {
     let handle = |u: Update, peers: PeerMap| {
         let (shared, pending) = (Arc::clone(&shared), Arc::clone(&pending));
         async move {
@@ -309,7 +347,10 @@ async fn user_queue(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<(Update
 
 /// Calls Telegram, sleeping through FLOOD_WAIT instead of failing (grammers
 /// itself only sleeps through waits of up to a minute).
-pub(crate) async fn invoke<R: grammers_tl_types::RemoteCall>(client: &Client, req: &R) -> Result<R::Return, InvocationError> {
+pub(crate) async fn invoke<R: grammers_tl_types::RemoteCall>(
+    client: &Client,
+    req: &R,
+) -> Result<R::Return, InvocationError> {
     let mut tries = 0;
     loop {
         match client.invoke(req).await {

@@ -31,7 +31,11 @@ const RETRY_AFTER: i64 = 300;
 /// A conversion in hold is re-checked at most this often by reconciliation.
 const RECHECK_EVERY: i64 = 3600;
 
-pub(crate) async fn run(sh: Arc<Shared>, mut poke: mpsc::UnboundedReceiver<()>, mut stop: watch::Receiver<bool>) {
+pub(crate) async fn run(
+    sh: Arc<Shared>,
+    mut poke: mpsc::UnboundedReceiver<()>,
+    mut stop: watch::Receiver<bool>,
+) {
     let mut ticks: u32 = 0;
     loop {
         let reconcile = ticks % RECONCILE_EVERY == 0;
@@ -67,12 +71,19 @@ async fn tick(sh: &Shared, reconcile: bool) -> anyhow::Result<()> {
 /// Approves or rejects conversions whose hold window has ended.
 async fn end_holds(sh: &Shared) -> anyhow::Result<()> {
     let now = sh.ctx.clock.now();
-    let due = sh.ctx.store.read(|c| store::conversions::due_holds(c, now, BATCH))?;
+    let due = sh
+        .ctx
+        .store
+        .read(|c| store::conversions::due_holds(c, now, BATCH))?;
     for c in due {
         // One failing conversion must not stop the sweep for the others.
         match handlers::still_valid(sh, &c).await {
             Ok(Some((valid, evidence))) => {
-                if let Err(e) = sh.ctx.engine.hold_ended(c.id, valid, &evidence, sh.ctx.clock.now()) {
+                if let Err(e) = sh
+                    .ctx
+                    .engine
+                    .hold_ended(c.id, valid, &evidence, sh.ctx.clock.now())
+                {
                     log::error!("scheduler: ending the hold of conversion {}: {e}", c.id);
                 }
             }
@@ -80,7 +91,10 @@ async fn end_holds(sh: &Shared) -> anyhow::Result<()> {
             // retry later, behind the others, never reject on our failure.
             Ok(None) | Err(_) => postpone(sh, c.id, RETRY_AFTER),
         }
-        if matches!(c.action, Action::JoinChannel | Action::JoinRequest | Action::Boost | Action::Comment) {
+        if matches!(
+            c.action,
+            Action::JoinChannel | Action::JoinRequest | Action::Boost | Action::Comment
+        ) {
             pace().await;
         }
     }
@@ -89,18 +103,30 @@ async fn end_holds(sh: &Shared) -> anyhow::Result<()> {
 
 fn postpone(sh: &Shared, id: store::ConversionId, secs: i64) {
     let until = sh.ctx.clock.now() + secs;
-    if let Err(e) = sh.ctx.store.write(|tx| store::conversions::postpone(tx, id, until)) {
+    if let Err(e) = sh
+        .ctx
+        .store
+        .write(|tx| store::conversions::postpone(tx, id, until))
+    {
         log::error!("scheduler: postponing conversion {id}: {e}");
     }
 }
 
 /// Rejects conversions in hold whose user left while we were not listening.
 async fn reconcile_holds(sh: &Shared) -> anyhow::Result<()> {
-    let holds = sh.ctx.store.read(|c| store::conversions::joins_to_reconcile(c, sh.ctx.clock.now(), BATCH))?;
+    let holds = sh
+        .ctx
+        .store
+        .read(|c| store::conversions::joins_to_reconcile(c, sh.ctx.clock.now(), BATCH))?;
     for c in holds {
         match handlers::still_valid(sh, &c).await {
             Ok(Some((false, evidence))) => {
-                if let Err(e) = sh.ctx.engine.action_undone(c.id, RejectReason::Undone, &format!("reconciliation: {evidence}"), sh.ctx.clock.now()) {
+                if let Err(e) = sh.ctx.engine.action_undone(
+                    c.id,
+                    RejectReason::Undone,
+                    &format!("reconciliation: {evidence}"),
+                    sh.ctx.clock.now(),
+                ) {
                     log::error!("scheduler: reconciling conversion {}: {e}", c.id);
                 }
             }
@@ -117,13 +143,20 @@ async fn find_missed_joins(sh: &Shared) -> anyhow::Result<()> {
     let now = sh.ctx.clock.now();
     let since = now - MISSED_JOIN_LOOKBACK;
     for action in [Action::JoinChannel, Action::JoinRequest] {
-        let leads = sh.ctx.store.read(|c| store::leads::waiting_leads(c, action.as_str(), since, now, BATCH))?;
+        let leads = sh
+            .ctx
+            .store
+            .read(|c| store::leads::waiting_leads(c, action.as_str(), since, now, BATCH))?;
         for lead in leads {
             if let Err(e) = check_missed_join(sh, &lead, action).await {
                 log::warn!("scheduler: membership of lead {}: {e:#}", lead.id);
             }
             // Whatever the answer, this lead goes to the back of the queue.
-            if let Ok(Some(c)) = sh.ctx.store.read(|c| store::conversions::by_key(c, lead.offer_id, lead.tg_user_id, action)) {
+            if let Ok(Some(c)) = sh
+                .ctx
+                .store
+                .read(|c| store::conversions::by_key(c, lead.offer_id, lead.tg_user_id, action))
+            {
                 postpone(sh, c.id, RECHECK_EVERY);
             }
             pace().await;
@@ -132,23 +165,63 @@ async fn find_missed_joins(sh: &Shared) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn check_missed_join(sh: &Shared, lead: &store::leads::Lead, action: Action) -> anyhow::Result<()> {
-    let Some(offer) = sh.ctx.store.read(|c| store::offers::get_offer(c, lead.offer_id))? else { return Ok(()) };
-    let Some(m) = handlers::membership(sh, &offer, lead.tg_user_id).await? else { return Ok(()) };
-    let click_at = sh.ctx.store.read(|c| store::leads::click_by_id(c, lead.click_id))?.map(|c| c.created_at).unwrap_or(lead.started_at);
+async fn check_missed_join(
+    sh: &Shared,
+    lead: &store::leads::Lead,
+    action: Action,
+) -> anyhow::Result<()> {
+    let Some(offer) = sh
+        .ctx
+        .store
+        .read(|c| store::offers::get_offer(c, lead.offer_id))?
+    else {
+        return Ok(());
+    };
+    let Some(m) = handlers::membership(sh, &offer, lead.tg_user_id).await? else {
+        return Ok(());
+    };
+    let click_at = sh
+        .ctx
+        .store
+        .read(|c| store::leads::click_by_id(c, lead.click_id))?
+        .map(|c| c.created_at)
+        .unwrap_or(lead.started_at);
     if crate::domain::conversion::joined_after_click(m.since, click_at) {
-        let premium = sh.ctx.store.read(|c| store::users::get_user(c, lead.tg_user_id))?.is_some_and(|u| u.is_premium);
-        sh.ctx.engine.action_observed(lead.id, action, premium, "reconciliation: getParticipant shows a join after the click", sh.ctx.clock.now())?;
+        let premium = sh
+            .ctx
+            .store
+            .read(|c| store::users::get_user(c, lead.tg_user_id))?
+            .is_some_and(|u| u.is_premium);
+        sh.ctx.engine.action_observed(
+            lead.id,
+            action,
+            premium,
+            "reconciliation: getParticipant shows a join after the click",
+            sh.ctx.clock.now(),
+        )?;
     }
     Ok(())
 }
 
 /// A share offer converts when the user's personal link brought a unique visitor.
 fn convert_shares(sh: &Shared) -> anyhow::Result<()> {
-    let ready = sh.ctx.store.read(|c| store::leads::shares_with_visitors(c, BATCH))?;
+    let ready = sh
+        .ctx
+        .store
+        .read(|c| store::leads::shares_with_visitors(c, BATCH))?;
     for (lead, visitors) in ready {
-        let premium = sh.ctx.store.read(|c| store::users::get_user(c, lead.tg_user_id))?.is_some_and(|u| u.is_premium);
-        if let Err(e) = sh.ctx.engine.action_observed(lead.id, Action::Share, premium, &format!("share link has {visitors} unique visitor(s)"), sh.ctx.clock.now()) {
+        let premium = sh
+            .ctx
+            .store
+            .read(|c| store::users::get_user(c, lead.tg_user_id))?
+            .is_some_and(|u| u.is_premium);
+        if let Err(e) = sh.ctx.engine.action_observed(
+            lead.id,
+            Action::Share,
+            premium,
+            &format!("share link has {visitors} unique visitor(s)"),
+            sh.ctx.clock.now(),
+        ) {
             log::error!("scheduler: share of lead {}: {e}", lead.id);
         }
     }

@@ -14,7 +14,8 @@ use std::net::{SocketAddrV4, SocketAddrV6};
 use std::sync::Mutex;
 
 use grammers_session::types::{
-    ChannelKind, ChannelState, DcOption, PeerAuth, PeerId, PeerInfo, PeerKind, UpdateState, UpdatesState,
+    ChannelKind, ChannelState, DcOption, PeerAuth, PeerId, PeerInfo, PeerKind, UpdateState,
+    UpdatesState,
 };
 use grammers_session::{BoxFuture, Session, SessionData};
 
@@ -55,13 +56,28 @@ impl StoreSession {
         let defaults = SessionData::default();
         let mut dcs: HashMap<i32, DcOption> = defaults.dc_options.clone();
         for (id, v4, v6, key) in rows.dcs {
-            let ipv4: SocketAddrV4 = v4.parse().map_err(|e| anyhow::anyhow!("stored dc {id} ipv4 {v4:?}: {e}"))?;
-            let ipv6: SocketAddrV6 = v6.parse().map_err(|e| anyhow::anyhow!("stored dc {id} ipv6 {v6:?}: {e}"))?;
+            let ipv4: SocketAddrV4 = v4
+                .parse()
+                .map_err(|e| anyhow::anyhow!("stored dc {id} ipv4 {v4:?}: {e}"))?;
+            let ipv6: SocketAddrV6 = v6
+                .parse()
+                .map_err(|e| anyhow::anyhow!("stored dc {id} ipv6 {v6:?}: {e}"))?;
             let auth_key = match key {
                 None => None,
-                Some(k) => Some(<[u8; 256]>::try_from(k.as_slice()).map_err(|_| anyhow::anyhow!("stored dc {id} auth key is not 256 bytes"))?),
+                Some(k) => Some(
+                    <[u8; 256]>::try_from(k.as_slice())
+                        .map_err(|_| anyhow::anyhow!("stored dc {id} auth key is not 256 bytes"))?,
+                ),
             };
-            dcs.insert(id, DcOption { id, ipv4, ipv6, auth_key });
+            dcs.insert(
+                id,
+                DcOption {
+                    id,
+                    ipv4,
+                    ipv6,
+                    auth_key,
+                },
+            );
         }
         let mut peers = HashMap::new();
         let mut self_id = None;
@@ -77,14 +93,24 @@ impl StoreSession {
                 qts,
                 date,
                 seq,
-                channels: rows.channels.into_iter().map(|(id, pts)| ChannelState { id, pts }).collect(),
+                channels: rows
+                    .channels
+                    .into_iter()
+                    .map(|(id, pts)| ChannelState { id, pts })
+                    .collect(),
             },
             None => UpdatesState::default(),
         };
         Ok(StoreSession {
             store,
             name,
-            mem: Mutex::new(Mem { home_dc: rows.home_dc.unwrap_or(defaults.home_dc), dcs, peers, self_id, state }),
+            mem: Mutex::new(Mem {
+                home_dc: rows.home_dc.unwrap_or(defaults.home_dc),
+                dcs,
+                peers,
+                self_id,
+                state,
+            }),
         })
     }
 
@@ -111,16 +137,34 @@ impl StoreSession {
             m.home_dc
         };
         let (ipv4, ipv6) = match addr {
-            std::net::SocketAddr::V4(v4) => (v4, SocketAddrV6::new(v4.ip().to_ipv6_mapped(), v4.port(), 0, 0)),
-            std::net::SocketAddr::V6(v6) => (SocketAddrV4::new(std::net::Ipv4Addr::LOCALHOST, v6.port()), v6),
+            std::net::SocketAddr::V4(v4) => (
+                v4,
+                SocketAddrV6::new(v4.ip().to_ipv6_mapped(), v4.port(), 0, 0),
+            ),
+            std::net::SocketAddr::V6(v6) => (
+                SocketAddrV4::new(std::net::Ipv4Addr::LOCALHOST, v6.port()),
+                v6,
+            ),
         };
-        let opt = DcOption { id: dc, ipv4, ipv6, auth_key: Some(key) };
+        let opt = DcOption {
+            id: dc,
+            ipv4,
+            ipv6,
+            auth_key: Some(key),
+        };
         let current = self.mem().dcs.get(&dc).cloned();
         if current.as_ref() != Some(&opt) {
             self.mem().dcs.insert(dc, opt.clone());
             self.persist("dc option", |c| {
                 store::session::set_home_dc(c, self.name, dc)?;
-                store::session::upsert_dc(c, self.name, dc, &ipv4.to_string(), &ipv6.to_string(), Some(&key))
+                store::session::upsert_dc(
+                    c,
+                    self.name,
+                    dc,
+                    &ipv4.to_string(),
+                    &ipv6.to_string(),
+                    Some(&key),
+                )
             });
         }
     }
@@ -129,7 +173,12 @@ impl StoreSession {
 fn subtype_of(info: &PeerInfo) -> Option<i64> {
     match info {
         PeerInfo::User { bot, is_self, .. } => {
-            let s = (if bot.unwrap_or(false) { USER_BOT } else { 0 }) | (if is_self.unwrap_or(false) { USER_SELF } else { 0 });
+            let s = (if bot.unwrap_or(false) { USER_BOT } else { 0 })
+                | (if is_self.unwrap_or(false) {
+                    USER_SELF
+                } else {
+                    0
+                });
             (s != 0).then_some(s)
         }
         PeerInfo::Chat { .. } => None,
@@ -151,7 +200,9 @@ fn info_from(peer: PeerId, hash: Option<i64>, subtype: Option<i64>) -> PeerInfo 
             bot: subtype.map(|s| s & USER_BOT != 0),
             is_self: subtype.map(|s| s & USER_SELF != 0),
         },
-        PeerKind::Chat => PeerInfo::Chat { id: peer.bare_id_unchecked() },
+        PeerKind::Chat => PeerInfo::Chat {
+            id: peer.bare_id_unchecked(),
+        },
         PeerKind::Channel => PeerInfo::Channel {
             id: peer.bare_id_unchecked(),
             auth,
@@ -175,7 +226,9 @@ impl Session for StoreSession {
 
     fn set_home_dc_id(&self, dc_id: i32) -> BoxFuture<'_, Result<(), SessionError>> {
         self.mem().home_dc = dc_id;
-        self.persist("home dc", |c| store::session::set_home_dc(c, self.name, dc_id));
+        self.persist("home dc", |c| {
+            store::session::set_home_dc(c, self.name, dc_id)
+        });
         Box::pin(async { Ok(()) })
     }
 
@@ -186,7 +239,9 @@ impl Session for StoreSession {
     fn set_dc_option(&self, o: &DcOption) -> BoxFuture<'_, Result<(), SessionError>> {
         self.mem().dcs.insert(o.id, o.clone());
         let (id, v4, v6, key) = (o.id, o.ipv4.to_string(), o.ipv6.to_string(), o.auth_key);
-        self.persist("dc option", |c| store::session::upsert_dc(c, self.name, id, &v4, &v6, key.as_ref().map(|k| &k[..])));
+        self.persist("dc option", |c| {
+            store::session::upsert_dc(c, self.name, id, &v4, &v6, key.as_ref().map(|k| &k[..]))
+        });
         Box::pin(async { Ok(()) })
     }
 
@@ -200,7 +255,10 @@ impl Session for StoreSession {
                 None => return Box::pin(async { Ok(None) }),
             },
         };
-        let out = m.peers.get(&key).map(|(hash, subtype)| info_from(id, *hash, *subtype));
+        let out = m
+            .peers
+            .get(&key)
+            .map(|(hash, subtype)| info_from(id, *hash, *subtype));
         drop(m);
         Box::pin(async move { Ok(out) })
     }
@@ -271,11 +329,15 @@ impl Session for StoreSession {
                     m.state.date = date;
                     m.state.seq = seq;
                 }
-                self.persist("update state", |c| store::session::set_primary(c, self.name, home, pts, date, seq));
+                self.persist("update state", |c| {
+                    store::session::set_primary(c, self.name, home, pts, date, seq)
+                });
             }
             UpdateState::Secondary { qts } => {
                 self.mem().state.qts = qts;
-                self.persist("update state", |c| store::session::set_qts(c, self.name, home, qts));
+                self.persist("update state", |c| {
+                    store::session::set_qts(c, self.name, home, qts)
+                });
             }
             UpdateState::Channel { id, pts } => {
                 {
@@ -285,7 +347,9 @@ impl Session for StoreSession {
                         None => m.state.channels.push(ChannelState { id, pts }),
                     }
                 }
-                self.persist("channel state", |c| store::session::set_channel(c, self.name, id, pts));
+                self.persist("channel state", |c| {
+                    store::session::set_channel(c, self.name, id, pts)
+                });
             }
         }
         Box::pin(async { Ok(()) })
@@ -297,7 +361,10 @@ mod tests {
     use super::*;
 
     fn block<F: std::future::Future>(f: F) -> F::Output {
-        tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(f)
     }
 
     #[test]
@@ -309,14 +376,35 @@ mod tests {
         block(async {
             s.set_home_dc_id(4).await.unwrap();
             s.cache_peers(vec![
-                PeerInfo::User { id: 77, auth: Some(PeerAuth::from_hash(1234)), bot: Some(true), is_self: Some(true) },
-                PeerInfo::Channel { id: 900, auth: Some(PeerAuth::from_hash(-5)), kind: Some(ChannelKind::Megagroup) },
+                PeerInfo::User {
+                    id: 77,
+                    auth: Some(PeerAuth::from_hash(1234)),
+                    bot: Some(true),
+                    is_self: Some(true),
+                },
+                PeerInfo::Channel {
+                    id: 900,
+                    auth: Some(PeerAuth::from_hash(-5)),
+                    kind: Some(ChannelKind::Megagroup),
+                },
             ])
             .await
             .unwrap();
-            s.set_update_state(UpdateState::All(UpdatesState { pts: 10, qts: 3, date: 99, seq: 2, channels: vec![] })).await.unwrap();
-            s.set_update_state(UpdateState::Channel { id: 900, pts: 41 }).await.unwrap();
-            s.set_update_state(UpdateState::Secondary { qts: 4 }).await.unwrap();
+            s.set_update_state(UpdateState::All(UpdatesState {
+                pts: 10,
+                qts: 3,
+                date: 99,
+                seq: 2,
+                channels: vec![],
+            }))
+            .await
+            .unwrap();
+            s.set_update_state(UpdateState::Channel { id: 900, pts: 41 })
+                .await
+                .unwrap();
+            s.set_update_state(UpdateState::Secondary { qts: 4 })
+                .await
+                .unwrap();
         });
         drop(s);
         let s = StoreSession::load(store, "bot").unwrap();
@@ -326,8 +414,18 @@ mod tests {
             let me = s.peer(PeerId::self_user()).await.unwrap().unwrap();
             assert_eq!(me.id().bare_id_unchecked(), 77);
             assert_eq!(me.auth().unwrap().hash(), 1234);
-            let ch = s.peer(PeerId::channel_unchecked(900)).await.unwrap().unwrap();
-            assert!(matches!(ch, PeerInfo::Channel { kind: Some(ChannelKind::Megagroup), .. }));
+            let ch = s
+                .peer(PeerId::channel_unchecked(900))
+                .await
+                .unwrap()
+                .unwrap();
+            assert!(matches!(
+                ch,
+                PeerInfo::Channel {
+                    kind: Some(ChannelKind::Megagroup),
+                    ..
+                }
+            ));
             let st = s.updates_state().await.unwrap();
             assert_eq!((st.pts, st.qts, st.date, st.seq), (10, 4, 99, 2));
             assert_eq!(st.channels, vec![ChannelState { id: 900, pts: 41 }]);

@@ -34,9 +34,11 @@ pub fn welcome_no_token(l: Lang) -> &'static str {
 }
 
 pub fn unknown_token(l: Lang) -> &'static str {
-    t!(l,
+    t!(
+        l,
         "Эта ссылка устарела или неверна. Откройте ссылку из объявления ещё раз.",
-        "This link is expired or invalid. Please open the link from the ad again.")
+        "This link is expired or invalid. Please open the link from the ad again."
+    )
 }
 
 pub fn taken_by_other(l: Lang) -> &'static str {
@@ -46,13 +48,19 @@ pub fn taken_by_other(l: Lang) -> &'static str {
 }
 
 pub fn offer_closed(l: Lang) -> &'static str {
-    t!(l, "Это задание сейчас не активно. Спасибо за интерес!", "This task is not active right now. Thanks for your interest!")
+    t!(
+        l,
+        "Это задание сейчас не активно. Спасибо за интерес!",
+        "This task is not active right now. Thanks for your interest!"
+    )
 }
 
 pub fn fallback(l: Lang) -> &'static str {
-    t!(l,
+    t!(
+        l,
         "Я понимаю только ссылки из объявлений и кнопки под заданием. /start — начать заново.",
-        "I only understand links from ads and the buttons under a task. /start to begin again.")
+        "I only understand links from ads and the buttons under a task. /start to begin again."
+    )
 }
 
 pub fn stale_button(l: Lang) -> &'static str {
@@ -74,7 +82,11 @@ pub fn task(l: Lang, offer: &Offer) -> String {
         .unwrap_or_else(|| offer.name.clone());
     let hold_note = if offer.hold_seconds > 0 {
         let h = (offer.hold_seconds + 3599) / 3600;
-        t!(l, format!("\n\nЗасчитывается, если не отменить действие в течение {h} ч."), format!("\n\nIt counts if you keep it for {h} h."))
+        t!(
+            l,
+            format!("\n\nЗасчитывается, если не отменить действие в течение {h} ч."),
+            format!("\n\nIt counts if you keep it for {h} h.")
+        )
     } else {
         String::new()
     };
@@ -106,38 +118,86 @@ pub fn open_button(l: Lang, action: Action) -> &'static str {
 
 pub fn accepted(l: Lang, hold: bool) -> &'static str {
     if hold {
-        t!(l, "Готово! Действие засчитано и будет подтверждено после периода проверки.", "Done! Your action counts and will be confirmed after the holding period.")
+        t!(
+            l,
+            "Готово! Действие засчитано и будет подтверждено после периода проверки.",
+            "Done! Your action counts and will be confirmed after the holding period."
+        )
     } else {
-        t!(l, "Готово! Действие засчитано.", "Done! Your action counts.")
+        t!(
+            l,
+            "Готово! Действие засчитано.",
+            "Done! Your action counts."
+        )
     }
 }
 
 pub fn not_yet(l: Lang, action: Action) -> &'static str {
     match action {
-        Action::JoinChannel | Action::JoinRequest => t!(l, "Пока не вижу вас среди участников. Вступите и нажмите «Проверить» ещё раз.", "I don't see you among the members yet. Join and press \"Check\" again."),
-        Action::Boost => t!(l, "Пока не вижу вашего boost. Попробуйте ещё раз через минуту.", "I don't see your boost yet. Try again in a minute."),
-        _ => t!(l, "Я засчитаю действие автоматически, как только его увижу.", "I will count it automatically as soon as I see it."),
+        Action::JoinChannel | Action::JoinRequest => t!(
+            l,
+            "Пока не вижу вас среди участников. Вступите и нажмите «Проверить» ещё раз.",
+            "I don't see you among the members yet. Join and press \"Check\" again."
+        ),
+        Action::Boost => t!(
+            l,
+            "Пока не вижу вашего boost. Попробуйте ещё раз через минуту.",
+            "I don't see your boost yet. Try again in a minute."
+        ),
+        _ => t!(
+            l,
+            "Я засчитаю действие автоматически, как только его увижу.",
+            "I will count it automatically as soon as I see it."
+        ),
     }
 }
 
 pub fn already_done(l: Lang) -> &'static str {
-    t!(l, "Вы уже были участником до перехода по ссылке, поэтому задание не засчитывается. Спасибо!", "You were already a member before opening the link, so this task does not count. Thanks!")
+    t!(
+        l,
+        "Вы уже были участником до перехода по ссылке, поэтому задание не засчитывается. Спасибо!",
+        "You were already a member before opening the link, so this task does not count. Thanks!"
+    )
 }
 
 pub fn rejected(l: Lang, reason: &str) -> String {
     let why = match reason {
-        "cap_total" | "cap_hour" | "cap_day" | "cap_week" => t!(l, "лимит задания исчерпан", "the task's limit has been reached"),
-        "out_of_schedule" => t!(l, "задание сейчас вне расписания", "the task is outside its schedule right now"),
-        "budget_exhausted" => t!(l, "бюджет задания исчерпан", "the task's budget is exhausted"),
+        "cap_total" | "cap_hour" | "cap_day" | "cap_week" => t!(
+            l,
+            "лимит задания исчерпан",
+            "the task's limit has been reached"
+        ),
+        "out_of_schedule" => t!(
+            l,
+            "задание сейчас вне расписания",
+            "the task is outside its schedule right now"
+        ),
+        "budget_exhausted" => t!(
+            l,
+            "бюджет задания исчерпан",
+            "the task's budget is exhausted"
+        ),
         "offer_not_active" => t!(l, "задание неактивно", "the task is not active"),
-        "already_done" => t!(l, "действие было выполнено до перехода по ссылке", "it was done before you opened the link"),
+        "already_done" => t!(
+            l,
+            "действие было выполнено до перехода по ссылке",
+            "it was done before you opened the link"
+        ),
         _ => t!(l, "действие отменено", "the action was undone"),
     };
-    t!(l, format!("К сожалению, действие не засчитано: {why}."), format!("Sorry, this action does not count: {why}."))
+    t!(
+        l,
+        format!("К сожалению, действие не засчитано: {why}."),
+        format!("Sorry, this action does not count: {why}.")
+    )
 }
 
 pub fn already_decided(l: Lang) -> &'static str {
-    t!(l, "Это задание уже проверено. Спасибо!", "This task has already been checked. Thank you!")
+    t!(
+        l,
+        "Это задание уже проверено. Спасибо!",
+        "This task has already been checked. Thank you!"
+    )
 }
 
 pub fn invoice_title(l: Lang) -> &'static str {
@@ -153,7 +213,11 @@ pub fn poll_closed_note(l: Lang) -> &'static str {
 }
 
 pub fn task_unavailable(l: Lang) -> &'static str {
-    t!(l, "Задание временно недоступно. Мы уже сообщили администратору; попробуйте позже.", "This task is temporarily unavailable. The operator has been told; please try again later.")
+    t!(
+        l,
+        "Задание временно недоступно. Мы уже сообщили администратору; попробуйте позже.",
+        "This task is temporarily unavailable. The operator has been told; please try again later."
+    )
 }
 
 pub fn operator_alert(detail: &str) -> String {
@@ -161,5 +225,9 @@ pub fn operator_alert(detail: &str) -> String {
 }
 
 pub fn refunded(l: Lang) -> &'static str {
-    t!(l, "Оплата возвращена: задание не было засчитано.", "Your payment has been refunded because the task did not count.")
+    t!(
+        l,
+        "Оплата возвращена: задание не было засчитано.",
+        "Your payment has been refunded because the task did not count."
+    )
 }

@@ -97,7 +97,11 @@ impl std::fmt::Display for RejectReason {
 pub enum Decision {
     /// Accept at `price` Stars. With a zero hold window the conversion is
     /// approved at once (`hold_until == now`).
-    Accept { price: i64, hold_until: i64, approve_now: bool },
+    Accept {
+        price: i64,
+        hold_until: i64,
+        approve_now: bool,
+    },
     Reject(RejectReason),
 }
 
@@ -126,14 +130,24 @@ pub fn decide_action(offer: &Offer, usage: Usage, premium: bool, now: i64) -> De
         return Decision::Reject(RejectReason::BudgetExhausted);
     }
     let hold = offer.hold_seconds.max(0);
-    Decision::Accept { price, hold_until: now + hold, approve_now: hold == 0 }
+    Decision::Accept {
+        price,
+        hold_until: now + hold,
+        approve_now: hold == 0,
+    }
 }
 
 /// What happens when an accepted action is undone.
-pub fn on_undone(status: ConversionStatus, hold_until: Option<i64>, now: i64) -> Option<ConversionStatus> {
+pub fn on_undone(
+    status: ConversionStatus,
+    hold_until: Option<i64>,
+    now: i64,
+) -> Option<ConversionStatus> {
     match status {
         // Inside the window: the network is told, the budget refunded.
-        ConversionStatus::Hold if hold_until.is_none_or(|h| now < h) => Some(ConversionStatus::Rejected),
+        ConversionStatus::Hold if hold_until.is_none_or(|h| now < h) => {
+            Some(ConversionStatus::Rejected)
+        }
         // Past the window the conversion stands; the hold sweep will approve it
         // only after a successful re-check, so a late leave before the sweep
         // still fails that re-check.
@@ -155,7 +169,9 @@ pub fn on_hold_end(still_valid: bool) -> ConversionStatus {
 /// advertisers say it ("100 a day"), not rolling ones.
 pub fn window_starts(now: i64, tz: &str) -> (i64, i64, i64) {
     let zone: chrono_tz::Tz = tz.parse().unwrap_or(chrono_tz::UTC);
-    let Some(local) = zone.timestamp_opt(now, 0).single() else { return (now, now, now) };
+    let Some(local) = zone.timestamp_opt(now, 0).single() else {
+        return (now, now, now);
+    };
     let hour = now - (local.minute() as i64 * 60 + local.second() as i64);
     // A day can be 23 or 25 hours around DST changes: find local midnight by
     // date, not by subtracting 86400.
@@ -166,7 +182,8 @@ pub fn window_starts(now: i64, tz: &str) -> (i64, i64, i64) {
             .unwrap_or(now - now.rem_euclid(86400))
     };
     let day = midnight(local.date_naive());
-    let monday = local.date_naive() - chrono::Days::new(local.weekday().num_days_from_monday() as u64);
+    let monday =
+        local.date_naive() - chrono::Days::new(local.weekday().num_days_from_monday() as u64);
     (hour, day, midnight(monday))
 }
 
@@ -186,7 +203,10 @@ mod tests {
             action: Action::JoinChannel,
             target: Target::default(),
             status: OfferStatus::Active,
-            price: PricePair { regular: 5, premium: 10 },
+            price: PricePair {
+                regular: 5,
+                premium: 10,
+            },
             payout: "1".into(),
             currency: "USD".into(),
             caps: Caps::default(),
@@ -195,7 +215,13 @@ mod tests {
             hold_seconds: 3600,
             budget_total: None,
             budget_spent: 0,
-            postback: PostbackSpec { url: None, method: PostbackMethod::Get, preset: "generic".into(), statuses: vec![], send_user_id: false },
+            postback: PostbackSpec {
+                url: None,
+                method: PostbackMethod::Get,
+                preset: "generic".into(),
+                statuses: vec![],
+                send_user_id: false,
+            },
             relay_secret: None,
             created_at: 0,
             updated_at: 0,
@@ -205,31 +231,132 @@ mod tests {
     #[test]
     fn accepts_with_tier_price_and_hold() {
         let d = decide_action(&offer(), Usage::default(), false, MON_1000);
-        assert_eq!(d, Decision::Accept { price: 5, hold_until: MON_1000 + 3600, approve_now: false });
+        assert_eq!(
+            d,
+            Decision::Accept {
+                price: 5,
+                hold_until: MON_1000 + 3600,
+                approve_now: false
+            }
+        );
         let d = decide_action(&offer(), Usage::default(), true, MON_1000);
         assert!(matches!(d, Decision::Accept { price: 10, .. }));
-        let o = Offer { hold_seconds: 0, ..offer() };
-        assert!(matches!(decide_action(&o, Usage::default(), false, MON_1000), Decision::Accept { approve_now: true, .. }));
+        let o = Offer {
+            hold_seconds: 0,
+            ..offer()
+        };
+        assert!(matches!(
+            decide_action(&o, Usage::default(), false, MON_1000),
+            Decision::Accept {
+                approve_now: true,
+                ..
+            }
+        ));
     }
 
     #[test]
     fn rejections_table() {
-        let u = |total, this_hour, today, this_week| Usage { total, this_hour, today, this_week };
+        let u = |total, this_hour, today, this_week| Usage {
+            total,
+            this_hour,
+            today,
+            this_week,
+        };
         let cases = [
-            (Offer { status: OfferStatus::Paused, ..offer() }, u(0, 0, 0, 0), false, RejectReason::OfferNotActive),
-            (Offer { schedule: Schedule::Weekends, ..offer() }, u(0, 0, 0, 0), false, RejectReason::OutOfSchedule),
-            (Offer { caps: Caps { total: Some(3), ..Default::default() }, ..offer() }, u(3, 0, 0, 0), false, RejectReason::CapTotal),
-            (Offer { caps: Caps { hour: Some(1), ..Default::default() }, ..offer() }, u(5, 1, 1, 1), false, RejectReason::CapHour),
-            (Offer { caps: Caps { day: Some(2), ..Default::default() }, ..offer() }, u(5, 0, 2, 2), false, RejectReason::CapDay),
-            (Offer { caps: Caps { week: Some(2), ..Default::default() }, ..offer() }, u(5, 0, 0, 2), false, RejectReason::CapWeek),
+            (
+                Offer {
+                    status: OfferStatus::Paused,
+                    ..offer()
+                },
+                u(0, 0, 0, 0),
+                false,
+                RejectReason::OfferNotActive,
+            ),
+            (
+                Offer {
+                    schedule: Schedule::Weekends,
+                    ..offer()
+                },
+                u(0, 0, 0, 0),
+                false,
+                RejectReason::OutOfSchedule,
+            ),
+            (
+                Offer {
+                    caps: Caps {
+                        total: Some(3),
+                        ..Default::default()
+                    },
+                    ..offer()
+                },
+                u(3, 0, 0, 0),
+                false,
+                RejectReason::CapTotal,
+            ),
+            (
+                Offer {
+                    caps: Caps {
+                        hour: Some(1),
+                        ..Default::default()
+                    },
+                    ..offer()
+                },
+                u(5, 1, 1, 1),
+                false,
+                RejectReason::CapHour,
+            ),
+            (
+                Offer {
+                    caps: Caps {
+                        day: Some(2),
+                        ..Default::default()
+                    },
+                    ..offer()
+                },
+                u(5, 0, 2, 2),
+                false,
+                RejectReason::CapDay,
+            ),
+            (
+                Offer {
+                    caps: Caps {
+                        week: Some(2),
+                        ..Default::default()
+                    },
+                    ..offer()
+                },
+                u(5, 0, 0, 2),
+                false,
+                RejectReason::CapWeek,
+            ),
             // The budget can pay a regular user but not a Premium one.
-            (Offer { budget_total: Some(12), budget_spent: 5, ..offer() }, u(0, 0, 0, 0), true, RejectReason::BudgetExhausted),
+            (
+                Offer {
+                    budget_total: Some(12),
+                    budget_spent: 5,
+                    ..offer()
+                },
+                u(0, 0, 0, 0),
+                true,
+                RejectReason::BudgetExhausted,
+            ),
         ];
         for (o, usage, premium, reason) in cases {
-            assert_eq!(decide_action(&o, usage, premium, MON_1000), Decision::Reject(reason), "{reason}");
+            assert_eq!(
+                decide_action(&o, usage, premium, MON_1000),
+                Decision::Reject(reason),
+                "{reason}"
+            );
         }
-        let o = Offer { budget_total: Some(12), budget_spent: 5, ..offer() };
-        assert!(matches!(decide_action(&o, Usage::default(), false, MON_1000), Decision::Accept { price: 5, .. }));
+        let o = Offer {
+            budget_total: Some(12),
+            budget_spent: 5,
+            ..offer()
+        };
+        assert!(matches!(
+            decide_action(&o, Usage::default(), false, MON_1000),
+            Decision::Accept { price: 5, .. }
+        ));
     }
 
     #[test]

@@ -11,7 +11,6 @@ use serde::{Deserialize, Serialize};
 
 use super::schedule::Schedule;
 
-
 /// A price in Stars for each tier; the user's Premium flag picks the tier.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PricePair {
@@ -103,7 +102,14 @@ impl Action {
 
     /// Whether the bot must be an administrator of the target chat to see the action.
     pub fn needs_bot_admin(self) -> bool {
-        matches!(self, Action::JoinChannel | Action::JoinRequest | Action::Reaction | Action::Boost | Action::Comment)
+        matches!(
+            self,
+            Action::JoinChannel
+                | Action::JoinRequest
+                | Action::Reaction
+                | Action::Boost
+                | Action::Comment
+        )
     }
 }
 
@@ -224,7 +230,10 @@ pub fn check_verifiable(action: Action, target: &Target) -> Result<(), Unverifia
     match action {
         JoinChannel | JoinRequest | Boost => {
             if target.chat_id.is_none() && target.username.is_none() {
-                return Err(Unverifiable { reason: "The offer needs the chat (id or @username).", alternative: "set the target chat." });
+                return Err(Unverifiable {
+                    reason: "The offer needs the chat (id or @username).",
+                    alternative: "set the target chat.",
+                });
             }
             if kind == Some(BasicGroup) {
                 // Membership of basic groups cannot be asked with channels.getParticipant,
@@ -235,13 +244,19 @@ pub fn check_verifiable(action: Action, target: &Target) -> Result<(), Unverifia
                 });
             }
             if action == Boost && kind.is_some_and(|k| k != Channel && k != Supergroup) {
-                return Err(Unverifiable { reason: "Only channels and supergroups can be boosted.", alternative: "a `join_channel` offer." });
+                return Err(Unverifiable {
+                    reason: "Only channels and supergroups can be boosted.",
+                    alternative: "a `join_channel` offer.",
+                });
             }
             Ok(())
         }
         Comment => {
             if kind != Some(Channel) || target.msg_id.is_none() {
-                return Err(Unverifiable { reason: "A comment offer targets one channel post.", alternative: "set the channel and the post id." });
+                return Err(Unverifiable {
+                    reason: "A comment offer targets one channel post.",
+                    alternative: "set the channel and the post id.",
+                });
             }
             if target.discussion_chat_id.is_none() {
                 return Err(Unverifiable {
@@ -260,7 +275,10 @@ pub fn check_verifiable(action: Action, target: &Target) -> Result<(), Unverifia
                 return Err(CHANNEL_REACTION);
             }
             if target.msg_id.is_none() {
-                return Err(Unverifiable { reason: "A reaction offer targets one message.", alternative: "set the message id." });
+                return Err(Unverifiable {
+                    reason: "A reaction offer targets one message.",
+                    alternative: "set the message id.",
+                });
             }
             Ok(())
         }
@@ -273,8 +291,13 @@ pub fn check_verifiable(action: Action, target: &Target) -> Result<(), Unverifia
                 });
             }
             match &target.poll {
-                Some(p) if !p.question.trim().is_empty() && (2..=10).contains(&p.options.len()) => Ok(()),
-                _ => Err(Unverifiable { reason: "A poll needs a question and 2 to 10 options.", alternative: "set the poll." }),
+                Some(p) if !p.question.trim().is_empty() && (2..=10).contains(&p.options.len()) => {
+                    Ok(())
+                }
+                _ => Err(Unverifiable {
+                    reason: "A poll needs a question and 2 to 10 options.",
+                    alternative: "set the poll.",
+                }),
             }
         }
         PaidMedia => {
@@ -287,13 +310,19 @@ pub fn check_verifiable(action: Action, target: &Target) -> Result<(), Unverifia
             price_set(target)?;
             match &target.url {
                 Some(u) if u.starts_with("https://") => Ok(()),
-                _ => Err(Unverifiable { reason: "Paid media needs the https URL of the image to sell.", alternative: "set --url." }),
+                _ => Err(Unverifiable {
+                    reason: "Paid media needs the https URL of the image to sell.",
+                    alternative: "set --url.",
+                }),
             }
         }
         StarsPayment => price_set(target),
         Share | ThirdPartyBot => match &target.url {
             Some(u) if u.starts_with("https://") || u.starts_with("http://") => Ok(()),
-            _ => Err(Unverifiable { reason: "This offer needs the target URL (http or https).", alternative: "set the URL." }),
+            _ => Err(Unverifiable {
+                reason: "This offer needs the target URL (http or https).",
+                alternative: "set the URL.",
+            }),
         },
         StartBot => Ok(()),
     }
@@ -302,7 +331,10 @@ pub fn check_verifiable(action: Action, target: &Target) -> Result<(), Unverifia
 fn price_set(target: &Target) -> Result<(), Unverifiable> {
     match target.stars {
         Some(s) if (1..=100_000).contains(&s) => Ok(()),
-        _ => Err(Unverifiable { reason: "The invoice amount must be 1 to 100000 Stars.", alternative: "set the amount." }),
+        _ => Err(Unverifiable {
+            reason: "The invoice amount must be 1 to 100000 Stars.",
+            alternative: "set the amount.",
+        }),
     }
 }
 
@@ -410,7 +442,9 @@ impl FromStr for PostbackMethod {
             "get" => Ok(PostbackMethod::Get),
             "post_form" | "post-form" | "form" => Ok(PostbackMethod::PostForm),
             "post_json" | "post-json" | "json" => Ok(PostbackMethod::PostJson),
-            _ => Err(format!("unknown postback method {s:?}; expected get, post_form or post_json")),
+            _ => Err(format!(
+                "unknown postback method {s:?}; expected get, post_form or post_json"
+            )),
         }
     }
 }
@@ -444,7 +478,9 @@ impl FromStr for ConversionStatus {
             "hold" => Ok(ConversionStatus::Hold),
             "approved" => Ok(ConversionStatus::Approved),
             "rejected" => Ok(ConversionStatus::Rejected),
-            _ => Err(format!("unknown status {s:?}; expected lead, hold, approved or rejected")),
+            _ => Err(format!(
+                "unknown status {s:?}; expected lead, hold, approved or rejected"
+            )),
         }
     }
 }
@@ -522,7 +558,8 @@ pub fn valid_payout(s: &str) -> bool {
     !int.is_empty()
         && int.len() <= 12
         && int.chars().all(|c| c.is_ascii_digit())
-        && frac.is_none_or(|f| !f.is_empty() && f.len() <= 6 && f.chars().all(|c| c.is_ascii_digit()))
+        && frac
+            .is_none_or(|f| !f.is_empty() && f.len() <= 6 && f.chars().all(|c| c.is_ascii_digit()))
 }
 
 #[cfg(test)]
@@ -548,36 +585,81 @@ mod tests {
 
     #[test]
     fn channel_reaction_is_refused_with_alternative() {
-        let t = Target { chat_id: Some(1), msg_id: Some(5), ..Default::default() };
-        assert!(check_verifiable(Action::Reaction, &t).unwrap_err().alternative.contains("chat-kind"), "the kind must be given");
-        let t = Target { chat_kind: Some(ChatKind::Channel), ..t };
+        let t = Target {
+            chat_id: Some(1),
+            msg_id: Some(5),
+            ..Default::default()
+        };
+        assert!(
+            check_verifiable(Action::Reaction, &t)
+                .unwrap_err()
+                .alternative
+                .contains("chat-kind"),
+            "the kind must be given"
+        );
+        let t = Target {
+            chat_kind: Some(ChatKind::Channel),
+            ..t
+        };
         let e = check_verifiable(Action::Reaction, &t).unwrap_err();
         assert!(e.alternative.contains("discussion"));
-        let t = Target { discussion_chat_id: Some(2), ..t };
+        let t = Target {
+            discussion_chat_id: Some(2),
+            ..t
+        };
         assert!(check_verifiable(Action::Reaction, &t).is_ok());
     }
 
     #[test]
     fn channel_polls_and_paid_media_are_refused() {
-        let poll = PollSpec { question: "Q?".into(), options: vec!["a".into(), "b".into()] };
-        let t = Target { chat_kind: Some(ChatKind::Channel), poll: Some(poll.clone()), stars: Some(5), ..Default::default() };
+        let poll = PollSpec {
+            question: "Q?".into(),
+            options: vec!["a".into(), "b".into()],
+        };
+        let t = Target {
+            chat_kind: Some(ChatKind::Channel),
+            poll: Some(poll.clone()),
+            stars: Some(5),
+            ..Default::default()
+        };
         assert!(check_verifiable(Action::PollVote, &t).is_err());
         assert!(check_verifiable(Action::PaidMedia, &t).is_err());
-        let t = Target { chat_kind: Some(ChatKind::BotChat), poll: Some(poll), stars: Some(5), url: Some("https://x.test/a.jpg".into()), ..Default::default() };
+        let t = Target {
+            chat_kind: Some(ChatKind::BotChat),
+            poll: Some(poll),
+            stars: Some(5),
+            url: Some("https://x.test/a.jpg".into()),
+            ..Default::default()
+        };
         assert!(check_verifiable(Action::PollVote, &t).is_ok());
         assert!(check_verifiable(Action::PaidMedia, &t).is_ok());
     }
 
     #[test]
     fn basic_group_joins_are_refused() {
-        let t = Target { chat_id: Some(1), chat_kind: Some(ChatKind::BasicGroup), ..Default::default() };
-        assert!(check_verifiable(Action::JoinChannel, &t).unwrap_err().alternative.contains("supergroup"));
+        let t = Target {
+            chat_id: Some(1),
+            chat_kind: Some(ChatKind::BasicGroup),
+            ..Default::default()
+        };
+        assert!(check_verifiable(Action::JoinChannel, &t)
+            .unwrap_err()
+            .alternative
+            .contains("supergroup"));
     }
 
     #[test]
     fn comment_needs_discussion_group() {
-        let t = Target { chat_id: Some(1), chat_kind: Some(ChatKind::Channel), msg_id: Some(3), ..Default::default() };
-        assert!(check_verifiable(Action::Comment, &t).unwrap_err().reason.contains("discussion"));
+        let t = Target {
+            chat_id: Some(1),
+            chat_kind: Some(ChatKind::Channel),
+            msg_id: Some(3),
+            ..Default::default()
+        };
+        assert!(check_verifiable(Action::Comment, &t)
+            .unwrap_err()
+            .reason
+            .contains("discussion"));
     }
 
     #[test]
@@ -602,7 +684,10 @@ mod tests {
     #[test]
     fn statuses_parse() {
         use ConversionStatus::*;
-        assert_eq!(parse_statuses("approved,lead,approved").unwrap(), vec![Lead, Approved]);
+        assert_eq!(
+            parse_statuses("approved,lead,approved").unwrap(),
+            vec![Lead, Approved]
+        );
         assert!(parse_statuses("approved,won").is_err());
     }
 }
@@ -655,37 +740,74 @@ pub fn validate_draft(mut d: OfferDraft, min: PricePair) -> Result<ValidDraft, D
     }
     check_verifiable(d.action, &d.target).map_err(|u| e("action", u.to_string()))?;
     if d.price.regular < min.regular {
-        return Err(e("price", format!("regular price {} is below the minimum {} for {}", d.price.regular, min.regular, d.action)));
+        return Err(e(
+            "price",
+            format!(
+                "regular price {} is below the minimum {} for {}",
+                d.price.regular, min.regular, d.action
+            ),
+        ));
     }
     if d.price.premium < min.premium {
-        return Err(e("price", format!("premium price {} is below the minimum {} for {}", d.price.premium, min.premium, d.action)));
+        return Err(e(
+            "price",
+            format!(
+                "premium price {} is below the minimum {} for {}",
+                d.price.premium, min.premium, d.action
+            ),
+        ));
     }
     if !valid_payout(&d.payout) {
-        return Err(e("payout", format!("{:?} is not a decimal amount like 0.5", d.payout)));
+        return Err(e(
+            "payout",
+            format!("{:?} is not a decimal amount like 0.5", d.payout),
+        ));
     }
     let cur = d.currency.trim().to_ascii_uppercase();
     if !(3..=5).contains(&cur.len()) || !cur.chars().all(|c| c.is_ascii_alphabetic()) {
-        return Err(e("currency", format!("{:?} is not a currency code like USD or XTR", d.currency)));
+        return Err(e(
+            "currency",
+            format!("{:?} is not a currency code like USD or XTR", d.currency),
+        ));
     }
     d.currency = cur;
-    for (field, v) in [("cap_total", d.caps.total), ("cap_hour", d.caps.hour), ("cap_day", d.caps.day), ("cap_week", d.caps.week)] {
+    for (field, v) in [
+        ("cap_total", d.caps.total),
+        ("cap_hour", d.caps.hour),
+        ("cap_day", d.caps.day),
+        ("cap_week", d.caps.week),
+    ] {
         if v.is_some_and(|v| v <= 0) {
             return Err(e(field, "must be a positive number".into()));
         }
     }
     if !super::schedule::valid_timezone(&d.timezone) {
-        return Err(e("timezone", format!("{:?} is not a time zone like Europe/Moscow or UTC", d.timezone)));
+        return Err(e(
+            "timezone",
+            format!(
+                "{:?} is not a time zone like Europe/Moscow or UTC",
+                d.timezone
+            ),
+        ));
     }
-    let hold = d.hold_seconds.unwrap_or_else(|| d.action.default_hold_seconds());
+    let hold = d
+        .hold_seconds
+        .unwrap_or_else(|| d.action.default_hold_seconds());
     if !(0..=90 * 86400).contains(&hold) {
         return Err(e("hold", "must be between 0 and 90 days".into()));
     }
     if let Some(b) = d.budget_total {
         if b < d.price.regular.max(d.price.premium) {
-            return Err(e("budget", format!("{b} Stars cannot pay a single conversion")));
+            return Err(e(
+                "budget",
+                format!("{b} Stars cannot pay a single conversion"),
+            ));
         }
     }
-    Ok(ValidDraft { draft: d, hold_seconds: hold })
+    Ok(ValidDraft {
+        draft: d,
+        hold_seconds: hold,
+    })
 }
 
 #[cfg(test)]
@@ -697,8 +819,14 @@ mod draft_tests {
             name: " Join ".into(),
             advertiser_id: None,
             action: Action::JoinChannel,
-            target: Target { username: Some("news".into()), ..Default::default() },
-            price: PricePair { regular: 5, premium: 10 },
+            target: Target {
+                username: Some("news".into()),
+                ..Default::default()
+            },
+            price: PricePair {
+                regular: 5,
+                premium: 10,
+            },
             payout: "1".into(),
             currency: "usd".into(),
             caps: Caps::default(),
@@ -711,7 +839,14 @@ mod draft_tests {
 
     #[test]
     fn fills_defaults() {
-        let v = validate_draft(draft(), PricePair { regular: 5, premium: 10 }).unwrap();
+        let v = validate_draft(
+            draft(),
+            PricePair {
+                regular: 5,
+                premium: 10,
+            },
+        )
+        .unwrap();
         assert_eq!(v.hold_seconds, 72 * 3600);
         assert_eq!(v.draft.currency, "USD");
         assert_eq!(v.draft.name, "Join");
@@ -719,14 +854,59 @@ mod draft_tests {
 
     #[test]
     fn refuses_with_field_named() {
-        let min = PricePair { regular: 5, premium: 10 };
+        let min = PricePair {
+            regular: 5,
+            premium: 10,
+        };
         let cases: Vec<(OfferDraft, &str)> = vec![
-            (OfferDraft { price: PricePair { regular: 4, premium: 10 }, ..draft() }, "price"),
-            (OfferDraft { timezone: "Mars/Base".into(), ..draft() }, "timezone"),
-            (OfferDraft { payout: "1,5".into(), ..draft() }, "payout"),
-            (OfferDraft { caps: Caps { day: Some(0), ..Default::default() }, ..draft() }, "cap_day"),
-            (OfferDraft { budget_total: Some(3), ..draft() }, "budget"),
-            (OfferDraft { target: Target::default(), ..draft() }, "action"),
+            (
+                OfferDraft {
+                    price: PricePair {
+                        regular: 4,
+                        premium: 10,
+                    },
+                    ..draft()
+                },
+                "price",
+            ),
+            (
+                OfferDraft {
+                    timezone: "Mars/Base".into(),
+                    ..draft()
+                },
+                "timezone",
+            ),
+            (
+                OfferDraft {
+                    payout: "1,5".into(),
+                    ..draft()
+                },
+                "payout",
+            ),
+            (
+                OfferDraft {
+                    caps: Caps {
+                        day: Some(0),
+                        ..Default::default()
+                    },
+                    ..draft()
+                },
+                "cap_day",
+            ),
+            (
+                OfferDraft {
+                    budget_total: Some(3),
+                    ..draft()
+                },
+                "budget",
+            ),
+            (
+                OfferDraft {
+                    target: Target::default(),
+                    ..draft()
+                },
+                "action",
+            ),
         ];
         for (d, field) in cases {
             assert_eq!(validate_draft(d, min).unwrap_err().field, field);

@@ -46,22 +46,41 @@ pub enum RelayError {
 /// Parses the body without trusting it yet: the offer id only picks which
 /// secret to verify the signature with.
 pub fn parse(body: &[u8]) -> Result<RelayEvent, RelayError> {
-    let e: RelayEvent = serde_json::from_slice(body).map_err(|e| RelayError::Malformed(e.to_string()))?;
+    let e: RelayEvent =
+        serde_json::from_slice(body).map_err(|e| RelayError::Malformed(e.to_string()))?;
     if e.event_id.is_empty() || e.event_id.len() > 128 || e.event_id.chars().any(char::is_control) {
-        return Err(RelayError::Malformed("event_id must be 1 to 128 printable characters".into()));
+        return Err(RelayError::Malformed(
+            "event_id must be 1 to 128 printable characters".into(),
+        ));
     }
     match (&e.start_token, e.tg_user_id) {
-        (Some(_), Some(_)) | (None, None) => Err(RelayError::Malformed("give exactly one of start_token and tg_user_id".into())),
-        (Some(t), None) if !super::token::is_start_payload(t) => Err(RelayError::Malformed("start_token is not a token we issued".into())),
-        (None, Some(id)) if id <= 0 => Err(RelayError::Malformed("tg_user_id must be positive".into())),
+        (Some(_), Some(_)) | (None, None) => Err(RelayError::Malformed(
+            "give exactly one of start_token and tg_user_id".into(),
+        )),
+        (Some(t), None) if !super::token::is_start_payload(t) => Err(RelayError::Malformed(
+            "start_token is not a token we issued".into(),
+        )),
+        (None, Some(id)) if id <= 0 => {
+            Err(RelayError::Malformed("tg_user_id must be positive".into()))
+        }
         _ => Ok(e),
     }
 }
 
 /// Checks the timestamp window and the HMAC, in constant time.
-pub fn verify(secret: &str, timestamp: Option<&str>, signature: Option<&str>, body: &[u8], now: i64) -> Result<(), RelayError> {
-    let ts_text = timestamp.ok_or(RelayError::Header("X-Tgtrack-Timestamp"))?.trim();
-    let ts: i64 = ts_text.parse().map_err(|_| RelayError::Header("X-Tgtrack-Timestamp"))?;
+pub fn verify(
+    secret: &str,
+    timestamp: Option<&str>,
+    signature: Option<&str>,
+    body: &[u8],
+    now: i64,
+) -> Result<(), RelayError> {
+    let ts_text = timestamp
+        .ok_or(RelayError::Header("X-Tgtrack-Timestamp"))?
+        .trim();
+    let ts: i64 = ts_text
+        .parse()
+        .map_err(|_| RelayError::Header("X-Tgtrack-Timestamp"))?;
     if (now - ts).abs() > MAX_SKEW {
         return Err(RelayError::Stale);
     }
@@ -69,28 +88,37 @@ pub fn verify(secret: &str, timestamp: Option<&str>, signature: Option<&str>, bo
         .and_then(|s| s.trim().strip_prefix("sha256="))
         .ok_or(RelayError::Header("X-Tgtrack-Signature"))?;
     let given = decode_hex(hex).ok_or(RelayError::Header("X-Tgtrack-Signature"))?;
-    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any length");
+    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret.as_bytes())
+        .expect("HMAC takes keys of any length");
     mac.update(ts_text.as_bytes());
     mac.update(b".");
     mac.update(body);
-    mac.verify_slice(&given).map_err(|_| RelayError::BadSignature)
+    mac.verify_slice(&given)
+        .map_err(|_| RelayError::BadSignature)
 }
 
 /// Signs a request the way advertisers must (used by tests and the demo).
 pub fn sign(secret: &str, timestamp: i64, body: &[u8]) -> String {
-    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any length");
+    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret.as_bytes())
+        .expect("HMAC takes keys of any length");
     mac.update(timestamp.to_string().as_bytes());
     mac.update(b".");
     mac.update(body);
     let bytes = mac.finalize().into_bytes();
-    format!("sha256={}", bytes.iter().map(|b| format!("{b:02x}")).collect::<String>())
+    format!(
+        "sha256={}",
+        bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    )
 }
 
 fn decode_hex(s: &str) -> Option<Vec<u8>> {
     if s.len() % 2 != 0 {
         return None;
     }
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
 }
 
 #[cfg(test)]
@@ -108,22 +136,50 @@ mod tests {
     #[test]
     fn matches_the_documented_example() {
         // docs/RELAY.md, "Worked example": secret k3y_-AbC, timestamp 1764170000.
-        let body = br#"{"offer_id":12,"event_id":"order-1001","start_token":"Zx9_aB-cD3eF4gH5iJ6kL7"}"#;
+        let body =
+            br#"{"offer_id":12,"event_id":"order-1001","start_token":"Zx9_aB-cD3eF4gH5iJ6kL7"}"#;
         let sig = sign("k3y_-AbC", 1764170000, body);
-        assert_eq!(sig, "sha256=fd5adc5fe616ecc3c70be2a005cd7a0f951043a2f9a9173ff4c002b5d79aaabd");
-        assert_eq!(verify("k3y_-AbC", Some("1764170000"), Some(&sig), body, 1764170000), Ok(()));
+        assert_eq!(
+            sig,
+            "sha256=fd5adc5fe616ecc3c70be2a005cd7a0f951043a2f9a9173ff4c002b5d79aaabd"
+        );
+        assert_eq!(
+            verify("k3y_-AbC", Some("1764170000"), Some(&sig), body, 1764170000),
+            Ok(())
+        );
     }
 
     #[test]
     fn refusals() {
         let sig = sign("k3y", 1000, BODY);
-        assert_eq!(verify("other", Some("1000"), Some(&sig), BODY, 1000), Err(RelayError::BadSignature));
-        assert_eq!(verify("k3y", Some("1000"), Some(&sig), b"{}", 1000), Err(RelayError::BadSignature));
-        assert_eq!(verify("k3y", Some("1000"), Some(&sig), BODY, 1000 + MAX_SKEW + 1), Err(RelayError::Stale));
-        assert_eq!(verify("k3y", Some("1000"), Some(&sig), BODY, 1000 - MAX_SKEW - 1), Err(RelayError::Stale));
-        assert!(matches!(verify("k3y", None, Some(&sig), BODY, 1000), Err(RelayError::Header(_))));
-        assert!(matches!(verify("k3y", Some("1000"), Some("md5=00"), BODY, 1000), Err(RelayError::Header(_))));
-        assert!(matches!(verify("k3y", Some("1000"), Some("sha256=zz"), BODY, 1000), Err(RelayError::Header(_))));
+        assert_eq!(
+            verify("other", Some("1000"), Some(&sig), BODY, 1000),
+            Err(RelayError::BadSignature)
+        );
+        assert_eq!(
+            verify("k3y", Some("1000"), Some(&sig), b"{}", 1000),
+            Err(RelayError::BadSignature)
+        );
+        assert_eq!(
+            verify("k3y", Some("1000"), Some(&sig), BODY, 1000 + MAX_SKEW + 1),
+            Err(RelayError::Stale)
+        );
+        assert_eq!(
+            verify("k3y", Some("1000"), Some(&sig), BODY, 1000 - MAX_SKEW - 1),
+            Err(RelayError::Stale)
+        );
+        assert!(matches!(
+            verify("k3y", None, Some(&sig), BODY, 1000),
+            Err(RelayError::Header(_))
+        ));
+        assert!(matches!(
+            verify("k3y", Some("1000"), Some("md5=00"), BODY, 1000),
+            Err(RelayError::Header(_))
+        ));
+        assert!(matches!(
+            verify("k3y", Some("1000"), Some("sha256=zz"), BODY, 1000),
+            Err(RelayError::Header(_))
+        ));
     }
 
     #[test]

@@ -22,7 +22,9 @@ impl Schedule {
     /// An unknown zone is rejected when the offer is created; here it falls back to UTC.
     pub fn is_open(&self, now: i64, tz: &str) -> bool {
         let zone: chrono_tz::Tz = tz.parse().unwrap_or(chrono_tz::UTC);
-        let Some(local) = zone.timestamp_opt(now, 0).single() else { return false };
+        let Some(local) = zone.timestamp_opt(now, 0).single() else {
+            return false;
+        };
         let day = local.weekday();
         let weekend = matches!(day, Weekday::Sat | Weekday::Sun);
         match self {
@@ -49,10 +51,16 @@ impl Schedule {
                 .split_once(' ')
                 .ok_or_else(|| format!("{part:?}: expected `DAYS HOURS`, like `mon-fri 9-18`"))?;
             let days = parse_range(days.trim(), day_index, 7)?;
-            let hours = parse_range(hours.trim(), |h| h.parse::<usize>().ok().filter(|h| *h <= 24), 24)?;
+            let hours = parse_range(
+                hours.trim(),
+                |h| h.parse::<usize>().ok().filter(|h| *h <= 24),
+                24,
+            )?;
             let (h0, h1) = hours;
             if h0 >= h1 {
-                return Err(format!("{part:?}: hours must be like 9-18, start before end"));
+                return Err(format!(
+                    "{part:?}: hours must be like 9-18, start before end"
+                ));
             }
             let mask: u32 = (h0..h1).fold(0, |m, h| m | (1 << h));
             let (d0, d1) = days;
@@ -65,12 +73,18 @@ impl Schedule {
 }
 
 fn day_index(d: &str) -> Option<usize> {
-    ["mon", "tue", "wed", "thu", "fri", "sat", "sun"].iter().position(|x| *x == d)
+    ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+        .iter()
+        .position(|x| *x == d)
 }
 
 /// Parses `a-b` or `a` into a half-open range of indices. For days `mon-fri`
 /// includes Friday; for hours `9-18` ends before 18:00.
-fn parse_range(s: &str, f: impl Fn(&str) -> Option<usize>, limit: usize) -> Result<(usize, usize), String> {
+fn parse_range(
+    s: &str,
+    f: impl Fn(&str) -> Option<usize>,
+    limit: usize,
+) -> Result<(usize, usize), String> {
     let is_days = limit == 7;
     match s.split_once('-') {
         Some((a, b)) => {
@@ -146,7 +160,10 @@ mod tests {
 
     #[test]
     fn json_form() {
-        assert_eq!(serde_json::to_string(&Schedule::Always).unwrap(), "\"always\"");
+        assert_eq!(
+            serde_json::to_string(&Schedule::Always).unwrap(),
+            "\"always\""
+        );
         let g = Schedule::parse("sun 0-24").unwrap();
         let back: Schedule = serde_json::from_str(&serde_json::to_string(&g).unwrap()).unwrap();
         assert_eq!(back, g);

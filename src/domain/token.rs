@@ -23,7 +23,9 @@ fn random_b64<const N: usize>() -> String {
 
 /// Whether `s` could be a `start` payload we issued: 1-64 of `[A-Za-z0-9_-]`.
 pub fn is_start_payload(s: &str) -> bool {
-    (1..=64).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    (1..=64).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 #[cfg(test)]

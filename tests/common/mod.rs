@@ -9,15 +9,17 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use tgsim::{Sim, SimConfig};
 use tgtrack::app::{self, Daemon, StartOptions};
 use tgtrack::clock::Clock;
 use tgtrack::config::Config;
-use tgtrack::domain::offer::{Action, Caps, ConversionStatus, OfferStatus, PostbackMethod, PostbackSpec, PricePair, Target};
+use tgtrack::domain::offer::{
+    Action, Caps, ConversionStatus, OfferStatus, PostbackMethod, PostbackSpec, PricePair, Target,
+};
 use tgtrack::domain::schedule::Schedule;
 use tgtrack::store::conversions::Conversion;
 use tgtrack::store::offers::NewOffer;
 use tgtrack::store::{self, OfferId};
-use tgsim::{Sim, SimConfig};
 
 pub const WAIT: Duration = Duration::from_secs(10);
 
@@ -44,7 +46,10 @@ impl Receiver {
     }
 
     pub fn url(&self) -> String {
-        format!("http://{}/pb?cid={{click_id}}&status={{status}}&txid={{txid}}&payout={{payout}}", self.addr)
+        format!(
+            "http://{}/pb?cid={{click_id}}&status={{status}}&txid={{txid}}&payout={{payout}}",
+            self.addr
+        )
     }
 
     pub fn hits(&self) -> Vec<String> {
@@ -144,19 +149,35 @@ allow_private_targets = true
 impl World {
     pub fn new() -> World {
         let _ = env_logger::builder().is_test(true).try_init();
-        let sim = Sim::start(SimConfig { precheckout_timeout: Duration::from_secs(3), ..SimConfig::default() }).unwrap();
+        let sim = Sim::start(SimConfig {
+            precheckout_timeout: Duration::from_secs(3),
+            ..SimConfig::default()
+        })
+        .unwrap();
         let dir = tempfile::tempdir().unwrap();
         let cfg = config(dir.path(), &sim);
         let receiver = Receiver::start();
         let clock = Clock::new();
-        let mut w = World { sim, daemon: None, receiver, dir, clock, cfg };
+        let mut w = World {
+            sim,
+            daemon: None,
+            receiver,
+            dir,
+            clock,
+            cfg,
+        };
         w.start_daemon();
         w
     }
 
     pub fn start_daemon(&mut self) {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let opts = StartOptions { listener: Some(listener), clock: self.clock.clone(), tick: Duration::from_millis(100), checkpoint_every: Duration::from_millis(200) };
+        let opts = StartOptions {
+            listener: Some(listener),
+            clock: self.clock.clone(),
+            tick: Duration::from_millis(100),
+            checkpoint_every: Duration::from_millis(200),
+        };
         self.daemon = Some(app::start(self.cfg.clone(), opts).unwrap());
     }
 
@@ -182,7 +203,10 @@ impl World {
             action,
             target,
             status: OfferStatus::Active,
-            price: PricePair { regular: 5, premium: 10 },
+            price: PricePair {
+                regular: 5,
+                premium: 10,
+            },
             payout: "0.5".into(),
             currency: "USD".into(),
             caps: Caps::default(),
@@ -194,13 +218,20 @@ impl World {
                 url: Some(self.receiver.url()),
                 method: PostbackMethod::Get,
                 preset: "generic".into(),
-                statuses: vec![ConversionStatus::Lead, ConversionStatus::Hold, ConversionStatus::Approved, ConversionStatus::Rejected],
+                statuses: vec![
+                    ConversionStatus::Lead,
+                    ConversionStatus::Hold,
+                    ConversionStatus::Approved,
+                    ConversionStatus::Rejected,
+                ],
                 send_user_id: false,
             },
             relay_secret: Some("relay-secret".into()),
         };
         f(&mut o);
-        self.store().write(|tx| store::offers::insert_offer(tx, &o, store::unix_now())).unwrap()
+        self.store()
+            .write(|tx| store::offers::insert_offer(tx, &o, store::unix_now()))
+            .unwrap()
     }
 
     /// GETs /click and returns the start token from the redirect.
@@ -208,18 +239,36 @@ impl World {
         let (status, location) = http_get(self.daemon().addr, &format!("/click/{offer}?uid={uid}"));
         assert_eq!(status, 302, "click answered {status}");
         let location = location.expect("Location header");
-        location.split("start=").nth(1).expect("start token").to_string()
+        location
+            .split("start=")
+            .nth(1)
+            .expect("start token")
+            .to_string()
     }
 
     pub fn conversion(&self, offer: OfferId, user: i64, action: Action) -> Option<Conversion> {
-        self.store().read(|c| store::conversions::by_key(c, offer, user, action)).unwrap()
+        self.store()
+            .read(|c| store::conversions::by_key(c, offer, user, action))
+            .unwrap()
     }
 
     /// Waits for the conversion to reach `status`.
-    pub fn wait_status(&self, offer: OfferId, user: i64, action: Action, status: ConversionStatus) -> Conversion {
-        let ok = wait_until(|| self.conversion(offer, user, action).is_some_and(|c| c.status == status));
+    pub fn wait_status(
+        &self,
+        offer: OfferId,
+        user: i64,
+        action: Action,
+        status: ConversionStatus,
+    ) -> Conversion {
+        let ok = wait_until(|| {
+            self.conversion(offer, user, action)
+                .is_some_and(|c| c.status == status)
+        });
         let c = self.conversion(offer, user, action);
-        assert!(ok, "conversion of user {user} on offer {offer} never became {status}: {c:?}");
+        assert!(
+            ok,
+            "conversion of user {user} on offer {offer} never became {status}: {c:?}"
+        );
         c.unwrap()
     }
 
@@ -231,10 +280,24 @@ impl World {
 
     /// Waits until the bot sent `user` a message containing `needle`.
     pub fn wait_message(&self, user: i64, needle: &str) -> tgsim::ObservedMessage {
-        let found = self.sim.wait_for(|o| o.messages.iter().any(|m| m.peer == tgsim::PeerKey::User(user) && m.text.contains(needle)), WAIT);
+        let found = self.sim.wait_for(
+            |o| {
+                o.messages
+                    .iter()
+                    .any(|m| m.peer == tgsim::PeerKey::User(user) && m.text.contains(needle))
+            },
+            WAIT,
+        );
         let msgs = self.sim.sent_to(user);
-        assert!(found, "no message with {needle:?} to user {user}; got {:#?}", msgs.iter().map(|m| &m.text).collect::<Vec<_>>());
-        msgs.into_iter().rev().find(|m| m.text.contains(needle)).unwrap()
+        assert!(
+            found,
+            "no message with {needle:?} to user {user}; got {:#?}",
+            msgs.iter().map(|m| &m.text).collect::<Vec<_>>()
+        );
+        msgs.into_iter()
+            .rev()
+            .find(|m| m.text.contains(needle))
+            .unwrap()
     }
 }
 
@@ -253,16 +316,33 @@ impl Drop for World {
 pub fn http_get(addr: SocketAddr, path: &str) -> (u16, Option<String>) {
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(WAIT)).unwrap();
-    write!(s, "GET {path} HTTP/1.1\r\nHost: test\r\nUser-Agent: e2e\r\nConnection: close\r\n\r\n").unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: test\r\nUser-Agent: e2e\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
     let mut text = String::new();
     s.read_to_string(&mut text).unwrap();
-    let status = text.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
-    let location = text.lines().find_map(|l| l.strip_prefix("Location: ").or_else(|| l.strip_prefix("location: ")).map(|v| v.trim().to_string()));
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let location = text.lines().find_map(|l| {
+        l.strip_prefix("Location: ")
+            .or_else(|| l.strip_prefix("location: "))
+            .map(|v| v.trim().to_string())
+    });
     (status, location)
 }
 
 /// A plain HTTP/1.1 POST with headers; returns (status, body).
-pub fn http_post(addr: SocketAddr, path: &str, headers: &[(&str, String)], body: &[u8]) -> (u16, String) {
+pub fn http_post(
+    addr: SocketAddr,
+    path: &str,
+    headers: &[(&str, String)],
+    body: &[u8],
+) -> (u16, String) {
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(WAIT)).unwrap();
     let mut req = format!("POST {path} HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n", body.len());
@@ -274,7 +354,11 @@ pub fn http_post(addr: SocketAddr, path: &str, headers: &[(&str, String)], body:
     s.write_all(body).unwrap();
     let mut text = String::new();
     s.read_to_string(&mut text).unwrap();
-    let status = text.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
     let body = text.split("\r\n\r\n").nth(1).unwrap_or("").to_string();
     (status, body)
 }
