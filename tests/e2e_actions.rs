@@ -369,6 +369,14 @@ fn share_link_visit_counts() {
         .unwrap()
         .to_string();
     let path = &link[link.find("/s/").unwrap()..];
+    // Telegram's link preview fetches the link when it is pasted: redirected, not counted.
+    let (status, _) = http_get_as(w.daemon().addr, path, "TelegramBot (like TwitterBot)");
+    assert_eq!(status, 302);
+    let visits = w
+        .store()
+        .read(|c| Ok::<_, tgtrack::store::StoreError>(c.query_row("SELECT count(*) FROM share_visits", [], |r| r.get::<_, i64>(0))?))
+        .unwrap();
+    assert_eq!(visits, 0, "a link preview is not a visitor");
     let (status, location) = http_get(w.daemon().addr, path);
     assert_eq!(
         (status, location.as_deref()),

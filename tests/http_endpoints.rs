@@ -34,21 +34,18 @@ fn click_row_is_committed_before_the_redirect() {
 
     // Read through a separate connection the moment the 302 arrived: the row must be there.
     let db = srv.open_db();
-    let (offer_id, uid, sub1, sub2, sub3, ip, ua, hits): (i64, String, Option<String>, Option<String>, Option<String>, String, String, i64) = db
-        .query_row(
-            "SELECT offer_id, uid, sub1, sub2, sub3, ip, user_agent, hits FROM clicks WHERE token = ?1",
-            [&token],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?)),
-        )
+    let click = tgtrack::store::clicks::click_by_token(&db, &token)
+        .unwrap()
         .expect("click row committed before the 302");
-    assert_eq!(offer_id, offer.0);
-    assert_eq!(uid, "net-42");
-    assert_eq!(sub1.as_deref(), Some("camp 1"));
-    assert_eq!(sub2, None);
-    assert_eq!(sub3.as_deref(), Some("x y"));
-    assert_eq!(ip, "127.0.0.1");
-    assert_eq!(ua, "Mozilla/5.0 test");
-    assert_eq!(hits, 1);
+    assert_eq!(click.offer, offer);
+    assert_eq!(click.uid, "net-42");
+    assert_eq!(click.subs[0].as_deref(), Some("camp 1"));
+    assert_eq!(click.subs[1], None);
+    assert_eq!(click.subs[2].as_deref(), Some("x y"));
+    assert_eq!(click.ip.as_deref(), Some("127.0.0.1"));
+    assert_eq!(click.user_agent.as_deref(), Some("Mozilla/5.0 test"));
+    assert_eq!(click.hits, 1);
+    assert!(click.consumed_at.is_none());
 }
 
 #[test]

@@ -299,6 +299,10 @@ fn route(
             sim.user_leave(arg(&b, "user")?, arg(&b, "chat")?)?;
             ok()
         }
+        "/actions/delete_message" => {
+            sim.user_delete_message(arg(&b, "user")?, arg(&b, "chat")?, arg(&b, "msg_id")?)?;
+            ok()
+        }
         "/actions/react" => {
             sim.user_react(
                 arg(&b, "user")?,
@@ -346,6 +350,10 @@ fn route(
         }
         "/actions/premium" => {
             sim.set_premium(arg(&b, "user")?, arg(&b, "premium")?)?;
+            ok()
+        }
+        "/short_messages" => {
+            sim.set_short_messages(arg(&b, "enabled")?);
             ok()
         }
         "/faults/drop_next_push" => {

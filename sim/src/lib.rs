@@ -95,6 +95,11 @@ pub struct SimConfig {
     pub login_code: String,
     /// Telegram's default privacy mode for bots in groups (telegram.md §1.4 \[S46]).
     pub bot_privacy_mode: bool,
+    /// Push a private text message from a user the bot already received a `User` object for
+    /// as `updateShortMessage` (no user object), as Telegram does for peers the client knows
+    /// (<https://core.telegram.org/constructor/updateShortMessage>, simulator.md §2.9 and §4.2).
+    /// Off by default: every push then carries its users. Also [`Sim::set_short_messages`].
+    pub short_messages_for_known_users: bool,
 }
 
 impl Default for SimConfig {
@@ -109,6 +114,7 @@ impl Default for SimConfig {
             precheckout_timeout: Duration::from_secs(10),
             login_code: "12345".into(),
             bot_privacy_mode: true,
+            short_messages_for_known_users: false,
         }
     }
 }
@@ -380,21 +386,30 @@ impl Sim {
         self.with(|w| w.link_discussion(channel, group))
     }
 
+    /// Makes the bot an administrator of `chat` (added if needed). The bot gets its own
+    /// membership update (`updateChannelParticipant` / `updateChatParticipant` with `user_id` =
+    /// the bot, qts), carrying the chat with its access hash; see [`World::set_bot_membership`].
+    ///
+    /// [`World::set_bot_membership`]: world::World::set_bot_membership
     pub fn set_bot_admin(&self, chat: i64, rights: AdminRights) -> Result<(), SimError> {
-        self.with(|w| w.set_member(chat, w.bot(), Some(rights)))
+        self.with(|w| w.set_bot_membership(chat, Some(Some(rights))))
     }
 
+    /// Makes the bot a plain member (added, or demoted from admin), with the same update.
     pub fn set_bot_member(&self, chat: i64) -> Result<(), SimError> {
-        self.with(|w| w.set_member(chat, w.bot(), None))
+        self.with(|w| w.set_bot_membership(chat, Some(None)))
     }
 
+    /// Removes the bot from `chat` (update with `new_participant` absent).
     pub fn remove_bot(&self, chat: i64) -> Result<(), SimError> {
-        self.with(|w| w.remove_member(chat, w.bot()))
+        self.with(|w| w.set_bot_membership(chat, None))
     }
 
-    /// A member from before the test started; no update is sent.
+    /// A member from before the test started: no update is sent, and the participant's join
+    /// `date` is one day ago ([`world::PRE_EXISTING_MEMBER_AGE`]), so a daemon can tell it
+    /// from a new join by date.
     pub fn add_member(&self, chat: i64, user: i64) -> Result<(), SimError> {
-        self.with(|w| w.set_member(chat, user, None))
+        self.with(|w| w.add_member(chat, user))
     }
 
     /// Makes `user` the chat's creator (all admin rights), e.g. the owner account.
@@ -410,6 +425,11 @@ impl Sim {
     /// id in the bot's box, or 0 when the bot does not receive it).
     pub fn send_group_message(&self, chat: i64, user: i64, text: &str) -> Result<i32, SimError> {
         self.with(|w| w.send_group_message(chat, user, text, None))
+    }
+
+    /// Runtime switch for [`SimConfig::short_messages_for_known_users`].
+    pub fn set_short_messages(&self, on: bool) {
+        self.world().cfg.short_messages_for_known_users = on;
     }
 
     // ----- user actions ------------------------------------------------------------------------
@@ -449,6 +469,14 @@ impl Sim {
 
     pub fn user_leave(&self, user: i64, chat: i64) -> Result<(), SimError> {
         self.with(|w| w.user_leave(user, chat))
+    }
+
+    /// The user deletes their own message `msg_id` in a group (e.g. their comment in a
+    /// discussion group). Supergroups: `updateDeleteChannelMessages` (channel pts) when the bot
+    /// can see the group (admin, or a member with privacy mode off). Basic groups: `msg_id` is
+    /// the id in the bot's box; `updateDeleteMessages` (common pts) if the bot received it.
+    pub fn user_delete_message(&self, user: i64, chat: i64, msg_id: i32) -> Result<(), SimError> {
+        self.with(|w| w.user_delete_message(user, chat, msg_id))
     }
 
     pub fn user_react(

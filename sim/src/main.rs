@@ -36,6 +36,9 @@ enum Cmd {
         /// Pre-checkout deadline in milliseconds.
         #[arg(long, default_value_t = 10_000)]
         precheckout_timeout_ms: u64,
+        /// Push private messages from users the bot already knows as updateShortMessage.
+        #[arg(long)]
+        short_messages: bool,
     },
 }
 
@@ -48,6 +51,7 @@ fn main() -> anyhow::Result<()> {
         auth_key_file,
         world,
         precheckout_timeout_ms,
+        short_messages,
     } = Cli::parse().cmd;
     let auth_key = match &auth_key_file {
         Some(p) if p.exists() => {
@@ -64,6 +68,7 @@ fn main() -> anyhow::Result<()> {
         bot_token,
         auth_key,
         precheckout_timeout: std::time::Duration::from_millis(precheckout_timeout_ms),
+        short_messages_for_known_users: short_messages,
         ..Default::default()
     })?;
     if let Some(p) = &auth_key_file {

@@ -11,7 +11,7 @@
 //! * no box: callback queries and pre-checkout queries (they cannot be recovered by
 //!   getDifference, as in Telegram: telegram.md §1.6 "no qts → not recoverable").
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use grammers_tl_types::{self as tl, Serializable};
@@ -37,6 +37,10 @@ pub enum Outgoing {
     /// A bare service message (pong, future_salts).
     Service(Vec<u8>),
 }
+
+/// How long ago a member added with [`World::add_member`] ("from before the test started")
+/// joined: one day.
+pub const PRE_EXISTING_MEMBER_AGE: i32 = 86_400;
 
 pub fn now() -> i32 {
     SystemTime::now()
@@ -264,6 +268,10 @@ pub struct World {
     pub login_codes: HashMap<String, String>,
     /// Auth keys whose sign-in waits for the 2FA password: key id -> user.
     pub password_needed: HashMap<[u8; 8], i64>,
+    /// Users whose `User` object reached the bot in a push delivered to a live connection:
+    /// with `SimConfig::short_messages_for_known_users`, their private messages are pushed as
+    /// `updateShortMessage` (no user object), as Telegram does for peers the client knows.
+    pub bot_known_users: HashSet<i64>,
     /// SRP verifiers, computed on first use (PBKDF2 with 100,000 rounds is slow).
     pub verifiers: HashMap<i64, crate::srp::Verifier>,
     /// Outstanding `account.getPassword` challenges by auth key.
@@ -307,6 +315,7 @@ impl World {
             login_codes: HashMap::new(),
             password_needed: HashMap::new(),
             verifiers: HashMap::new(),
+            bot_known_users: HashSet::new(),
             srp_challenges: HashMap::new(),
             cfg,
         };
@@ -446,15 +455,24 @@ impl World {
     // ----- update engine ---------------------------------------------------------------------
 
     /// Sends `bytes` to every live connection of `account`, unless a drop was requested.
-    fn send_push(&mut self, account: i64, bytes: Vec<u8>) {
+    /// `users` are the ids whose `User` objects the push carries: once a push carrying a user
+    /// reached at least one live connection of the bot, the user counts as known to the bot
+    /// (see [`World::bot_known_users`]).
+    fn send_push(&mut self, account: i64, bytes: Vec<u8>, users: &[i64]) {
         if account == self.bot() && self.drop_next_push {
             // Fault injection: the update is logged (getDifference returns it) but never sent.
             self.drop_next_push = false;
             self.pushes_dropped += 1;
             return;
         }
+        let mut delivered = false;
         if let Some(subs) = self.subscribers.get_mut(&account) {
             subs.retain(|s| s.tx.send(Outgoing::Push(bytes.clone())).is_ok());
+            delivered = !subs.is_empty();
+        }
+        if delivered && account == self.bot() {
+            self.bot_known_users
+                .extend(users.iter().copied().filter(|u| self.users.contains_key(u)));
         }
     }
 
@@ -513,7 +531,7 @@ impl World {
         a.log.extend(entries);
         let batch = self.updates_for(account, ups, &users, &chats, seq);
         if push {
-            self.send_push(account, batch.to_bytes());
+            self.send_push(account, batch.to_bytes(), &users);
         }
         batch
     }
@@ -527,7 +545,7 @@ impl World {
         chats: &[i64],
     ) {
         let batch = self.updates_for(account, vec![update], users, chats, 0);
-        self.send_push(account, batch.to_bytes());
+        self.send_push(account, batch.to_bytes(), users);
     }
 
     /// A qts update for the bot.
@@ -582,7 +600,7 @@ impl World {
             chats: chats.clone(),
         });
         let batch = self.updates_for(bot, vec![update], &users, &chats, 0);
-        self.send_push(bot, batch.to_bytes());
+        self.send_push(bot, batch.to_bytes(), &users);
         Some(batch)
     }
 
@@ -674,21 +692,41 @@ impl World {
         Ok(())
     }
 
+    /// Makes `user` a member (an admin with `admin`) without any update. A new member's join
+    /// date is `date`; an existing member keeps theirs.
+    pub fn set_member_at(
+        &mut self,
+        chat: i64,
+        user: i64,
+        admin: Option<AdminRights>,
+        date: i32,
+    ) -> SimResult<()> {
+        self.user(user)?;
+        let c = self.chat_mut(chat)?;
+        let m = c.members.entry(user).or_insert(Member {
+            date,
+            admin: None,
+            invite: None,
+        });
+        m.admin = admin;
+        Ok(())
+    }
+
+    /// [`World::set_member_at`] with a join date of now.
     pub fn set_member(
         &mut self,
         chat: i64,
         user: i64,
         admin: Option<AdminRights>,
     ) -> SimResult<()> {
-        self.user(user)?;
-        let c = self.chat_mut(chat)?;
-        let m = c.members.entry(user).or_insert(Member {
-            date: now(),
-            admin: None,
-            invite: None,
-        });
-        m.admin = admin;
-        Ok(())
+        self.set_member_at(chat, user, admin, now())
+    }
+
+    /// A member from before the test started: joined [`PRE_EXISTING_MEMBER_AGE`] seconds ago, so
+    /// a daemon comparing `channelParticipant.date` with a click time sees an old member
+    /// (telegram.md §1.1: "`channelParticipant.date` = join date → compare with click time").
+    pub fn add_member(&mut self, chat: i64, user: i64) -> SimResult<()> {
+        self.set_member_at(chat, user, None, now() - PRE_EXISTING_MEMBER_AGE)
     }
 
     pub fn remove_member(&mut self, chat: i64, user: i64) -> SimResult<()> {
@@ -697,8 +735,145 @@ impl World {
     }
 
     pub fn set_chat_owner(&mut self, chat: i64, user: i64) -> SimResult<()> {
-        self.set_member(chat, user, Some(AdminRights::all()))?;
+        // The owner created the chat, so was there before the test started as well.
+        let date = self.chat(chat)?.date.min(now() - PRE_EXISTING_MEMBER_AGE);
+        self.set_member_at(chat, user, Some(AdminRights::all()), date)?;
         self.chat_mut(chat)?.creator = Some(user);
+        Ok(())
+    }
+
+    /// The bot's participant object as the bot sees it (`channelParticipantSelf` /
+    /// `channelParticipantAdmin{self}` / `channelParticipantCreator`).
+    fn bot_channel_participant(
+        &self,
+        m: &Member,
+        actor: i64,
+    ) -> tl::enums::ChannelParticipant {
+        let bot = self.bot();
+        match &m.admin {
+            Some(a) => tl::types::ChannelParticipantAdmin {
+                can_edit: false,
+                is_self: true,
+                user_id: bot,
+                inviter_id: Some(actor),
+                promoted_by: actor,
+                date: m.date,
+                admin_rights: tlb::admin_rights(a),
+                rank: None,
+            }
+            .into(),
+            None => tl::types::ChannelParticipantSelf {
+                via_request: false,
+                user_id: bot,
+                inviter_id: actor,
+                date: m.date,
+                subscription_until_date: None,
+                rank: None,
+            }
+            .into(),
+        }
+    }
+
+    fn bot_chat_participant(&self, m: &Member, actor: i64) -> tl::enums::ChatParticipant {
+        let bot = self.bot();
+        match m.admin {
+            Some(_) => tl::types::ChatParticipantAdmin {
+                user_id: bot,
+                inviter_id: actor,
+                date: m.date,
+                rank: None,
+            }
+            .into(),
+            None => tl::types::ChatParticipant {
+                user_id: bot,
+                inviter_id: actor,
+                date: m.date,
+                rank: None,
+            }
+            .into(),
+        }
+    }
+
+    /// Adds, promotes, demotes or removes the bot (`new` = None removes it; `Some(None)` is a
+    /// plain member, `Some(Some(rights))` an admin) and tells the bot, as Telegram does: the
+    /// MTProto side of Bot API's `my_chat_member` ("The bot's chat member status was updated in a
+    /// chat", <https://core.telegram.org/bots/api#update>) is `updateChannelParticipant` with
+    /// `user_id` = the bot for channels and supergroups
+    /// (<https://core.telegram.org/constructor/updateChannelParticipant>, telegram.md §1.1 \[S3])
+    /// and `updateChatParticipant` for basic groups
+    /// (<https://core.telegram.org/constructor/updateChatParticipant>, "can only be received by
+    /// bots", telegram.md §1.1 \[S4]). Both are qts updates (simulator.md §3). The batch carries
+    /// the chat in `chats[]` (with its access hash, rendered after the change), which is how a
+    /// bot learns a private chat it was added to. No update when nothing changes.
+    ///
+    /// The actor is the chat's owner ([`World::set_chat_owner`]), or the bot itself when the chat
+    /// has none. The "bot was added" service message of groups is not modelled.
+    pub fn set_bot_membership(
+        &mut self,
+        chat: i64,
+        new: Option<Option<AdminRights>>,
+    ) -> SimResult<()> {
+        let bot = self.bot();
+        let c = self.chat(chat)?;
+        let prev = c.members.get(&bot).cloned();
+        if prev.as_ref().map(|m| m.admin) == new {
+            return Ok(());
+        }
+        let actor = c.creator.unwrap_or(bot);
+        let kind = c.kind;
+        match new {
+            Some(admin) => self.set_member(chat, bot, admin)?,
+            None => self.remove_member(chat, bot)?,
+        }
+        let date = now();
+        let cur = self.chat(chat)?.members.get(&bot).cloned();
+        let users = if actor == bot { vec![bot] } else { vec![bot, actor] };
+        if kind == ChatKind::Basic {
+            let prev_p = prev.as_ref().map(|m| self.bot_chat_participant(m, actor));
+            let new_p = cur.as_ref().map(|m| self.bot_chat_participant(m, actor));
+            self.emit_qts(
+                |qts| {
+                    tl::types::UpdateChatParticipant {
+                        chat_id: chat,
+                        date,
+                        actor_id: actor,
+                        user_id: bot,
+                        prev_participant: prev_p,
+                        new_participant: new_p,
+                        invite: None,
+                        qts,
+                    }
+                    .into()
+                },
+                users,
+                vec![chat],
+            );
+        } else {
+            let prev_p = prev
+                .as_ref()
+                .map(|m| self.bot_channel_participant(m, actor));
+            let new_p = cur
+                .as_ref()
+                .map(|m| self.bot_channel_participant(m, actor));
+            self.emit_qts(
+                |qts| {
+                    tl::types::UpdateChannelParticipant {
+                        via_chatlist: false,
+                        channel_id: chat,
+                        date,
+                        actor_id: actor,
+                        user_id: bot,
+                        prev_participant: prev_p,
+                        new_participant: new_p,
+                        invite: None,
+                        qts,
+                    }
+                    .into()
+                },
+                users,
+                vec![chat],
+            );
+        }
         Ok(())
     }
 
@@ -904,7 +1079,60 @@ impl World {
         // The peer of an incoming private message is the other user (as the bot sees it).
         let mut m = tlb::message(0, PeerKey::User(user).into_tl(), now(), text);
         m.from_id = Some(PeerKey::User(user).into_tl());
+        if self.cfg.short_messages_for_known_users && self.bot_known_users.contains(&user) {
+            return Ok(self.put_short_message(user, m));
+        }
         Ok(self.put_bot_message(Msg::new(m.into()), vec![user], vec![]))
+    }
+
+    /// An incoming private text message pushed as `updateShortMessage`: "Info about a message
+    /// sent to (received from) another user" with only `user_id`, no `User` object
+    /// (<https://core.telegram.org/constructor/updateShortMessage>). Telegram uses it when the
+    /// client already knows the sender; a client that does not cannot resolve the sender
+    /// (simulator.md §4.2). It carries pts but no seq (grammers' `adaptor.rs` turns it into
+    /// `updateShort`, which skips the seq check), so seq is not advanced. The log keeps the full
+    /// `updateNewMessage` with the user, so getDifference still returns the user object.
+    fn put_short_message(&mut self, user: i64, m: tl::types::Message) -> i32 {
+        let bot = self.bot();
+        let a = self.accounts.get_mut(&bot).unwrap();
+        let id = a.next_msg_id;
+        a.next_msg_id += 1;
+        let mut m = m;
+        m.id = id;
+        a.msgs.insert(id, Msg::new(m.clone().into()));
+        let pts = self.next_pts(bot, 1);
+        let short = tl::types::UpdateShortMessage {
+            out: false,
+            mentioned: false,
+            media_unread: false,
+            silent: false,
+            id,
+            user_id: user,
+            message: m.message.clone(),
+            pts,
+            pts_count: 1,
+            date: m.date,
+            fwd_from: None,
+            via_bot_id: None,
+            reply_to: None,
+            entities: m.entities.clone(),
+            ttl_period: None,
+        };
+        self.accounts.get_mut(&bot).unwrap().log.push(LogEntry {
+            pts,
+            qts: 0,
+            date: m.date,
+            update: tl::types::UpdateNewMessage {
+                message: m.into(),
+                pts,
+                pts_count: 1,
+            }
+            .into(),
+            users: vec![user],
+            chats: vec![],
+        });
+        self.send_push(bot, tl::enums::Updates::from(short).to_bytes(), &[]);
+        id
     }
 
     /// The client sends `messages.startBot`, which Telegram turns into a "/start PAYLOAD"
@@ -1349,6 +1577,104 @@ impl World {
                 self.put_channel_message(chat, Msg::new(s.into()), vec![user])?;
             }
         }
+        Ok(())
+    }
+
+    /// Whether the bot receives every message of `chat`: as an admin, or in a group as a member
+    /// with privacy mode off (<https://core.telegram.org/bots/features#privacy-mode>,
+    /// telegram.md §1.4 \[S46]).
+    fn bot_sees_all_messages(&self, chat: i64) -> bool {
+        let Some(c) = self.chats.get(&chat) else {
+            return false;
+        };
+        c.members.get(&self.bot()).is_some_and(|m| {
+            m.admin.is_some() || (c.kind != ChatKind::Channel && !self.cfg.bot_privacy_mode)
+        })
+    }
+
+    /// A user deletes their own message in a group (e.g. their comment in a discussion group).
+    /// Supergroups: `updateDeleteChannelMessages` ("Some messages in a supergroup/channel were
+    /// deleted", <https://core.telegram.org/constructor/updateDeleteChannelMessages>; telegram.md
+    /// §1.4: "Deletion: `updateDeleteChannelMessages`"), a per-channel pts update, sent when the
+    /// bot sees the group's messages (admin, or privacy mode off). Basic groups: `msg_id` is
+    /// the id in the bot's box and the bot gets `updateDeleteMessages` (common pts) if it
+    /// received the message. A deleted comment no longer counts in the post's
+    /// `messageReplies.replies`.
+    pub fn user_delete_message(&mut self, user: i64, chat: i64, msg_id: i32) -> SimResult<()> {
+        self.user(user)?;
+        let c = self.chat(chat)?;
+        let kind = c.kind;
+        let linked = c.linked;
+        let bot = self.bot();
+        let msg = if kind == ChatKind::Basic {
+            self.accounts[&bot]
+                .msgs
+                .get(&msg_id)
+                .filter(|m| message_peer(&m.tl) == Some(PeerKey::Chat(chat)))
+        } else {
+            c.msgs.get(&msg_id)
+        }
+        .ok_or_else(|| SimError::new(format!("no message {msg_id} in chat {chat}")))?;
+        if message_sender(&msg.tl) != Some(user) {
+            // Only their own messages: deleting others' needs admin rights.
+            return Err(SimError::new("MESSAGE_DELETE_FORBIDDEN"));
+        }
+        let top = match &msg.tl {
+            tl::enums::Message::Message(m) => match &m.reply_to {
+                Some(tl::enums::MessageReplyHeader::Header(h)) => {
+                    h.reply_to_top_id.or(h.reply_to_msg_id)
+                }
+                _ => None,
+            },
+            _ => None,
+        };
+        if kind == ChatKind::Basic {
+            self.accounts.get_mut(&bot).unwrap().msgs.remove(&msg_id);
+            let pts = self.next_pts(bot, 1);
+            let e = LogEntry {
+                pts,
+                qts: 0,
+                date: now(),
+                update: tl::types::UpdateDeleteMessages {
+                    messages: vec![msg_id],
+                    pts,
+                    pts_count: 1,
+                }
+                .into(),
+                users: vec![],
+                chats: vec![chat],
+            };
+            self.emit(bot, vec![e], vec![], true);
+            return Ok(());
+        }
+        self.chat_mut(chat)?.msgs.remove(&msg_id);
+        if let (Some(channel), Some(top)) = (linked.filter(|_| kind == ChatKind::Supergroup), top) {
+            let post = self.chats.get_mut(&channel).and_then(|ch| {
+                ch.msgs
+                    .values_mut()
+                    .find(|p| p.discussion_copy == Some(top))
+            });
+            if let Some(tl::enums::Message::Message(p)) = post.map(|p| &mut p.tl) {
+                if let Some(tl::enums::MessageReplies::Replies(r)) = &mut p.replies {
+                    r.replies = (r.replies - 1).max(0);
+                }
+            }
+        }
+        let visible = self.bot_sees_all_messages(chat);
+        self.emit_channel(
+            chat,
+            |pts| {
+                tl::types::UpdateDeleteChannelMessages {
+                    channel_id: chat,
+                    messages: vec![msg_id],
+                    pts,
+                    pts_count: 1,
+                }
+                .into()
+            },
+            vec![],
+            visible,
+        );
         Ok(())
     }
 
@@ -1897,6 +2223,33 @@ impl World {
             }
         }
     }
+}
+
+/// The user who sent a message (`from_id` = a user), if any.
+pub fn message_sender(m: &tl::enums::Message) -> Option<i64> {
+    let from = match m {
+        tl::enums::Message::Message(m) => m.from_id.as_ref(),
+        tl::enums::Message::Service(m) => m.from_id.as_ref(),
+        tl::enums::Message::Empty(_) => None,
+    };
+    match from {
+        Some(tl::enums::Peer::User(u)) => Some(u.user_id),
+        _ => None,
+    }
+}
+
+/// The chat a message belongs to.
+pub fn message_peer(m: &tl::enums::Message) -> Option<PeerKey> {
+    let p = match m {
+        tl::enums::Message::Message(m) => &m.peer_id,
+        tl::enums::Message::Service(m) => &m.peer_id,
+        tl::enums::Message::Empty(_) => return None,
+    };
+    Some(match p {
+        tl::enums::Peer::User(u) => PeerKey::User(u.user_id),
+        tl::enums::Peer::Chat(c) => PeerKey::Chat(c.chat_id),
+        tl::enums::Peer::Channel(c) => PeerKey::Channel(c.channel_id),
+    })
 }
 
 pub fn set_msg_id(m: &mut tl::enums::Message, id: i32) {

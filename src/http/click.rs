@@ -22,7 +22,7 @@ use super::limits::MAX_USER_AGENT;
 use super::query::ClickParams;
 use super::router::{HttpError, Reply};
 use super::server::Context;
-use super::token::new_token;
+use crate::domain::token::click_token as new_token;
 use crate::domain::offer::OfferStatus;
 use crate::store::clicks::{record_click, NewClick, RecordedClick};
 use crate::store::offers::offer_click_info;

@@ -6,7 +6,8 @@
 //! - [`server`]: [`run`], the worker threads and graceful [`Shutdown`];
 //! - `router`: path and method dispatch, and the one place that maps an
 //!   [`HttpError`] to a status code and a short public reason;
-//! - `click`, `share`: the two redirects; `health`, `metrics`: operations;
+//! - `click`, `share`: the two redirects (clicks are group-committed);
+//!   `relay`: signed advertiser events; `health`, `metrics`: operations;
 //! - `client_ip`: the visitor's address, trusting `X-Forwarded-For` only from
 //!   configured proxies.
 //!
@@ -30,12 +31,10 @@ mod relay;
 mod router;
 pub mod server;
 mod share;
-mod token;
 
 pub use metrics::Metrics;
 pub use router::HttpError;
 pub use server::{run, Context, Shutdown};
-pub use token::new_token;
 
 /// Request caps; the values the issue asks for, shared with the tests.
 pub mod limits {

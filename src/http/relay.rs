@@ -54,7 +54,9 @@ pub fn relay(ctx: &Context, rq: &Request, body: &[u8]) -> Result<Reply, HttpErro
     match engine.relay(&offer, &ev, now)? {
         RelayOutcome::Duplicate => Err(HttpError::Conflict("duplicate event")),
         RelayOutcome::UnknownLead => Err(HttpError::Unprocessable("unknown lead")),
-        RelayOutcome::NotARelayOffer => Err(HttpError::Unprocessable("this offer is verified through Telegram and takes no relay events")),
+        RelayOutcome::NotARelayOffer => Err(HttpError::Unprocessable(
+            "this offer is verified through Telegram and takes no relay events",
+        )),
         RelayOutcome::OfferClosed => Err(HttpError::OfferUnavailable(offer.status)),
         RelayOutcome::Done(out) => {
             let c = out.conversion();

@@ -5,11 +5,11 @@
 //! responses themselves, so every refusal looks the same and server-side
 //! failures are logged in one place, without leaking details to the client.
 //!
-//! Adding a route (e.g. the lead's `POST /postbacks/relay`): add an arm to
-//! [`dispatch`] that checks the method with [`allow`] and calls a handler
-//! `fn(&Context, &RequestInfo, body: &[u8]) -> Result<Reply, HttpError>` with
-//! the body from [`read_body`]; bodies are already capped at
-//! [`super::limits::MAX_BODY`] (413) and fully read by the connection thread.
+//! Adding a route: an arm in [`dispatch`] that checks the method ([`allow`] or
+//! `get_or_head`) and calls a handler returning `Result<Reply, HttpError>`;
+//! `POST /postbacks/relay` is the model for one with a body ([`read_body`]).
+//! Bodies are already capped at [`super::limits::MAX_BODY`] (413) and fully
+//! read by the connection thread, so handlers never wait on a socket.
 
 use std::io::Read as _;
 use std::sync::Arc;

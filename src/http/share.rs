@@ -13,8 +13,8 @@ use base64::Engine as _;
 use super::client_ip::client_ip;
 use super::router::{HttpError, Reply};
 use super::server::Context;
-use super::token::is_token_shaped;
-use crate::store::shares::record_share_visit;
+use crate::domain::token::is_start_payload as is_token_shaped;
+use crate::store::shares::{record_share_visit, share_by_token};
 use crate::store::unix_now;
 
 pub fn share(ctx: &Context, rq: &Request, token: &str) -> Result<Reply, HttpError> {
@@ -40,20 +40,36 @@ pub fn share(ctx: &Context, rq: &Request, token: &str) -> Result<Reply, HttpErro
         user_agent,
     );
 
-    let now = unix_now();
-    let visit = ctx
-        .store
-        .write(|tx| record_share_visit(tx, token, &hash, now))?
-        .ok_or(HttpError::NotFound("unknown share link"))?;
-    ctx.metrics.share_visited(visit.unique);
-    if !safe_target(&visit.target_url) {
-        log::error!(
-            "share {} has an unusable target URL; not redirecting",
-            visit.share
-        );
+    // Link previews (Telegram fetches every pasted link) and crawlers are not
+    // visitors: they are redirected but not counted, so pasting the link
+    // somewhere is not a "visit".
+    let (share, target) = if is_preview_bot(user_agent) {
+        let link = ctx.store.read(|c| share_by_token(c, token))?.ok_or(HttpError::NotFound("unknown share link"))?;
+        (link.id, link.target_url)
+    } else {
+        let now = unix_now();
+        let visit = ctx
+            .store
+            .write(|tx| record_share_visit(tx, token, &hash, now))?
+            .ok_or(HttpError::NotFound("unknown share link"))?;
+        ctx.metrics.share_visited(visit.unique);
+        (visit.share, visit.target_url)
+    };
+    if !safe_target(&target) {
+        log::error!("share {share} has an unusable target URL; not redirecting");
         return Err(HttpError::NotFound("share link has no valid target"));
     }
-    Ok(Reply::redirect(visit.target_url))
+    Ok(Reply::redirect(target))
+}
+
+/// Whether a user agent is a link-preview fetcher or crawler rather than a person.
+fn is_preview_bot(user_agent: &str) -> bool {
+    const BOTS: [&str; 14] = [
+        "telegrambot", "twitterbot", "facebookexternalhit", "whatsapp", "slackbot", "discordbot", "linkedinbot",
+        "vkshare", "skypeuripreview", "googlebot", "bingbot", "yandexbot", "applebot", "bot/",
+    ];
+    let ua = user_agent.to_ascii_lowercase();
+    ua.is_empty() || BOTS.iter().any(|b| ua.contains(b))
 }
 
 /// The visitor's identity for unique counts: SHA-256 over the install salt,

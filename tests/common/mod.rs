@@ -314,13 +314,14 @@ impl Drop for World {
 
 /// A plain HTTP/1.1 GET; returns (status, Location).
 pub fn http_get(addr: SocketAddr, path: &str) -> (u16, Option<String>) {
+    http_get_as(addr, path, "e2e")
+}
+
+/// A GET with a given User-Agent; returns (status, Location).
+pub fn http_get_as(addr: SocketAddr, path: &str, user_agent: &str) -> (u16, Option<String>) {
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(WAIT)).unwrap();
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: test\r\nUser-Agent: e2e\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
+    write!(s, "GET {path} HTTP/1.1\r\nHost: test\r\nUser-Agent: {user_agent}\r\nConnection: close\r\n\r\n").unwrap();
     let mut text = String::new();
     s.read_to_string(&mut text).unwrap();
     let status = text
