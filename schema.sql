@@ -132,7 +132,8 @@ CREATE TABLE conversions (
 );
 CREATE INDEX conversions_status_hold ON conversions(status, hold_until);
 CREATE INDEX conversions_offer_time ON conversions(offer_id, created_at);
-CREATE INDEX conversions_offer_accepted ON conversions(offer_id, accepted_at);
+-- Cap counting: accepted conversions of an offer by status since a window start.
+CREATE INDEX conversions_offer_accepted ON conversions(offer_id, status, accepted_at);
 CREATE INDEX conversions_user ON conversions(tg_user_id);
 
 -- Audit trail: every decision and check, with its reason.

@@ -162,7 +162,8 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
     }
 
     if args.keep {
-        keep_running(daemon, sim, &receiver, offer)?;
+        let names = [("demo_news", channel), ("alice", alice), ("bob", bob)];
+        keep_running(daemon, sim, &receiver, offer, &names)?;
     } else {
         daemon.shutdown()?;
         println!();
@@ -378,10 +379,12 @@ fn keep_running(
     sim: Arc<tgsim::Sim>,
     receiver: &Receiver,
     offer: OfferId,
+    names: &[(&str, i64)],
 ) -> anyhow::Result<()> {
     let control = TcpListener::bind("127.0.0.1:0")?;
     let control_addr = control.local_addr()?;
-    let world = [("demo_news".to_string(), 0i64)].into_iter().collect();
+    let world = names.iter().map(|(n, id)| (n.to_string(), *id)).collect();
+    let channel = names.iter().find(|(n, _)| *n == "demo_news").map_or(0, |(_, id)| *id);
     let s = Arc::clone(&sim);
     std::thread::spawn(move || tgsim::control::serve(s, control, world));
     println!();
@@ -394,7 +397,14 @@ fn keep_running(
         "   metrics:         curl http://{}/metrics",
         daemon.addr
     ));
-    say(&format!("   simulator API:   http://{control_addr}  (see sim/README.md; e.g. start the bot as a new user with the token from the click)"));
+    say(&format!("   simulator API:   http://{control_addr}  (sim/README.md lists every action)"));
+    say("   a new user's journey, by hand:");
+    say(&format!("      C=http://{control_addr}"));
+    say("      curl -s -XPOST $C/users -d '{\"first_name\":\"Carol\"}'                 # -> {\"id\":USER}");
+    say("      TOKEN=...   # the start= value from the click link's Location header above");
+    say("      curl -s -XPOST $C/actions/start -d '{\"user\":USER,\"payload\":\"'$TOKEN'\"}'");
+    say("      curl -s $C/sent/USER                                                # the task card");
+    say(&format!("      curl -s -XPOST $C/actions/join -d '{{\"user\":USER,\"chat\":{channel}}}'"));
     say(&format!(
         "   postbacks land:  http://{} (printed below as they arrive)",
         receiver.addr

@@ -8,7 +8,7 @@
 //! decided and changes nothing.
 
 use crate::domain::conversion::{
-    decide_action, on_hold_end, on_undone, window_starts, Decision, RejectReason,
+    decide_action, on_hold_end, on_undone, usage_needed, Decision, RejectReason,
 };
 use crate::domain::offer::{Action, ConversionStatus, Offer};
 use crate::domain::relay::RelayEvent;
@@ -481,8 +481,8 @@ fn observe(
         ..Default::default()
     };
     store::audit::record(tx, subject, now, "action", evidence)?;
-    let (h, d, w) = window_starts(now, &offer.timezone);
-    let usage = store::conversions::usage(tx, lead.offer_id, h, d, w)?;
+    let (total, since) = usage_needed(&offer.caps, now, &offer.timezone);
+    let usage = store::conversions::usage(tx, lead.offer_id, total, since)?;
     let mut decision = decide_action(&offer, usage, premium, now);
     if let Decision::Accept { price, .. } = decision {
         // The conditional debit is the last word on money: two decisions

@@ -736,19 +736,19 @@ impl World {
 
     pub fn set_chat_owner(&mut self, chat: i64, user: i64) -> SimResult<()> {
         // The owner created the chat, so was there before the test started as well.
-        let date = self.chat(chat)?.date.min(now() - PRE_EXISTING_MEMBER_AGE);
-        self.set_member_at(chat, user, Some(AdminRights::all()), date)?;
+        self.set_member_at(
+            chat,
+            user,
+            Some(AdminRights::all()),
+            now() - PRE_EXISTING_MEMBER_AGE,
+        )?;
         self.chat_mut(chat)?.creator = Some(user);
         Ok(())
     }
 
     /// The bot's participant object as the bot sees it (`channelParticipantSelf` /
-    /// `channelParticipantAdmin{self}` / `channelParticipantCreator`).
-    fn bot_channel_participant(
-        &self,
-        m: &Member,
-        actor: i64,
-    ) -> tl::enums::ChannelParticipant {
+    /// `channelParticipantAdmin{self}`).
+    fn bot_channel_participant(&self, m: &Member, actor: i64) -> tl::enums::ChannelParticipant {
         let bot = self.bot();
         match &m.admin {
             Some(a) => tl::types::ChannelParticipantAdmin {
@@ -827,7 +827,11 @@ impl World {
         }
         let date = now();
         let cur = self.chat(chat)?.members.get(&bot).cloned();
-        let users = if actor == bot { vec![bot] } else { vec![bot, actor] };
+        let users = if actor == bot {
+            vec![bot]
+        } else {
+            vec![bot, actor]
+        };
         if kind == ChatKind::Basic {
             let prev_p = prev.as_ref().map(|m| self.bot_chat_participant(m, actor));
             let new_p = cur.as_ref().map(|m| self.bot_chat_participant(m, actor));
@@ -852,9 +856,7 @@ impl World {
             let prev_p = prev
                 .as_ref()
                 .map(|m| self.bot_channel_participant(m, actor));
-            let new_p = cur
-                .as_ref()
-                .map(|m| self.bot_channel_participant(m, actor));
+            let new_p = cur.as_ref().map(|m| self.bot_channel_participant(m, actor));
             self.emit_qts(
                 |qts| {
                     tl::types::UpdateChannelParticipant {

@@ -58,6 +58,13 @@ kind = "channel"
 title = "News"
 username = "news"
 bot = "admin"
+
+[[chats]]
+key = "group"
+kind = "supergroup"
+title = "Group"
+bot = "admin"
+members = ["alice"]
 "#,
     )
     .unwrap();
@@ -68,6 +75,7 @@ bot = "admin"
             "42:ABC",
             "--precheckout-timeout-ms",
             "2000",
+            "--short-messages",
         ])
         .arg("--auth-key-file")
         .arg(&key_file)
@@ -85,6 +93,7 @@ bot = "admin"
     let ctl = boot["control"].as_str().unwrap().to_string();
     let alice = boot["world"]["alice"].as_i64().unwrap();
     let news = boot["world"]["news"].as_i64().unwrap();
+    let group = boot["world"]["group"].as_i64().unwrap();
     let info = http(&ctl, "GET", "/info", None);
     assert_eq!(info["world"]["news"], news);
 
@@ -153,6 +162,55 @@ bot = "admin"
         })
         .await;
     q.answer().text("ok").send().await.unwrap();
+
+    // --short-messages: Alice is known now, so her next message is an updateShortMessage
+    // (no user object); switched off over HTTP, messages carry the user again.
+    http(
+        &ctl,
+        "POST",
+        "/actions/text",
+        Some(json!({"user": alice, "text": "short"})),
+    );
+    let m = bot.next_message().await;
+    assert_eq!(m.text(), "short");
+    assert!(m.sender().is_none());
+    http(
+        &ctl,
+        "POST",
+        "/short_messages",
+        Some(json!({"enabled": false})),
+    );
+    http(
+        &ctl,
+        "POST",
+        "/actions/text",
+        Some(json!({"user": alice, "text": "full"})),
+    );
+    assert!(bot.next_message().await.sender().is_some());
+
+    // Alice deletes her own group message.
+    let gm = http(
+        &ctl,
+        "POST",
+        "/group_message",
+        Some(json!({"chat": group, "user": alice, "text": "oops"})),
+    )["msg_id"]
+        .as_i64()
+        .unwrap() as i32;
+    assert_eq!(bot.next_message().await.id(), gm);
+    http(
+        &ctl,
+        "POST",
+        "/actions/delete_message",
+        Some(json!({"user": alice, "chat": group, "msg_id": gm})),
+    );
+    let d = bot
+        .next_matching(|u| match u {
+            Update::MessageDeleted(d) => Some(d.clone()),
+            _ => None,
+        })
+        .await;
+    assert_eq!((d.channel_id(), d.messages()), (Some(group), &[gm][..]));
 
     // Join, react, premium, block.
     http(

@@ -386,7 +386,10 @@ async fn bot_membership_updates_carry_the_chat() {
         })
         .await
         .unwrap();
-    assert!(matches!(p.participant, tl::enums::ChannelParticipant::Admin(_)));
+    assert!(matches!(
+        p.participant,
+        tl::enums::ChannelParticipant::Admin(_)
+    ));
 
     // Demoted: admin -> plain member (channelParticipantSelf).
     sim.set_bot_member(secret).unwrap();
@@ -484,7 +487,10 @@ async fn pre_existing_members_have_an_old_join_date() {
         }
     };
     let old = date_of(alice).await;
-    assert!(old <= now - 86_000, "pre-existing member joined at {old}, now {now}");
+    assert!(
+        old <= now - 86_000,
+        "pre-existing member joined at {old}, now {now}"
+    );
     assert!(date_of(carol).await >= now - 5);
     sim.user_leave(alice, chan).unwrap();
     match bot.next_raw().await {
@@ -666,9 +672,16 @@ async fn short_messages_for_known_users() {
     let id = sim.user_send_text(alice, "short").unwrap();
     let m = bot.next_message().await;
     assert_eq!((m.id(), m.text()), (id, "short"));
-    assert!(m.sender().is_none(), "updateShortMessage has no user object");
+    assert!(
+        m.sender().is_none(),
+        "updateShortMessage has no user object"
+    );
     assert_eq!(m.sender_id().unwrap().bare_id_unchecked(), alice);
-    let cached = m.sender_ref().await.unwrap().expect("alice is in the session cache");
+    let cached = m
+        .sender_ref()
+        .await
+        .unwrap()
+        .expect("alice is in the session cache");
     assert_eq!(cached.auth.hash(), tgsim::world::access_hash(alice));
     sim.user_start_bot(alice, Some("y")).unwrap();
     let m = bot.next_message().await;

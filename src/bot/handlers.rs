@@ -17,7 +17,7 @@ use grammers_tl_types as tl;
 use super::buttons::Button;
 use super::texts::{self, Lang};
 use super::{invoke, Shared};
-use crate::domain::conversion::{decide_action, window_starts, Decision, RejectReason};
+use crate::domain::conversion::{decide_action, Decision, RejectReason};
 use crate::domain::offer::{Action, ChatKind, ConversionStatus, Offer};
 use crate::domain::token;
 use crate::engine::{ActionOutcome, StartOutcome};
@@ -133,10 +133,20 @@ fn lang_of(sh: &Shared, user: i64) -> Lang {
 /// Premium flag: the freshest we know (the update's user object, else stored).
 fn premium_of(sh: &Shared, user: i64, peers: &PeerMap) -> bool {
     if let Some(u) = user_from_peers(peers, user) {
-        let _ = sh
-            .ctx
-            .store
-            .write(|tx| store::users::upsert_user(tx, &u, now(sh)));
+        // Every update re-announces its users; write only what changed, since
+        // this runs on the hot path of every action.
+        let stored = sh.ctx.store.read(|c| store::users::get_user(c, user)).ok().flatten();
+        let changed = stored.as_ref().is_none_or(|s| {
+            s.is_premium != u.is_premium
+                || (u.access_hash.is_some() && s.access_hash != u.access_hash)
+                || (u.username.is_some() && s.username != u.username)
+                || (u.lang.is_some() && s.lang != u.lang)
+        });
+        if changed {
+            if let Err(e) = sh.ctx.store.write(|tx| store::users::upsert_user(tx, &u, now(sh))) {
+                log::error!("bot: saving user {user}: {e}");
+            }
+        }
         return u.is_premium;
     }
     sh.ctx
@@ -1530,11 +1540,13 @@ async fn on_precheckout(
             .store
             .read(|c| -> store::Result<_> {
                 let offer = store::offers::get_offer(c, lead.offer_id)?;
-                let (h, d, w) = window_starts(
-                    t,
-                    offer.as_ref().map(|o| o.timezone.as_str()).unwrap_or("UTC"),
-                );
-                let usage = store::conversions::usage(c, lead.offer_id, h, d, w)?;
+                let usage = match &offer {
+                    Some(o) => {
+                        let (total, since) = crate::domain::conversion::usage_needed(&o.caps, t, &o.timezone);
+                        store::conversions::usage(c, lead.offer_id, total, since)?
+                    }
+                    None => Default::default(),
+                };
                 let premium = store::users::get_user(c, u.user_id)?.is_some_and(|x| x.is_premium);
                 Ok((offer, usage, premium))
             })

@@ -239,7 +239,9 @@ async fn run(
     let sched = tokio::spawn(scheduler::run(Arc::clone(&shared), poke, stop.clone()));
 
     // One queue per Telegram user keeps that user's updates in order.
-    let mut queues: HashMap<i64, mpsc::UnboundedSender<(Update, PeerMap)>> = HashMap::new();
+    // Items are boxed: a channel block holds 32 items inline, and an update with
+    // its peer map is kilobytes, which made every idle queue cost ~256 KiB.
+    let mut queues: HashMap<i64, mpsc::UnboundedSender<Queued>> = HashMap::new();
     let mut workers = tokio::task::JoinSet::new();
     // Updates handed to a queue and not yet handled. The update state is saved
     // only when this is zero and the stream has been quiet for a moment (so
@@ -278,7 +280,7 @@ async fn run(
                 last_update = tokio::time::Instant::now();
                 dirty = true;
                 let peer_handle = peers.handle();
-                let update = (Update::from_raw(&client, raw, state, peers), peer_handle);
+                let update = Box::new((Update::from_raw(&client, raw, state, peers), peer_handle));
                 let Some(key) = handlers::order_key(&update.0) else { continue };
                 pending.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 let mut update = Some(update);
@@ -315,10 +317,13 @@ async fn run(
     Ok(())
 }
 
+/// An update waiting in a user's queue, with the peers it came with.
+type Queued = Box<(Update, PeerMap)>;
+
 /// Handles one user's updates in order; ends after 30 quiet seconds.
 async fn user_queue(
     shared: Arc<Shared>,
-    mut rx: mpsc::UnboundedReceiver<(Update, PeerMap)>,
+    mut rx: mpsc::UnboundedReceiver<Queued>,
     pending: Arc<std::sync::atomic::AtomicUsize>,
 ) {
     let handle = |u: Update, peers: PeerMap| {
@@ -330,13 +335,17 @@ async fn user_queue(
     };
     loop {
         match tokio::time::timeout(Duration::from_secs(30), rx.recv()).await {
-            Ok(Some((u, peers))) => handle(u, peers).await,
+            Ok(Some(item)) => {
+                let (u, peers) = *item;
+                handle(u, peers).await
+            }
             Ok(None) => return,
             Err(_) => {
                 // Close first, then drain: an update sent between the timeout
                 // and the close is still handled here, never dropped.
                 rx.close();
-                while let Ok((u, peers)) = rx.try_recv() {
+                while let Ok(item) = rx.try_recv() {
+                    let (u, peers) = *item;
                     handle(u, peers).await;
                 }
                 return;

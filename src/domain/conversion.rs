@@ -11,7 +11,7 @@
 use chrono::{Datelike, TimeZone, Timelike};
 use serde::{Deserialize, Serialize};
 
-use super::offer::{ConversionStatus, Offer, OfferStatus};
+use super::offer::{Caps, ConversionStatus, Offer, OfferStatus};
 
 /// How long a click's start token can still bind a user: networks stop
 /// accepting conversions for old clicks (Offer18 rejects after 30 days, cpa.md),
@@ -21,6 +21,16 @@ pub const CLICK_TTL: i64 = 30 * 86400;
 /// Whether a click made at `clicked_at` can still be bound to a new user at `now`.
 pub fn click_expired(clicked_at: i64, now: i64) -> bool {
     now - clicked_at > CLICK_TTL
+}
+
+/// Which usage counts the offer's caps need: (total, [hour, day, week] window
+/// starts). Offers without caps need none, so deciding them reads nothing.
+pub fn usage_needed(caps: &Caps, now: i64, tz: &str) -> (bool, [Option<i64>; 3]) {
+    if caps.hour.is_none() && caps.day.is_none() && caps.week.is_none() {
+        return (caps.total.is_some(), [None; 3]);
+    }
+    let (h, d, w) = window_starts(now, tz);
+    (caps.total.is_some(), [caps.hour.map(|_| h), caps.day.map(|_| d), caps.week.map(|_| w)])
 }
 
 /// Whether a member since `since` (Telegram's join date; None for the chat's
@@ -368,6 +378,15 @@ mod tests {
         assert_eq!(on_undone(Lead, None, 50), None);
         assert_eq!(on_hold_end(true), Approved);
         assert_eq!(on_hold_end(false), Rejected);
+    }
+
+    #[test]
+    fn usage_is_only_counted_for_caps_that_exist() {
+        assert_eq!(usage_needed(&Caps::default(), MON_1000, "UTC"), (false, [None; 3]));
+        let caps = Caps { total: Some(5), day: Some(2), ..Default::default() };
+        let (total, since) = usage_needed(&caps, MON_1000, "UTC");
+        assert!(total);
+        assert_eq!(since, [None, Some(MON_1000 - 10 * 3600), None]);
     }
 
     #[test]

@@ -94,13 +94,22 @@ pub fn set_status(c: &Connection, id: ConversionId, status: ConversionStatus, re
     Ok(())
 }
 
-/// Accepted conversions of an offer since each window start.
-pub fn usage(c: &Connection, offer: OfferId, hour: i64, day: i64, week: i64) -> Result<Usage> {
-    Ok(c.prepare_cached(
-        "SELECT count(*), coalesce(sum(accepted_at >= ?2), 0), coalesce(sum(accepted_at >= ?3), 0), coalesce(sum(accepted_at >= ?4), 0)
-           FROM conversions WHERE offer_id = ?1 AND status IN ('hold', 'approved')",
-    )?
-    .query_row(params![offer, hour, day, week], |r| Ok(Usage { total: r.get(0)?, this_hour: r.get(1)?, today: r.get(2)?, this_week: r.get(3)? }))?)
+/// Accepted conversions of an offer since each window start. Only the counts a
+/// cap needs are computed (`None` windows are skipped), each a range scan of the
+/// (offer, status, accepted_at) index: this runs on every decision, so it must
+/// not read every conversion of a big offer.
+pub fn usage(c: &Connection, offer: OfferId, total: bool, since: [Option<i64>; 3]) -> Result<Usage> {
+    let mut st = c.prepare_cached(
+        "SELECT (SELECT count(*) FROM conversions WHERE offer_id = ?1 AND status = 'hold' AND accepted_at >= ?2)
+              + (SELECT count(*) FROM conversions WHERE offer_id = ?1 AND status = 'approved' AND accepted_at >= ?2)",
+    )?;
+    let mut count = |from: i64| -> Result<i64> { Ok(st.query_row(params![offer, from], |r| r.get(0))?) };
+    Ok(Usage {
+        total: if total { count(i64::MIN)? } else { 0 },
+        this_hour: since[0].map(&mut count).transpose()?.unwrap_or(0),
+        today: since[1].map(&mut count).transpose()?.unwrap_or(0),
+        this_week: since[2].map(&mut count).transpose()?.unwrap_or(0),
+    })
 }
 
 /// Conversions whose hold window has ended and that may be checked now, oldest first.
