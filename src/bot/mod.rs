@@ -329,7 +329,9 @@ async fn user_queue(
     let handle = |u: Update, peers: PeerMap| {
         let (shared, pending) = (Arc::clone(&shared), Arc::clone(&pending));
         async move {
-            handlers::handle(&shared, u, &peers).await;
+            // Boxed: the handler's future is large, and an unboxed one would be
+            // part of every idle queue's task (tens of KiB per waiting user).
+            Box::pin(handlers::handle(&shared, u, &peers)).await;
             pending.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
         }
     };
