@@ -35,6 +35,11 @@ use crate::engine::Engine;
 use crate::store::Store;
 use session::StoreSession;
 
+/// A user's queue (and its task) ends after this long without updates; the
+/// next update starts a new one. Short, so a burst of users does not keep
+/// thousands of idle queues alive.
+const QUEUE_IDLE: Duration = Duration::from_secs(2);
+
 /// Stack of the bot thread (see `spawn`).
 const BOT_STACK: usize = 32 << 20;
 
@@ -254,9 +259,10 @@ async fn run(
     loop {
         tokio::select! {
             _ = stop.changed() => break,
+            // Finished queues are reaped at once: a JoinSet keeps a task's memory until joined.
+            Some(_) = workers.join_next(), if !workers.is_empty() => {}
             _ = tick.tick() => {
                 queues.retain(|_, q| !q.is_closed());
-                while workers.try_join_next().is_some() {}
                 let quiet = last_update.elapsed() >= Duration::from_secs(1);
                 if dirty && quiet && pending.load(std::sync::atomic::Ordering::SeqCst) == 0 {
                     match stream.sync_update_state().await {
@@ -320,40 +326,38 @@ async fn run(
 /// An update waiting in a user's queue, with the peers it came with.
 type Queued = Box<(Update, PeerMap)>;
 
-/// Handles one user's updates in order; ends after 30 quiet seconds.
-async fn user_queue(
-    shared: Arc<Shared>,
-    mut rx: mpsc::UnboundedReceiver<Queued>,
-    pending: Arc<std::sync::atomic::AtomicUsize>,
-) {
-    let handle = |u: Update, peers: PeerMap| {
-        let (shared, pending) = (Arc::clone(&shared), Arc::clone(&pending));
-        async move {
-            // Boxed: the handler's future is large, and an unboxed one would be
-            // part of every idle queue's task (tens of KiB per waiting user).
-            Box::pin(handlers::handle(&shared, u, &peers)).await;
-            pending.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
-        }
-    };
+/// Handles one user's updates in order; ends after `QUEUE_IDLE` without any.
+async fn user_queue(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<Queued>, pending: Arc<std::sync::atomic::AtomicUsize>) {
     loop {
-        match tokio::time::timeout(Duration::from_secs(30), rx.recv()).await {
-            Ok(Some(item)) => {
-                let (u, peers) = *item;
-                handle(u, peers).await
-            }
+        match tokio::time::timeout(QUEUE_IDLE, rx.recv()).await {
+            Ok(Some(item)) => handle_boxed(&shared, &pending, item).await,
             Ok(None) => return,
             Err(_) => {
                 // Close first, then drain: an update sent between the timeout
                 // and the close is still handled here, never dropped.
                 rx.close();
                 while let Ok(item) = rx.try_recv() {
-                    let (u, peers) = *item;
-                    handle(u, peers).await;
+                    handle_boxed(&shared, &pending, item).await;
                 }
                 return;
             }
         }
     }
+}
+
+/// One update's handling as a boxed future: the handler's future is large, and
+/// an unboxed one would be part of every waiting user's task (kilobytes each).
+fn handle_boxed(
+    shared: &Arc<Shared>,
+    pending: &Arc<std::sync::atomic::AtomicUsize>,
+    item: Queued,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
+    let (shared, pending) = (Arc::clone(shared), Arc::clone(pending));
+    Box::pin(async move {
+        let (u, peers) = *item;
+        handlers::handle(&shared, u, &peers).await;
+        pending.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    })
 }
 
 /// Calls Telegram, sleeping through FLOOD_WAIT instead of failing (grammers
