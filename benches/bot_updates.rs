@@ -45,11 +45,14 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
-use tgtrack::domain::offer::{Action, Caps, ChatKind, ConversionStatus, OfferStatus, PostbackMethod, PostbackSpec, PricePair, Target};
+use tgsim::{AdminRights, ChatSpec, PeerKey, Sim, SimConfig, UserSpec};
+use tgtrack::domain::offer::{
+    Action, Caps, ChatKind, ConversionStatus, OfferStatus, PostbackMethod, PostbackSpec, PricePair,
+    Target,
+};
 use tgtrack::domain::schedule::Schedule;
 use tgtrack::store::offers::{insert_offer, NewOffer};
 use tgtrack::store::{unix_now, Store};
-use tgsim::{AdminRights, ChatSpec, PeerKey, Sim, SimConfig, UserSpec};
 
 struct Args {
     runs: usize,
@@ -62,7 +65,14 @@ struct Args {
 }
 
 fn args() -> Args {
-    let mut a = Args { runs: 3, users: 5000, start_users: 5000, timeout: Duration::from_secs(120), keep: false, window: 32 };
+    let mut a = Args {
+        runs: 3,
+        users: 5000,
+        start_users: 5000,
+        timeout: Duration::from_secs(120),
+        keep: false,
+        window: 32,
+    };
     let argv: Vec<String> = std::env::args().collect();
     let mut i = 1;
     while i < argv.len() {
@@ -100,7 +110,12 @@ fn main() {
         a.start_users,
         if a.window == 0 { "none (each phase's actions all at once)".to_string() } else { format!("{} actions in flight", a.window) }
     );
-    println!("daemon: {bin} (child process); machine: {} CPUs, {}, {} MiB RAM", std::thread::available_parallelism().map_or(0, |n| n.get()), cpu_model(), mem_total_mib());
+    println!(
+        "daemon: {bin} (child process); machine: {} CPUs, {}, {} MiB RAM",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        cpu_model(),
+        mem_total_mib()
+    );
     let mut results = Vec::new();
     for run in 1..=a.runs {
         let r = one_run(&a, bin);
@@ -112,7 +127,10 @@ fn main() {
             r.rss_idle, r.rss_peak, r.hwm, r.rss_after, r.durable_join, a.users, r.durable_start, a.start_users, r.warns, r.errors
         );
         if r.timed_out {
-            println!("run {run}: A PHASE TIMED OUT after {:?}; see the counts above", a.timeout);
+            println!(
+                "run {run}: A PHASE TIMED OUT after {:?}; see the counts above",
+                a.timeout
+            );
         }
         results.push(r);
     }
@@ -172,11 +190,18 @@ fn one_run(a: &Args, bin: &str) -> RunResult {
     sim.write_auth_key_file(&key).unwrap();
 
     // The world.
-    let channel = sim.add_channel(ChatSpec::new("Bench News").username("bench_news")).unwrap();
+    let channel = sim
+        .add_channel(ChatSpec::new("Bench News").username("bench_news"))
+        .unwrap();
     sim.set_bot_admin(channel, AdminRights::all()).unwrap();
     let mk_user = |i: usize| {
         let lang = if i % 2 == 0 { "en" } else { "ru" };
-        sim.add_user(UserSpec::new(&format!("User{i}")).lang(lang).premium(i % 10 == 0)).unwrap()
+        sim.add_user(
+            UserSpec::new(&format!("User{i}"))
+                .lang(lang)
+                .premium(i % 10 == 0),
+        )
+        .unwrap()
     };
     let joiners: Vec<i64> = (0..a.users).map(mk_user).collect();
     let starters: Vec<i64> = (0..a.start_users).map(|i| mk_user(a.users + i)).collect();
@@ -205,7 +230,9 @@ fn one_run(a: &Args, bin: &str) -> RunResult {
     let t_spawn = Instant::now();
     // For profiling only: BENCH_DAEMON_WRAPPER="heaptrack -o /tmp/x" or "perf record -g -o /tmp/p"
     // (RSS figures then belong to the wrapper process and are meaningless).
-    let wrapper: Vec<String> = std::env::var("BENCH_DAEMON_WRAPPER").map(|w| w.split_whitespace().map(String::from).collect()).unwrap_or_default();
+    let wrapper: Vec<String> = std::env::var("BENCH_DAEMON_WRAPPER")
+        .map(|w| w.split_whitespace().map(String::from).collect())
+        .unwrap_or_default();
     let mut cmd = match wrapper.split_first() {
         Some((w, rest)) => {
             let mut c = Command::new(w);
@@ -218,7 +245,10 @@ fn one_run(a: &Args, bin: &str) -> RunResult {
         .arg("--config")
         .arg(&cfg)
         .arg("run")
-        .env("RUST_LOG", std::env::var("BENCH_RUST_LOG").unwrap_or_else(|_| "info".into()))
+        .env(
+            "RUST_LOG",
+            std::env::var("BENCH_RUST_LOG").unwrap_or_else(|_| "info".into()),
+        )
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(&log).unwrap())
@@ -230,19 +260,36 @@ fn one_run(a: &Args, bin: &str) -> RunResult {
     let deadline = Instant::now() + Duration::from_secs(120);
     while http_status(http, "/healthz") != Some(200) {
         if let Ok(Some(st)) = daemon.0.try_wait() {
-            panic!("tgtrack exited with {st}:\n{}", std::fs::read_to_string(&log).unwrap_or_default());
+            panic!(
+                "tgtrack exited with {st}:\n{}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
         }
-        assert!(Instant::now() < deadline, "tgtrack did not come up:\n{}", std::fs::read_to_string(&log).unwrap_or_default());
+        assert!(
+            Instant::now() < deadline,
+            "tgtrack did not come up:\n{}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     let up = t_spawn.elapsed();
     // With a wrapper, measure (and later stop) the tgtrack process under it.
-    let pid = if wrapper.is_empty() { pid } else { descendant_named(pid, "tgtrack").expect("the tgtrack process under the wrapper") };
+    let pid = if wrapper.is_empty() {
+        pid
+    } else {
+        descendant_named(pid, "tgtrack").expect("the tgtrack process under the wrapper")
+    };
 
     // Offers, through the store on the same file.
     let store = Store::open(&db, 1).expect("open the daemon's database");
-    let join_offer = store.write(|tx| insert_offer(tx, &offer(Action::JoinChannel, channel), unix_now())).unwrap().0;
-    let start_offer = store.write(|tx| insert_offer(tx, &offer(Action::StartBot, channel), unix_now())).unwrap().0;
+    let join_offer = store
+        .write(|tx| insert_offer(tx, &offer(Action::JoinChannel, channel), unix_now()))
+        .unwrap()
+        .0;
+    let start_offer = store
+        .write(|tx| insert_offer(tx, &offer(Action::StartBot, channel), unix_now()))
+        .unwrap()
+        .0;
     drop(store);
 
     // Clicks, by real HTTP (not timed).
@@ -262,54 +309,120 @@ fn one_run(a: &Args, bin: &str) -> RunResult {
     );
 
     let q = Connection::open_with_flags(&db, OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
-    let count = |sql: &str, offer: i64| -> i64 { q.query_row(sql, [offer], |r| r.get(0)).optional().unwrap().unwrap_or(0) };
+    let count = |sql: &str, offer: i64| -> i64 {
+        q.query_row(sql, [offer], |r| r.get(0))
+            .optional()
+            .unwrap()
+            .unwrap_or(0)
+    };
     const ALL: &str = "SELECT count(*) FROM conversions WHERE offer_id = ?1";
     const HOLD: &str = "SELECT count(*) FROM conversions WHERE offer_id = ?1 AND status = 'hold'";
     let mut peak = 0u64;
     let mut timed_out = false;
     let n = a.users as i64;
     let ns = a.start_users as i64;
-    let private_msgs = |o: &tgsim::Observations| o.messages.iter().filter(|m| matches!(m.peer, PeerKey::User(_))).count();
+    let private_msgs = |o: &tgsim::Observations| {
+        o.messages
+            .iter()
+            .filter(|m| matches!(m.peer, PeerKey::User(_)))
+            .count()
+    };
 
     // Phase A: /start with the join offer's token.
-    let msgs_before = { let mut c = 0; sim.wait_for(|o| { c = private_msgs(o); true }, Duration::ZERO); c };
+    let msgs_before = {
+        let mut c = 0;
+        sim.wait_for(
+            |o| {
+                c = private_msgs(o);
+                true
+            },
+            Duration::ZERO,
+        );
+        c
+    };
     let progress_a = || {
         let mut cards = 0;
-        sim.wait_for(|o| { cards = private_msgs(o) - msgs_before; true }, Duration::ZERO);
+        sim.wait_for(
+            |o| {
+                cards = private_msgs(o) - msgs_before;
+                true
+            },
+            Duration::ZERO,
+        );
         (count(ALL, join_offer) as usize).min(cards)
     };
     let t = Instant::now();
     drive(a.window, a.users, &progress_a, |i| {
-        sim.user_start_bot(joiners[i], Some(&join_tokens[i])).unwrap();
+        sim.user_start_bot(joiners[i], Some(&join_tokens[i]))
+            .unwrap();
     });
     let drive_a = t.elapsed();
     let ok = wait(a.timeout, pid, &mut peak, || {
         let done = progress_a();
-        (done >= a.users, format!("{} conversions, {done} handled with task card", count(ALL, join_offer)))
+        (
+            done >= a.users,
+            format!(
+                "{} conversions, {done} handled with task card",
+                count(ALL, join_offer)
+            ),
+        )
     });
     timed_out |= !ok;
     let secs_a = t.elapsed().as_secs_f64();
-    println!("  A: {} /start sent in {:.3} s, all handled in {secs_a:.3} s", a.users, drive_a.as_secs_f64());
+    println!(
+        "  A: {} /start sent in {:.3} s, all handled in {secs_a:.3} s",
+        a.users,
+        drive_a.as_secs_f64()
+    );
 
     // Phase B: every one of them joins the channel.
     let t = Instant::now();
-    drive(a.window, a.users, &|| count(HOLD, join_offer) as usize, |i| sim.user_join(joiners[i], channel).unwrap());
+    drive(
+        a.window,
+        a.users,
+        &|| count(HOLD, join_offer) as usize,
+        |i| sim.user_join(joiners[i], channel).unwrap(),
+    );
     let drive_b = t.elapsed();
-    let ok = wait(a.timeout, pid, &mut peak, || (count(HOLD, join_offer) >= n, format!("{} in hold", count(HOLD, join_offer))));
+    let ok = wait(a.timeout, pid, &mut peak, || {
+        (
+            count(HOLD, join_offer) >= n,
+            format!("{} in hold", count(HOLD, join_offer)),
+        )
+    });
     timed_out |= !ok;
     let secs_b = t.elapsed().as_secs_f64();
-    println!("  B: {} joins sent in {:.3} s, all in hold in {secs_b:.3} s", a.users, drive_b.as_secs_f64());
+    println!(
+        "  B: {} joins sent in {:.3} s, all in hold in {secs_b:.3} s",
+        a.users,
+        drive_b.as_secs_f64()
+    );
 
     // Phase C: /start with the start_bot offer's token: the start is the action.
     let t = Instant::now();
-    drive(a.window, a.start_users, &|| count(HOLD, start_offer) as usize, |i| {
-        sim.user_start_bot(starters[i], Some(&start_tokens[i])).unwrap();
-    });
+    drive(
+        a.window,
+        a.start_users,
+        &|| count(HOLD, start_offer) as usize,
+        |i| {
+            sim.user_start_bot(starters[i], Some(&start_tokens[i]))
+                .unwrap();
+        },
+    );
     let drive_c = t.elapsed();
-    let ok = wait(a.timeout, pid, &mut peak, || (count(HOLD, start_offer) >= ns, format!("{} in hold", count(HOLD, start_offer))));
+    let ok = wait(a.timeout, pid, &mut peak, || {
+        (
+            count(HOLD, start_offer) >= ns,
+            format!("{} in hold", count(HOLD, start_offer)),
+        )
+    });
     timed_out |= !ok;
     let secs_c = t.elapsed().as_secs_f64();
-    println!("  C: {} /start sent in {:.3} s, all in hold in {secs_c:.3} s", a.start_users, drive_c.as_secs_f64());
+    println!(
+        "  C: {} /start sent in {:.3} s, all in hold in {secs_c:.3} s",
+        a.start_users,
+        drive_c.as_secs_f64()
+    );
 
     let hwm = rss_kib(pid, "VmHWM:") as f64 / 1024.0;
     std::thread::sleep(Duration::from_secs(2));
@@ -320,7 +433,10 @@ fn one_run(a: &Args, bin: &str) -> RunResult {
         .find(|l| l.starts_with("Threads:"))
         .map(|l| l.to_string())
         .unwrap_or_default();
-    println!("  daemon {threads}; CPU time of the daemon: {}", cpu_times(pid));
+    println!(
+        "  daemon {threads}; CPU time of the daemon: {}",
+        cpu_times(pid)
+    );
     drop(q);
 
     // Durable: kill the process hard and count again from the file.
@@ -328,7 +444,11 @@ fn one_run(a: &Args, bin: &str) -> RunResult {
         daemon.0.kill().unwrap();
     } else {
         // Profilers need a clean exit to write their data.
-        Command::new("kill").arg("-TERM").arg(pid.to_string()).status().unwrap();
+        Command::new("kill")
+            .arg("-TERM")
+            .arg(pid.to_string())
+            .status()
+            .unwrap();
     }
     daemon.0.wait().unwrap();
     let q = Connection::open_with_flags(&db, OpenFlags::SQLITE_OPEN_READ_WRITE).unwrap();
@@ -337,7 +457,11 @@ fn one_run(a: &Args, bin: &str) -> RunResult {
     let text = std::fs::read_to_string(&log).unwrap_or_default();
     let warns = text.lines().filter(|l| l.contains(" WARN ")).count();
     let errors = text.lines().filter(|l| l.contains(" ERROR ")).count();
-    for l in text.lines().filter(|l| l.contains(" WARN ") || l.contains(" ERROR ")).take(5) {
+    for l in text
+        .lines()
+        .filter(|l| l.contains(" WARN ") || l.contains(" ERROR "))
+        .take(5)
+    {
         println!("  log: {l}");
     }
     if a.keep {
@@ -373,8 +497,15 @@ fn drive(window: usize, total: usize, done: &dyn Fn() -> usize, mut act: impl Fn
     let mut sent = 0;
     let deadline = Instant::now() + Duration::from_secs(300);
     while sent < total {
-        assert!(Instant::now() < deadline, "drive: stuck with {sent} of {total} actions sent");
-        let limit = if window == 0 { total } else { (done() + window).min(total) };
+        assert!(
+            Instant::now() < deadline,
+            "drive: stuck with {sent} of {total} actions sent"
+        );
+        let limit = if window == 0 {
+            total
+        } else {
+            (done() + window).min(total)
+        };
         while sent < limit {
             act(sent);
             sent += 1;
@@ -386,7 +517,12 @@ fn drive(window: usize, total: usize, done: &dyn Fn() -> usize, mut act: impl Fn
 }
 
 /// Polls `done` every 10 ms (sampling the daemon's RSS) until it holds or the timeout passes.
-fn wait(timeout: Duration, pid: u32, peak: &mut u64, mut done: impl FnMut() -> (bool, String)) -> bool {
+fn wait(
+    timeout: Duration,
+    pid: u32,
+    peak: &mut u64,
+    mut done: impl FnMut() -> (bool, String),
+) -> bool {
     let deadline = Instant::now() + timeout;
     let mut last_report = Instant::now();
     loop {
@@ -424,7 +560,10 @@ fn offer(action: Action, channel: i64) -> NewOffer {
         action,
         target,
         status: OfferStatus::Active,
-        price: PricePair { regular: 1, premium: 2 },
+        price: PricePair {
+            regular: 1,
+            premium: 2,
+        },
         payout: "0.10".into(),
         currency: "USD".into(),
         caps: Caps::default(),
@@ -475,7 +614,10 @@ fn clicks(addr: SocketAddr, offer: i64, prefix: &str, n: usize) -> Vec<String> {
             })
         })
         .collect();
-    let mut all: Vec<(usize, String)> = handles.into_iter().flat_map(|h| h.join().unwrap()).collect();
+    let mut all: Vec<(usize, String)> = handles
+        .into_iter()
+        .flat_map(|h| h.join().unwrap())
+        .collect();
     all.sort();
     all.into_iter().map(|(_, t)| t).collect()
 }
@@ -483,7 +625,11 @@ fn clicks(addr: SocketAddr, offer: i64, prefix: &str, n: usize) -> Vec<String> {
 fn http_status(addr: SocketAddr, path: &str) -> Option<u16> {
     let mut s = TcpStream::connect_timeout(&addr, Duration::from_millis(200)).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-    write!(s, "GET {path} HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n").ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
     let mut line = String::new();
     BufReader::new(s).read_line(&mut line).ok()?;
     line.split_whitespace().nth(1)?.parse().ok()
@@ -493,11 +639,19 @@ fn http_status(addr: SocketAddr, path: &str) -> Option<u16> {
 fn descendant_named(root: u32, name: &str) -> Option<u32> {
     let mut procs = Vec::new();
     for e in std::fs::read_dir("/proc").ok()?.flatten() {
-        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else { continue };
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
         let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else { continue };
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+            continue;
+        };
         let comm = stat[open + 1..close].to_string();
-        let ppid = stat[close + 1..].split_whitespace().nth(1).and_then(|v| v.parse::<u32>().ok()).unwrap_or(0);
+        let ppid = stat[close + 1..]
+            .split_whitespace()
+            .nth(1)
+            .and_then(|v| v.parse::<u32>().ok())
+            .unwrap_or(0);
         procs.push((pid, ppid, comm));
     }
     let mut frontier = vec![root];
@@ -538,13 +692,22 @@ fn cpu_times(pid: u32) -> String {
 fn cpu_model() -> String {
     std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|c| c.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
         .unwrap_or_else(|| "unknown CPU".into())
 }
 
 fn mem_total_mib() -> u64 {
     std::fs::read_to_string("/proc/meminfo")
         .ok()
-        .and_then(|m| m.lines().find(|l| l.starts_with("MemTotal:")).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse::<u64>().ok()))
+        .and_then(|m| {
+            m.lines()
+                .find(|l| l.starts_with("MemTotal:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse::<u64>().ok())
+        })
         .map_or(0, |k| k / 1024)
 }

@@ -384,7 +384,10 @@ fn keep_running(
     let control = TcpListener::bind("127.0.0.1:0")?;
     let control_addr = control.local_addr()?;
     let world = names.iter().map(|(n, id)| (n.to_string(), *id)).collect();
-    let channel = names.iter().find(|(n, _)| *n == "demo_news").map_or(0, |(_, id)| *id);
+    let channel = names
+        .iter()
+        .find(|(n, _)| *n == "demo_news")
+        .map_or(0, |(_, id)| *id);
     let s = Arc::clone(&sim);
     std::thread::spawn(move || tgsim::control::serve(s, control, world));
     println!();
@@ -397,14 +400,20 @@ fn keep_running(
         "   metrics:         curl http://{}/metrics",
         daemon.addr
     ));
-    say(&format!("   simulator API:   http://{control_addr}  (sim/README.md lists every action)"));
+    say(&format!(
+        "   simulator API:   http://{control_addr}  (sim/README.md lists every action)"
+    ));
     say("   a new user's journey, by hand:");
     say(&format!("      C=http://{control_addr}"));
     say("      curl -s -XPOST $C/users -d '{\"first_name\":\"Carol\"}'                 # -> {\"id\":USER}");
     say("      TOKEN=...   # the start= value from the click link's Location header above");
     say("      curl -s -XPOST $C/actions/start -d '{\"user\":USER,\"payload\":\"'$TOKEN'\"}'");
-    say("      curl -s $C/sent/USER                                                # the task card");
-    say(&format!("      curl -s -XPOST $C/actions/join -d '{{\"user\":USER,\"chat\":{channel}}}'"));
+    say(
+        "      curl -s $C/sent/USER                                                # the task card",
+    );
+    say(&format!(
+        "      curl -s -XPOST $C/actions/join -d '{{\"user\":USER,\"chat\":{channel}}}'"
+    ));
     say(&format!(
         "   postbacks land:  http://{} (printed below as they arrive)",
         receiver.addr

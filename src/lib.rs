@@ -9,12 +9,12 @@
 
 pub mod app;
 pub mod bot;
+pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod domain;
 pub mod engine;
-pub mod cli;
 pub mod http;
 pub mod postback;
 pub mod store;

@@ -146,8 +146,59 @@ fn comment_under_the_right_post_counts() {
         ConversionStatus::Lead
     );
 
-    w.sim.user_comment(ivy, ch, post, "great post").unwrap();
+    let comment = w.sim.user_comment(ivy, ch, post, "great post").unwrap();
     w.wait_status(offer, ivy, Action::Comment, ConversionStatus::Hold);
+
+    // Deleting the comment inside the hold window takes it back.
+    w.sim.user_delete_message(ivy, group, comment).unwrap();
+    let c = w.wait_status(offer, ivy, Action::Comment, ConversionStatus::Rejected);
+    assert_eq!(c.reason.as_deref(), Some("undone"));
+}
+
+#[test]
+fn a_comment_deleted_unseen_fails_the_hold_end_recheck() {
+    // If the deletion update is lost, the re-check at hold end (channels.getMessages) catches it.
+    let w = World::new();
+    let ch = w
+        .sim
+        .add_channel(ChatSpec::new("Blog2").username("blog2"))
+        .unwrap();
+    let group = w.sim.add_supergroup(ChatSpec::new("Blog2 chat")).unwrap();
+    w.sim.link_discussion(ch, group).unwrap();
+    w.sim.set_bot_admin(ch, AdminRights::all()).unwrap();
+    w.sim.set_bot_admin(group, AdminRights::all()).unwrap();
+    let post = w.sim.post_to_channel(ch, "News").unwrap();
+    let target = Target {
+        chat_id: Some(ch),
+        chat_kind: Some(ChatKind::Channel),
+        username: Some("blog2".into()),
+        msg_id: Some(post),
+        discussion_chat_id: Some(group),
+        ..Default::default()
+    };
+    let offer = w.offer(Action::Comment, target, |_| {});
+    let (uma, vic) = (
+        w.sim.add_user(UserSpec::new("Uma")).unwrap(),
+        w.sim.add_user(UserSpec::new("Vic")).unwrap(),
+    );
+    start(&w, offer, uma, "c-uma");
+    start(&w, offer, vic, "c-vic");
+    w.wait_message(uma, "comment under the post");
+    w.wait_message(vic, "comment under the post");
+    let cu = w.sim.user_comment(uma, ch, post, "one").unwrap();
+    w.sim.user_comment(vic, ch, post, "two").unwrap();
+    w.wait_status(offer, uma, Action::Comment, ConversionStatus::Hold);
+    w.wait_status(offer, vic, Action::Comment, ConversionStatus::Hold);
+    w.sim.drop_next_push();
+    w.sim.user_delete_message(uma, group, cu).unwrap();
+    w.pass_hold(3601);
+    assert_eq!(
+        w.wait_status(offer, uma, Action::Comment, ConversionStatus::Rejected)
+            .reason
+            .as_deref(),
+        Some("recheck_failed")
+    );
+    w.wait_status(offer, vic, Action::Comment, ConversionStatus::Approved);
 }
 
 #[test]
@@ -374,7 +425,13 @@ fn share_link_visit_counts() {
     assert_eq!(status, 302);
     let visits = w
         .store()
-        .read(|c| Ok::<_, tgtrack::store::StoreError>(c.query_row("SELECT count(*) FROM share_visits", [], |r| r.get::<_, i64>(0))?))
+        .read(|c| {
+            Ok::<_, tgtrack::store::StoreError>(c.query_row(
+                "SELECT count(*) FROM share_visits",
+                [],
+                |r| r.get::<_, i64>(0),
+            )?)
+        })
         .unwrap();
     assert_eq!(visits, 0, "a link preview is not a visitor");
     let (status, location) = http_get(w.daemon().addr, path);

@@ -135,7 +135,12 @@ fn premium_of(sh: &Shared, user: i64, peers: &PeerMap) -> bool {
     if let Some(u) = user_from_peers(peers, user) {
         // Every update re-announces its users; write only what changed, since
         // this runs on the hot path of every action.
-        let stored = sh.ctx.store.read(|c| store::users::get_user(c, user)).ok().flatten();
+        let stored = sh
+            .ctx
+            .store
+            .read(|c| store::users::get_user(c, user))
+            .ok()
+            .flatten();
         let changed = stored.as_ref().is_none_or(|s| {
             s.is_premium != u.is_premium
                 || (u.access_hash.is_some() && s.access_hash != u.access_hash)
@@ -143,7 +148,11 @@ fn premium_of(sh: &Shared, user: i64, peers: &PeerMap) -> bool {
                 || (u.lang.is_some() && s.lang != u.lang)
         });
         if changed {
-            if let Err(e) = sh.ctx.store.write(|tx| store::users::upsert_user(tx, &u, now(sh))) {
+            if let Err(e) = sh
+                .ctx
+                .store
+                .write(|tx| store::users::upsert_user(tx, &u, now(sh)))
+            {
                 log::error!("bot: saving user {user}: {e}");
             }
         }
@@ -1542,7 +1551,8 @@ async fn on_precheckout(
                 let offer = store::offers::get_offer(c, lead.offer_id)?;
                 let usage = match &offer {
                     Some(o) => {
-                        let (total, since) = crate::domain::conversion::usage_needed(&o.caps, t, &o.timezone);
+                        let (total, since) =
+                            crate::domain::conversion::usage_needed(&o.caps, t, &o.timezone);
                         store::conversions::usage(c, lead.offer_id, total, since)?
                     }
                     None => Default::default(),

@@ -327,7 +327,11 @@ async fn run(
 type Queued = Box<(Update, PeerMap)>;
 
 /// Handles one user's updates in order; ends after `QUEUE_IDLE` without any.
-async fn user_queue(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<Queued>, pending: Arc<std::sync::atomic::AtomicUsize>) {
+async fn user_queue(
+    shared: Arc<Shared>,
+    mut rx: mpsc::UnboundedReceiver<Queued>,
+    pending: Arc<std::sync::atomic::AtomicUsize>,
+) {
     loop {
         match tokio::time::timeout(QUEUE_IDLE, rx.recv()).await {
             Ok(Some(item)) => handle_boxed(&shared, &pending, item).await,

@@ -30,7 +30,14 @@ pub fn usage_needed(caps: &Caps, now: i64, tz: &str) -> (bool, [Option<i64>; 3])
         return (caps.total.is_some(), [None; 3]);
     }
     let (h, d, w) = window_starts(now, tz);
-    (caps.total.is_some(), [caps.hour.map(|_| h), caps.day.map(|_| d), caps.week.map(|_| w)])
+    (
+        caps.total.is_some(),
+        [
+            caps.hour.map(|_| h),
+            caps.day.map(|_| d),
+            caps.week.map(|_| w),
+        ],
+    )
 }
 
 /// Whether a member since `since` (Telegram's join date; None for the chat's
@@ -382,8 +389,15 @@ mod tests {
 
     #[test]
     fn usage_is_only_counted_for_caps_that_exist() {
-        assert_eq!(usage_needed(&Caps::default(), MON_1000, "UTC"), (false, [None; 3]));
-        let caps = Caps { total: Some(5), day: Some(2), ..Default::default() };
+        assert_eq!(
+            usage_needed(&Caps::default(), MON_1000, "UTC"),
+            (false, [None; 3])
+        );
+        let caps = Caps {
+            total: Some(5),
+            day: Some(2),
+            ..Default::default()
+        };
         let (total, since) = usage_needed(&caps, MON_1000, "UTC");
         assert!(total);
         assert_eq!(since, [None, Some(MON_1000 - 10 * 3600), None]);

@@ -44,7 +44,10 @@ pub fn share(ctx: &Context, rq: &Request, token: &str) -> Result<Reply, HttpErro
     // visitors: they are redirected but not counted, so pasting the link
     // somewhere is not a "visit".
     let (share, target) = if is_preview_bot(user_agent) {
-        let link = ctx.store.read(|c| share_by_token(c, token))?.ok_or(HttpError::NotFound("unknown share link"))?;
+        let link = ctx
+            .store
+            .read(|c| share_by_token(c, token))?
+            .ok_or(HttpError::NotFound("unknown share link"))?;
         (link.id, link.target_url)
     } else {
         let now = unix_now();
@@ -65,8 +68,20 @@ pub fn share(ctx: &Context, rq: &Request, token: &str) -> Result<Reply, HttpErro
 /// Whether a user agent is a link-preview fetcher or crawler rather than a person.
 fn is_preview_bot(user_agent: &str) -> bool {
     const BOTS: [&str; 14] = [
-        "telegrambot", "twitterbot", "facebookexternalhit", "whatsapp", "slackbot", "discordbot", "linkedinbot",
-        "vkshare", "skypeuripreview", "googlebot", "bingbot", "yandexbot", "applebot", "bot/",
+        "telegrambot",
+        "twitterbot",
+        "facebookexternalhit",
+        "whatsapp",
+        "slackbot",
+        "discordbot",
+        "linkedinbot",
+        "vkshare",
+        "skypeuripreview",
+        "googlebot",
+        "bingbot",
+        "yandexbot",
+        "applebot",
+        "bot/",
     ];
     let ua = user_agent.to_ascii_lowercase();
     ua.is_empty() || BOTS.iter().any(|b| ua.contains(b))

@@ -47,6 +47,12 @@ pub fn trail_for_conversion(c: &Connection, id: ConversionId) -> Result<Vec<Audi
           FROM postback_attempts t JOIN postbacks p ON p.id = t.postback_id WHERE p.conversion_id = ?1
       ) ORDER BY at, ord";
     let mut st = c.prepare_cached(sql)?;
-    let rows = st.query_map(params![id], |r| Ok(AuditEntry { at: r.get(0)?, kind: r.get(1)?, detail: r.get(2)? }))?;
+    let rows = st.query_map(params![id], |r| {
+        Ok(AuditEntry {
+            at: r.get(0)?,
+            kind: r.get(1)?,
+            detail: r.get(2)?,
+        })
+    })?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }

@@ -28,7 +28,11 @@ const COLUMNS: &str =
 
 fn row(r: &Row<'_>) -> rusqlite::Result<Conversion> {
     let bad = |what: &str, e: String| {
-        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(StoreError::Corrupt(format!("conversion {what}: {e}"))))
+        rusqlite::Error::FromSqlConversionFailure(
+            0,
+            rusqlite::types::Type::Text,
+            Box::new(StoreError::Corrupt(format!("conversion {what}: {e}"))),
+        )
     };
     let action: String = r.get(4)?;
     let status: String = r.get(5)?;
@@ -50,7 +54,15 @@ fn row(r: &Row<'_>) -> rusqlite::Result<Conversion> {
 }
 
 /// Creates the conversion in `lead` status, or returns the existing one.
-pub fn ensure(c: &Connection, offer: OfferId, lead: Option<LeadId>, user: i64, action: Action, premium: bool, now: i64) -> Result<(Conversion, bool)> {
+pub fn ensure(
+    c: &Connection,
+    offer: OfferId,
+    lead: Option<LeadId>,
+    user: i64,
+    action: Action,
+    premium: bool,
+    now: i64,
+) -> Result<(Conversion, bool)> {
     let n = c
         .prepare_cached(
             "INSERT INTO conversions (offer_id, lead_id, tg_user_id, action, status, is_premium, created_at, updated_at)
@@ -62,23 +74,44 @@ pub fn ensure(c: &Connection, offer: OfferId, lead: Option<LeadId>, user: i64, a
 }
 
 pub fn get(c: &Connection, id: ConversionId) -> Result<Option<Conversion>> {
-    Ok(c.prepare_cached(&format!("SELECT {COLUMNS} FROM conversions WHERE id = ?1"))?.query_row([id], row).optional()?)
+    Ok(
+        c.prepare_cached(&format!("SELECT {COLUMNS} FROM conversions WHERE id = ?1"))?
+            .query_row([id], row)
+            .optional()?,
+    )
 }
 
-pub fn by_key(c: &Connection, offer: OfferId, user: i64, action: Action) -> Result<Option<Conversion>> {
-    Ok(c.prepare_cached(&format!("SELECT {COLUMNS} FROM conversions WHERE offer_id = ?1 AND tg_user_id = ?2 AND action = ?3"))?
-        .query_row(params![offer, user, action.as_str()], row)
-        .optional()?)
+pub fn by_key(
+    c: &Connection,
+    offer: OfferId,
+    user: i64,
+    action: Action,
+) -> Result<Option<Conversion>> {
+    Ok(c.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM conversions WHERE offer_id = ?1 AND tg_user_id = ?2 AND action = ?3"
+    ))?
+    .query_row(params![offer, user, action.as_str()], row)
+    .optional()?)
 }
 
 pub fn of_user(c: &Connection, user: i64) -> Result<Vec<Conversion>> {
-    let mut st = c.prepare_cached(&format!("SELECT {COLUMNS} FROM conversions WHERE tg_user_id = ?1 ORDER BY id"))?;
+    let mut st = c.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM conversions WHERE tg_user_id = ?1 ORDER BY id"
+    ))?;
     let rows = st.query_map([user], row)?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
 /// Moves into hold (or straight to approved) at `price`.
-pub fn accept(c: &Connection, id: ConversionId, status: ConversionStatus, price: i64, premium: bool, hold_until: i64, now: i64) -> Result<()> {
+pub fn accept(
+    c: &Connection,
+    id: ConversionId,
+    status: ConversionStatus,
+    price: i64,
+    premium: bool,
+    hold_until: i64,
+    now: i64,
+) -> Result<()> {
     c.prepare_cached(
         "UPDATE conversions SET status = ?2, price = ?3, is_premium = ?4, hold_until = ?5, accepted_at = ?6, updated_at = ?6, reason = NULL
           WHERE id = ?1",
@@ -88,9 +121,17 @@ pub fn accept(c: &Connection, id: ConversionId, status: ConversionStatus, price:
 }
 
 /// Sets a final or intermediate status with its reason.
-pub fn set_status(c: &Connection, id: ConversionId, status: ConversionStatus, reason: Option<&str>, now: i64) -> Result<()> {
-    c.prepare_cached("UPDATE conversions SET status = ?2, reason = ?3, updated_at = ?4 WHERE id = ?1")?
-        .execute(params![id, status.as_str(), reason, now])?;
+pub fn set_status(
+    c: &Connection,
+    id: ConversionId,
+    status: ConversionStatus,
+    reason: Option<&str>,
+    now: i64,
+) -> Result<()> {
+    c.prepare_cached(
+        "UPDATE conversions SET status = ?2, reason = ?3, updated_at = ?4 WHERE id = ?1",
+    )?
+    .execute(params![id, status.as_str(), reason, now])?;
     Ok(())
 }
 
@@ -98,12 +139,18 @@ pub fn set_status(c: &Connection, id: ConversionId, status: ConversionStatus, re
 /// cap needs are computed (`None` windows are skipped), each a range scan of the
 /// (offer, status, accepted_at) index: this runs on every decision, so it must
 /// not read every conversion of a big offer.
-pub fn usage(c: &Connection, offer: OfferId, total: bool, since: [Option<i64>; 3]) -> Result<Usage> {
+pub fn usage(
+    c: &Connection,
+    offer: OfferId,
+    total: bool,
+    since: [Option<i64>; 3],
+) -> Result<Usage> {
     let mut st = c.prepare_cached(
         "SELECT (SELECT count(*) FROM conversions WHERE offer_id = ?1 AND status = 'hold' AND accepted_at >= ?2)
               + (SELECT count(*) FROM conversions WHERE offer_id = ?1 AND status = 'approved' AND accepted_at >= ?2)",
     )?;
-    let mut count = |from: i64| -> Result<i64> { Ok(st.query_row(params![offer, from], |r| r.get(0))?) };
+    let mut count =
+        |from: i64| -> Result<i64> { Ok(st.query_row(params![offer, from], |r| r.get(0))?) };
     Ok(Usage {
         total: if total { count(i64::MIN)? } else { 0 },
         this_hour: since[0].map(&mut count).transpose()?.unwrap_or(0),
@@ -125,7 +172,11 @@ pub fn due_holds(c: &Connection, now: i64, limit: u32) -> Result<Vec<Conversion>
 
 /// When the next hold ends, so the scheduler can sleep until then.
 pub fn next_hold_end(c: &Connection) -> Result<Option<i64>> {
-    Ok(c.query_row("SELECT min(hold_until) FROM conversions WHERE status = 'hold'", [], |r| r.get(0))?)
+    Ok(c.query_row(
+        "SELECT min(hold_until) FROM conversions WHERE status = 'hold'",
+        [],
+        |r| r.get(0),
+    )?)
 }
 
 /// Join conversions in hold that are due for a membership re-check, least recently checked first.
@@ -141,6 +192,7 @@ pub fn joins_to_reconcile(c: &Connection, now: i64, limit: u32) -> Result<Vec<Co
 
 /// Puts a conversion at the back of the scheduler's queues until `until`.
 pub fn postpone(c: &Connection, id: ConversionId, until: i64) -> Result<()> {
-    c.prepare_cached("UPDATE conversions SET next_check_at = ?2 WHERE id = ?1")?.execute(params![id, until])?;
+    c.prepare_cached("UPDATE conversions SET next_check_at = ?2 WHERE id = ?1")?
+        .execute(params![id, until])?;
     Ok(())
 }

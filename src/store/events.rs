@@ -31,11 +31,20 @@ pub fn record(c: &Connection, e: &NewEvent<'_>, now: i64) -> Result<bool> {
 
 /// Events with no lead (organic): counted in stats, never converted.
 pub fn organic_count(c: &Connection, kind: &str) -> Result<i64> {
-    Ok(c.query_row("SELECT count(*) FROM events WHERE kind = ?1 AND lead_id IS NULL", [kind], |r| r.get(0))?)
+    Ok(c.query_row(
+        "SELECT count(*) FROM events WHERE kind = ?1 AND lead_id IS NULL",
+        [kind],
+        |r| r.get(0),
+    )?)
 }
 
 /// Remembers a relay event id for an offer; false if it was seen before (a replay).
-pub fn record_relay_event(c: &Connection, offer: OfferId, event_id: &str, now: i64) -> Result<bool> {
+pub fn record_relay_event(
+    c: &Connection,
+    offer: OfferId,
+    event_id: &str,
+    now: i64,
+) -> Result<bool> {
     let n = c
         .prepare_cached("INSERT INTO relay_events (offer_id, event_id, received_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING")?
         .execute(params![offer, event_id, now])?;

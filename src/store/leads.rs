@@ -38,7 +38,8 @@ pub enum Bind {
     AlreadyLead(LeadId),
 }
 
-const CLICK_COLUMNS: &str = "id, offer_id, uid, sub1, sub2, sub3, sub4, sub5, created_at, consumed_at";
+const CLICK_COLUMNS: &str =
+    "id, offer_id, uid, sub1, sub2, sub3, sub4, sub5, created_at, consumed_at";
 
 fn start_click_row(r: &Row<'_>) -> rusqlite::Result<StartClick> {
     Ok(StartClick {
@@ -53,12 +54,20 @@ fn start_click_row(r: &Row<'_>) -> rusqlite::Result<StartClick> {
 
 /// The click a `/start TOKEN` names.
 pub fn click_by_token(c: &Connection, token: &str) -> Result<Option<StartClick>> {
-    Ok(c.prepare_cached(&format!("SELECT {CLICK_COLUMNS} FROM clicks WHERE token = ?1"))?.query_row([token], start_click_row).optional()?)
+    Ok(c.prepare_cached(&format!(
+        "SELECT {CLICK_COLUMNS} FROM clicks WHERE token = ?1"
+    ))?
+    .query_row([token], start_click_row)
+    .optional()?)
 }
 
 /// A lead's click (for its time, uid and subs).
 pub fn click_by_id(c: &Connection, id: ClickId) -> Result<Option<StartClick>> {
-    Ok(c.prepare_cached(&format!("SELECT {CLICK_COLUMNS} FROM clicks WHERE id = ?1"))?.query_row([id], start_click_row).optional()?)
+    Ok(
+        c.prepare_cached(&format!("SELECT {CLICK_COLUMNS} FROM clicks WHERE id = ?1"))?
+            .query_row([id], start_click_row)
+            .optional()?,
+    )
 }
 
 const LEAD_COLUMNS: &str = "id, click_id, offer_id, tg_user_id, started_at, premium_at_start";
@@ -76,9 +85,19 @@ fn lead_row(r: &Row<'_>) -> rusqlite::Result<Lead> {
 
 /// Binds `click` to `user`. Call inside the write transaction that also
 /// records the start, so two users racing for one token cannot both win.
-pub fn bind(c: &Connection, click: &StartClick, user: i64, premium: bool, now: i64) -> Result<Bind> {
+pub fn bind(
+    c: &Connection,
+    click: &StartClick,
+    user: i64,
+    premium: bool,
+    now: i64,
+) -> Result<Bind> {
     if let Some(l) = lead_by_click(c, click.id)? {
-        return Ok(if l.tg_user_id == user { Bind::Again(l.id) } else { Bind::TakenByOther });
+        return Ok(if l.tg_user_id == user {
+            Bind::Again(l.id)
+        } else {
+            Bind::TakenByOther
+        });
     }
     if let Some(l) = lead_by_offer_user(c, click.offer_id, user)? {
         return Ok(Bind::AlreadyLead(l.id));
@@ -88,34 +107,55 @@ pub fn bind(c: &Connection, click: &StartClick, user: i64, premium: bool, now: i
     )?
     .execute(params![click.id, click.offer_id, user, now, premium])?;
     let id = LeadId(c.last_insert_rowid());
-    c.prepare_cached("UPDATE clicks SET consumed_at = ?2 WHERE id = ?1")?.execute(params![click.id, now])?;
+    c.prepare_cached("UPDATE clicks SET consumed_at = ?2 WHERE id = ?1")?
+        .execute(params![click.id, now])?;
     Ok(Bind::New(id))
 }
 
 pub fn get_lead(c: &Connection, id: LeadId) -> Result<Option<Lead>> {
-    Ok(c.prepare_cached(&format!("SELECT {LEAD_COLUMNS} FROM leads WHERE id = ?1"))?.query_row([id], lead_row).optional()?)
+    Ok(
+        c.prepare_cached(&format!("SELECT {LEAD_COLUMNS} FROM leads WHERE id = ?1"))?
+            .query_row([id], lead_row)
+            .optional()?,
+    )
 }
 
 pub fn lead_by_click(c: &Connection, click: ClickId) -> Result<Option<Lead>> {
-    Ok(c.prepare_cached(&format!("SELECT {LEAD_COLUMNS} FROM leads WHERE click_id = ?1"))?.query_row([click], lead_row).optional()?)
+    Ok(c.prepare_cached(&format!(
+        "SELECT {LEAD_COLUMNS} FROM leads WHERE click_id = ?1"
+    ))?
+    .query_row([click], lead_row)
+    .optional()?)
 }
 
 pub fn lead_by_offer_user(c: &Connection, offer: OfferId, user: i64) -> Result<Option<Lead>> {
-    Ok(c.prepare_cached(&format!("SELECT {LEAD_COLUMNS} FROM leads WHERE offer_id = ?1 AND tg_user_id = ?2"))?
-        .query_row(params![offer, user], lead_row)
-        .optional()?)
+    Ok(c.prepare_cached(&format!(
+        "SELECT {LEAD_COLUMNS} FROM leads WHERE offer_id = ?1 AND tg_user_id = ?2"
+    ))?
+    .query_row(params![offer, user], lead_row)
+    .optional()?)
 }
 
 /// All leads of a user, newest first: an action in a chat is matched against them.
 pub fn leads_of_user(c: &Connection, user: i64) -> Result<Vec<Lead>> {
-    let mut st = c.prepare_cached(&format!("SELECT {LEAD_COLUMNS} FROM leads WHERE tg_user_id = ?1 ORDER BY id DESC"))?;
+    let mut st = c.prepare_cached(&format!(
+        "SELECT {LEAD_COLUMNS} FROM leads WHERE tg_user_id = ?1 ORDER BY id DESC"
+    ))?;
     let rows = st.query_map([user], lead_row)?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
 /// Registers a per-lead task artefact (invite link, poll, invoice payload) so
 /// the update it produces can be matched back. Idempotent on `ref_key`.
-pub fn add_task(c: &Connection, lead: LeadId, kind: &str, ref_key: &str, chat_id: Option<i64>, msg_id: Option<i32>, now: i64) -> Result<()> {
+pub fn add_task(
+    c: &Connection,
+    lead: LeadId,
+    kind: &str,
+    ref_key: &str,
+    chat_id: Option<i64>,
+    msg_id: Option<i32>,
+    now: i64,
+) -> Result<()> {
     c.prepare_cached(
         "INSERT INTO lead_tasks (lead_id, kind, ref_key, chat_id, msg_id, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
          ON CONFLICT(ref_key) DO NOTHING",
@@ -134,14 +174,21 @@ pub struct Task {
 }
 
 fn task_row(r: &Row<'_>) -> rusqlite::Result<Task> {
-    Ok(Task { lead: r.get(0)?, ref_key: r.get(1)?, chat_id: r.get(2)?, msg_id: r.get(3)? })
+    Ok(Task {
+        lead: r.get(0)?,
+        ref_key: r.get(1)?,
+        chat_id: r.get(2)?,
+        msg_id: r.get(3)?,
+    })
 }
 
 /// The task an artefact key belongs to (e.g. which lead a poll was sent to).
 pub fn lead_by_task(c: &Connection, ref_key: &str) -> Result<Option<Task>> {
-    Ok(c.prepare_cached("SELECT lead_id, ref_key, chat_id, msg_id FROM lead_tasks WHERE ref_key = ?1")?
-        .query_row([ref_key], task_row)
-        .optional()?)
+    Ok(c.prepare_cached(
+        "SELECT lead_id, ref_key, chat_id, msg_id FROM lead_tasks WHERE ref_key = ?1",
+    )?
+    .query_row([ref_key], task_row)
+    .optional()?)
 }
 
 /// Every task of a kind at one message (e.g. a comment bought by two offers).
@@ -160,13 +207,21 @@ pub fn task_of_lead(c: &Connection, lead: LeadId, kind: &str) -> Result<Option<T
 
 /// The start token of a lead's click (passed on to third-party bots).
 pub fn click_token(c: &Connection, click: ClickId) -> Result<Option<String>> {
-    Ok(c.prepare_cached("SELECT token FROM clicks WHERE id = ?1")?.query_row([click], |r| r.get(0)).optional()?)
+    Ok(c.prepare_cached("SELECT token FROM clicks WHERE id = ?1")?
+        .query_row([click], |r| r.get(0))
+        .optional()?)
 }
 
 /// Leads still waiting for their action, of offers with `action`, started since `since`
 /// and due for a check at `now`, least recently checked first: the reconciliation
 /// sweep looks for joins it missed.
-pub fn waiting_leads(c: &Connection, action: &str, since: i64, now: i64, limit: u32) -> Result<Vec<Lead>> {
+pub fn waiting_leads(
+    c: &Connection,
+    action: &str,
+    since: i64,
+    now: i64,
+    limit: u32,
+) -> Result<Vec<Lead>> {
     let mut st = c.prepare_cached(
         "SELECT l.id, l.click_id, l.offer_id, l.tg_user_id, l.started_at, l.premium_at_start
            FROM leads l JOIN conversions v ON v.lead_id = l.id

@@ -46,8 +46,12 @@ mod tests {
     fn migrates_once_and_is_idempotent() {
         let mut c = Connection::open_in_memory().unwrap();
         assert_eq!(run(&mut c).unwrap(), (0, MIGRATIONS.len() as i64));
-        assert_eq!(run(&mut c).unwrap(), (MIGRATIONS.len() as i64, MIGRATIONS.len() as i64));
-        c.query_row("SELECT count(*) FROM offers", [], |r| r.get::<_, i64>(0)).unwrap();
+        assert_eq!(
+            run(&mut c).unwrap(),
+            (MIGRATIONS.len() as i64, MIGRATIONS.len() as i64)
+        );
+        c.query_row("SELECT count(*) FROM offers", [], |r| r.get::<_, i64>(0))
+            .unwrap();
     }
 
     #[test]

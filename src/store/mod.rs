@@ -62,7 +62,15 @@ macro_rules! typed_id {
         }
     )*};
 }
-typed_id!(OfferId, ClickId, LeadId, ConversionId, PostbackId, ShareId, EventId);
+typed_id!(
+    OfferId,
+    ClickId,
+    LeadId,
+    ConversionId,
+    PostbackId,
+    ShareId,
+    EventId
+);
 
 /// Errors a caller acts on differently; everything else is `Sqlite`.
 #[derive(Debug, thiserror::Error)]
@@ -156,7 +164,10 @@ impl Store {
     }
 
     /// Runs `f` in one write transaction; commits if it returns Ok.
-    pub fn write<T, E>(&self, f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, E>) -> Result<T, E>
+    pub fn write<T, E>(
+        &self,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, E>,
+    ) -> Result<T, E>
     where
         E: From<StoreError>,
     {
@@ -187,7 +198,10 @@ impl Store {
     /// (not the writer's: a checkpoint must never hold the lock request threads
     /// wait on). PASSIVE copies what it can without blocking readers or the
     /// writer. It stops, after a last checkpoint, when the sender is dropped.
-    pub fn spawn_checkpointer(&self, every: Duration) -> (mpsc::Sender<()>, thread::JoinHandle<()>) {
+    pub fn spawn_checkpointer(
+        &self,
+        every: Duration,
+    ) -> (mpsc::Sender<()>, thread::JoinHandle<()>) {
         let (tx, rx) = mpsc::channel::<()>();
         let path = self.inner.path.clone();
         let handle = thread::Builder::new()
@@ -196,12 +210,16 @@ impl Store {
                 let conn = match Connection::open(&path).and_then(|c| configure(&c).map(|_| c)) {
                     Ok(c) => c,
                     Err(e) => {
-                        log::error!("checkpointer: cannot open {}: {e}; the WAL will grow until restart", path.display());
+                        log::error!(
+                            "checkpointer: cannot open {}: {e}; the WAL will grow until restart",
+                            path.display()
+                        );
                         return;
                     }
                 };
                 let checkpoint = || {
-                    if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                    if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+                    {
                         log::warn!("wal checkpoint failed: {e}");
                     }
                 };

@@ -56,10 +56,18 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Offer> {
         action: action.parse().map_err(|e| corrupt(id, "action", e))?,
         target: serde_json::from_str(&target).map_err(|e| corrupt(id, "target", e))?,
         status: status.parse().map_err(|e| corrupt(id, "status", e))?,
-        price: PricePair { regular: r.get(6)?, premium: r.get(7)? },
+        price: PricePair {
+            regular: r.get(6)?,
+            premium: r.get(7)?,
+        },
         payout: r.get(8)?,
         currency: r.get(9)?,
-        caps: Caps { total: r.get(10)?, hour: r.get(11)?, day: r.get(12)?, week: r.get(13)? },
+        caps: Caps {
+            total: r.get(10)?,
+            hour: r.get(11)?,
+            day: r.get(12)?,
+            week: r.get(13)?,
+        },
         schedule: serde_json::from_str(&schedule).map_err(|e| corrupt(id, "schedule", e))?,
         timezone: r.get(15)?,
         hold_seconds: r.get(16)?,
@@ -67,7 +75,9 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Offer> {
         budget_spent: r.get(18)?,
         postback: PostbackSpec {
             url: r.get(19)?,
-            method: method.parse().map_err(|e| corrupt(id, "postback_method", e))?,
+            method: method
+                .parse()
+                .map_err(|e| corrupt(id, "postback_method", e))?,
             preset: r.get(21)?,
             statuses: parse_statuses(&statuses).map_err(|e| corrupt(id, "postback_statuses", e))?,
             send_user_id: r.get(23)?,
@@ -120,10 +130,11 @@ pub fn insert_offer(c: &Connection, o: &NewOffer, now: i64) -> Result<OfferId> {
 }
 
 pub fn get_offer(c: &Connection, id: OfferId) -> Result<Option<Offer>> {
-    Ok(c
-        .prepare_cached(&format!("SELECT {COLUMNS} FROM offers WHERE id = ?1"))?
-        .query_row([id], from_row)
-        .optional()?)
+    Ok(
+        c.prepare_cached(&format!("SELECT {COLUMNS} FROM offers WHERE id = ?1"))?
+            .query_row([id], from_row)
+            .optional()?,
+    )
 }
 
 pub fn list_offers(c: &Connection) -> Result<Vec<Offer>> {
@@ -133,14 +144,18 @@ pub fn list_offers(c: &Connection) -> Result<Vec<Offer>> {
 }
 
 pub fn offers_of_advertiser(c: &Connection, advertiser: i64) -> Result<Vec<Offer>> {
-    let mut st = c.prepare_cached(&format!("SELECT {COLUMNS} FROM offers WHERE advertiser_id = ?1 ORDER BY id"))?;
+    let mut st = c.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM offers WHERE advertiser_id = ?1 ORDER BY id"
+    ))?;
     let rows = st.query_map([advertiser], from_row)?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
 /// Offers in a given status, e.g. `pending_review` for the moderation queue.
 pub fn offers_with_status(c: &Connection, status: OfferStatus) -> Result<Vec<Offer>> {
-    let mut st = c.prepare_cached(&format!("SELECT {COLUMNS} FROM offers WHERE status = ?1 ORDER BY id"))?;
+    let mut st = c.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM offers WHERE status = ?1 ORDER BY id"
+    ))?;
     let rows = st.query_map([status.as_str()], from_row)?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
@@ -151,12 +166,18 @@ pub fn offer_click_info(c: &Connection, id: OfferId) -> Result<Option<OfferStatu
         .prepare_cached("SELECT status FROM offers WHERE id = ?1")?
         .query_row([id], |r| r.get(0))
         .optional()?;
-    s.map(|s| s.parse().map_err(|e: String| StoreError::Corrupt(format!("offer {id}: status: {e}"))))
-        .transpose()
+    s.map(|s| {
+        s.parse()
+            .map_err(|e: String| StoreError::Corrupt(format!("offer {id}: status: {e}")))
+    })
+    .transpose()
 }
 
 pub fn set_status(c: &Connection, id: OfferId, status: OfferStatus, now: i64) -> Result<bool> {
-    Ok(c.execute("UPDATE offers SET status = ?2, updated_at = ?3 WHERE id = ?1", params![id, status.as_str(), now])? == 1)
+    Ok(c.execute(
+        "UPDATE offers SET status = ?2, updated_at = ?3 WHERE id = ?1",
+        params![id, status.as_str(), now],
+    )? == 1)
 }
 
 pub fn set_postback(c: &Connection, id: OfferId, p: &PostbackSpec, now: i64) -> Result<bool> {
@@ -169,14 +190,22 @@ pub fn set_postback(c: &Connection, id: OfferId, p: &PostbackSpec, now: i64) -> 
 
 /// Records the chat id a target's @username resolved to.
 pub fn set_target_chat_id(c: &Connection, id: OfferId, chat_id: i64, now: i64) -> Result<bool> {
-    let Some(mut offer) = get_offer(c, id)? else { return Ok(false) };
+    let Some(mut offer) = get_offer(c, id)? else {
+        return Ok(false);
+    };
     offer.target.chat_id = Some(chat_id);
     let target = serde_json::to_string(&offer.target).expect("target serializes");
-    Ok(c.execute("UPDATE offers SET target = ?2, updated_at = ?3 WHERE id = ?1", params![id, target, now])? == 1)
+    Ok(c.execute(
+        "UPDATE offers SET target = ?2, updated_at = ?3 WHERE id = ?1",
+        params![id, target, now],
+    )? == 1)
 }
 
 pub fn set_relay_secret(c: &Connection, id: OfferId, secret: &str, now: i64) -> Result<bool> {
-    Ok(c.execute("UPDATE offers SET relay_secret = ?2, updated_at = ?3 WHERE id = ?1", params![id, secret, now])? == 1)
+    Ok(c.execute(
+        "UPDATE offers SET relay_secret = ?2, updated_at = ?3 WHERE id = ?1",
+        params![id, secret, now],
+    )? == 1)
 }
 
 /// Adds Stars to a prepaid budget (an advertiser's payment).
@@ -207,12 +236,22 @@ mod tests {
             name: "Join @news".into(),
             advertiser_id: None,
             action: Action::JoinChannel,
-            target: Target { chat_id: Some(100), username: Some("news".into()), ..Default::default() },
+            target: Target {
+                chat_id: Some(100),
+                username: Some("news".into()),
+                ..Default::default()
+            },
             status: OfferStatus::Active,
-            price: PricePair { regular: 5, premium: 10 },
+            price: PricePair {
+                regular: 5,
+                premium: 10,
+            },
             payout: "0.5".into(),
             currency: "USD".into(),
-            caps: Caps { total: Some(100), ..Default::default() },
+            caps: Caps {
+                total: Some(100),
+                ..Default::default()
+            },
             schedule: Schedule::Weekdays,
             timezone: "Europe/Moscow".into(),
             hold_seconds: 3600,
@@ -236,11 +275,20 @@ mod tests {
         let o = get_offer(&c, id).unwrap().unwrap();
         assert_eq!(o.target.username.as_deref(), Some("news"));
         assert_eq!(o.schedule, Schedule::Weekdays);
-        assert_eq!(o.postback.statuses, vec![ConversionStatus::Hold, ConversionStatus::Approved]);
+        assert_eq!(
+            o.postback.statuses,
+            vec![ConversionStatus::Hold, ConversionStatus::Approved]
+        );
         assert!(spend_budget(&c, id, 40, 1001).unwrap());
-        assert!(!spend_budget(&c, id, 11, 1002).unwrap(), "must not overspend");
+        assert!(
+            !spend_budget(&c, id, 11, 1002).unwrap(),
+            "must not overspend"
+        );
         assert!(spend_budget(&c, id, -40, 1003).unwrap());
-        assert!(!spend_budget(&c, id, -1, 1004).unwrap(), "must not go negative");
+        assert!(
+            !spend_budget(&c, id, -1, 1004).unwrap(),
+            "must not go negative"
+        );
         assert_eq!(offer_click_info(&c, id).unwrap(), Some(OfferStatus::Active));
         assert_eq!(offer_click_info(&c, OfferId(999)).unwrap(), None);
     }

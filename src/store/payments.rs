@@ -29,5 +29,9 @@ pub fn record(c: &Connection, p: &NewPayment<'_>, now: i64) -> Result<bool> {
 
 /// Whether a payment (or refund) with this charge id is recorded.
 pub fn exists(c: &Connection, charge_id: &str) -> Result<bool> {
-    Ok(c.prepare_cached("SELECT count(*) FROM payments WHERE charge_id = ?1")?.query_row([charge_id], |r| r.get::<_, i64>(0))? > 0)
+    Ok(
+        c.prepare_cached("SELECT count(*) FROM payments WHERE charge_id = ?1")?
+            .query_row([charge_id], |r| r.get::<_, i64>(0))?
+            > 0,
+    )
 }

@@ -84,17 +84,23 @@ pub fn daily(c: &Connection, offer: Option<OfferId>, from: i64, to: i64) -> Resu
 
 /// Sums rows into one total row (day "total").
 pub fn total(rows: &[DayRow]) -> DayRow {
-    rows.iter().fold(DayRow { day: "total".into(), ..Default::default() }, |mut t, r| {
-        t.clicks += r.clicks;
-        t.hits += r.hits;
-        t.leads += r.leads;
-        t.holds += r.holds;
-        t.approved += r.approved;
-        t.rejected += r.rejected;
-        t.premium += r.premium;
-        t.spent += r.spent;
-        t.postbacks_sent += r.postbacks_sent;
-        t.postbacks_failed += r.postbacks_failed;
-        t
-    })
+    rows.iter().fold(
+        DayRow {
+            day: "total".into(),
+            ..Default::default()
+        },
+        |mut t, r| {
+            t.clicks += r.clicks;
+            t.hits += r.hits;
+            t.leads += r.leads;
+            t.holds += r.holds;
+            t.approved += r.approved;
+            t.rejected += r.rejected;
+            t.premium += r.premium;
+            t.spent += r.spent;
+            t.postbacks_sent += r.postbacks_sent;
+            t.postbacks_failed += r.postbacks_failed;
+            t
+        },
+    )
 }

@@ -37,12 +37,22 @@ pub fn load(c: &Connection, session: &str) -> Result<SessionRows> {
             rows.state = Some((pts, qts, date, seq));
         }
     }
-    let mut st = c.prepare("SELECT dc_id, ipv4, ipv6, auth_key FROM tg_session_dcs WHERE session = ?1")?;
-    rows.dcs = st.query_map([session], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?.collect::<rusqlite::Result<_>>()?;
-    let mut st = c.prepare("SELECT peer_id, hash, subtype FROM tg_session_peers WHERE session = ?1")?;
-    rows.peers = st.query_map([session], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect::<rusqlite::Result<_>>()?;
+    let mut st =
+        c.prepare("SELECT dc_id, ipv4, ipv6, auth_key FROM tg_session_dcs WHERE session = ?1")?;
+    rows.dcs = st
+        .query_map([session], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut st =
+        c.prepare("SELECT peer_id, hash, subtype FROM tg_session_peers WHERE session = ?1")?;
+    rows.peers = st
+        .query_map([session], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<rusqlite::Result<_>>()?;
     let mut st = c.prepare("SELECT channel_id, pts FROM tg_session_channels WHERE session = ?1")?;
-    rows.channels = st.query_map([session], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
+    rows.channels = st
+        .query_map([session], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
     Ok(rows)
 }
 
@@ -54,11 +64,19 @@ fn ensure_meta(c: &Connection, session: &str, home_dc: i32) -> Result<()> {
 
 pub fn set_home_dc(c: &Connection, session: &str, dc: i32) -> Result<()> {
     ensure_meta(c, session, dc)?;
-    c.prepare_cached("UPDATE tg_session_meta SET home_dc = ?2 WHERE session = ?1")?.execute(params![session, dc])?;
+    c.prepare_cached("UPDATE tg_session_meta SET home_dc = ?2 WHERE session = ?1")?
+        .execute(params![session, dc])?;
     Ok(())
 }
 
-pub fn upsert_dc(c: &Connection, session: &str, id: i32, ipv4: &str, ipv6: &str, key: Option<&[u8]>) -> Result<()> {
+pub fn upsert_dc(
+    c: &Connection,
+    session: &str,
+    id: i32,
+    ipv4: &str,
+    ipv6: &str,
+    key: Option<&[u8]>,
+) -> Result<()> {
     c.prepare_cached(
         "INSERT INTO tg_session_dcs (session, dc_id, ipv4, ipv6, auth_key) VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT(session, dc_id) DO UPDATE SET ipv4 = excluded.ipv4, ipv6 = excluded.ipv6, auth_key = excluded.auth_key",
@@ -67,7 +85,13 @@ pub fn upsert_dc(c: &Connection, session: &str, id: i32, ipv4: &str, ipv6: &str,
     Ok(())
 }
 
-pub fn upsert_peer(c: &Connection, session: &str, peer_id: i64, hash: Option<i64>, subtype: Option<i64>) -> Result<()> {
+pub fn upsert_peer(
+    c: &Connection,
+    session: &str,
+    peer_id: i64,
+    hash: Option<i64>,
+    subtype: Option<i64>,
+) -> Result<()> {
     c.prepare_cached(
         "INSERT INTO tg_session_peers (session, peer_id, hash, subtype) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT(session, peer_id) DO UPDATE SET hash = excluded.hash, subtype = excluded.subtype",
@@ -77,7 +101,14 @@ pub fn upsert_peer(c: &Connection, session: &str, peer_id: i64, hash: Option<i64
 }
 
 /// Stores the common state; `home_dc` is only used if the row does not exist yet.
-pub fn set_primary(c: &Connection, session: &str, home_dc: i32, pts: i32, date: i32, seq: i32) -> Result<()> {
+pub fn set_primary(
+    c: &Connection,
+    session: &str,
+    home_dc: i32,
+    pts: i32,
+    date: i32,
+    seq: i32,
+) -> Result<()> {
     ensure_meta(c, session, home_dc)?;
     c.prepare_cached("UPDATE tg_session_meta SET pts = ?2, date = ?3, seq = ?4, qts = coalesce(qts, 0) WHERE session = ?1")?
         .execute(params![session, pts, date, seq])?;
@@ -103,13 +134,21 @@ pub fn set_channel(c: &Connection, session: &str, channel: i64, pts: i32) -> Res
 }
 
 pub fn clear_channels(c: &Connection, session: &str) -> Result<()> {
-    c.execute("DELETE FROM tg_session_channels WHERE session = ?1", [session])?;
+    c.execute(
+        "DELETE FROM tg_session_channels WHERE session = ?1",
+        [session],
+    )?;
     Ok(())
 }
 
 /// Forgets an account's session entirely (e.g. after the token changed).
 pub fn delete(c: &Connection, session: &str) -> Result<()> {
-    for t in ["tg_session_meta", "tg_session_dcs", "tg_session_peers", "tg_session_channels"] {
+    for t in [
+        "tg_session_meta",
+        "tg_session_dcs",
+        "tg_session_peers",
+        "tg_session_channels",
+    ] {
         c.execute(&format!("DELETE FROM {t} WHERE session = ?1"), [session])?;
     }
     Ok(())

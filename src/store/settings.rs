@@ -7,7 +7,11 @@ use crate::config::Pricing;
 use crate::domain::offer::{Action, PricePair};
 
 pub fn get(c: &Connection, key: &str) -> Result<Option<String>> {
-    Ok(c.prepare_cached("SELECT value FROM settings WHERE key = ?1")?.query_row([key], |r| r.get(0)).optional()?)
+    Ok(
+        c.prepare_cached("SELECT value FROM settings WHERE key = ?1")?
+            .query_row([key], |r| r.get(0))
+            .optional()?,
+    )
 }
 
 pub fn set(c: &Connection, key: &str, value: &str) -> Result<()> {
@@ -25,10 +29,16 @@ fn min_price_key(action: Action) -> String {
 /// The minimum price for an action: an admin's run-time override if set, else the config.
 pub fn min_price(store: &Store, pricing: &Pricing, action: Action) -> Result<PricePair> {
     let stored = store.read(|c| get(c, &min_price_key(action)))?;
-    Ok(stored.and_then(|v| serde_json::from_str(&v).ok()).unwrap_or_else(|| pricing.minimum(action)))
+    Ok(stored
+        .and_then(|v| serde_json::from_str(&v).ok())
+        .unwrap_or_else(|| pricing.minimum(action)))
 }
 
 /// Sets an admin override of the minimum price for an action.
 pub fn set_min_price(c: &Connection, action: Action, price: PricePair) -> Result<()> {
-    set(c, &min_price_key(action), &serde_json::to_string(&price).expect("prices serialize"))
+    set(
+        c,
+        &min_price_key(action),
+        &serde_json::to_string(&price).expect("prices serialize"),
+    )
 }

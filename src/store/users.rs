@@ -52,15 +52,26 @@ pub fn get_user(c: &Connection, id: i64) -> Result<Option<TgUser>> {
 }
 
 pub fn set_premium(c: &Connection, id: i64, premium: bool, now: i64) -> Result<()> {
-    c.execute("UPDATE tg_users SET is_premium = ?2, updated_at = ?3 WHERE id = ?1", params![id, premium, now])?;
+    c.execute(
+        "UPDATE tg_users SET is_premium = ?2, updated_at = ?3 WHERE id = ?1",
+        params![id, premium, now],
+    )?;
     Ok(())
 }
 
 pub fn set_blocked(c: &Connection, id: i64, blocked: bool, now: i64) -> Result<()> {
-    c.execute("UPDATE tg_users SET blocked_bot = ?2, updated_at = ?3 WHERE id = ?1", params![id, blocked, now])?;
+    c.execute(
+        "UPDATE tg_users SET blocked_bot = ?2, updated_at = ?3 WHERE id = ?1",
+        params![id, blocked, now],
+    )?;
     Ok(())
 }
 
 pub fn is_blocked(c: &Connection, id: i64) -> Result<bool> {
-    Ok(c.prepare_cached("SELECT blocked_bot FROM tg_users WHERE id = ?1")?.query_row([id], |r| r.get(0)).optional()?.unwrap_or(false))
+    Ok(
+        c.prepare_cached("SELECT blocked_bot FROM tg_users WHERE id = ?1")?
+            .query_row([id], |r| r.get(0))
+            .optional()?
+            .unwrap_or(false),
+    )
 }
