@@ -1,13 +1,13 @@
 //! Bot update benchmark: action updates processed per second end to end
 //! through tgsim, and the daemon's memory when idle and under load
-//! (issue 4, BENCHMARKS.bot.md).
+//! (issue 4, BENCHMARKS.md).
 //!
 //!     cargo bench --bench bot_updates -- [--runs 3] [--users 5000] [--start-users 5000] [--window 32] [--timeout 120]
 //!
 //! `--window W` keeps at most W actions in flight (sent to tgsim, not yet in
 //! the database); the default 32 stays under grammers' 100-slot updates
 //! channel. `--window 0` sends each phase's actions all at once: today the
-//! daemon then loses updates (see BENCHMARKS.bot.md) and the phase times out.
+//! daemon then loses updates (see BENCHMARKS.md) and the phase times out.
 //! Profiling: BENCH_DAEMON_WRAPPER="heaptrack -o /tmp/ht" (or "perf record ...")
 //! runs the daemon under the tool and stops it with SIGTERM.
 //!

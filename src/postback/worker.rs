@@ -36,7 +36,7 @@ const DEEP_SCAN: usize = 2048;
 #[derive(Debug, Clone, Copy)]
 pub struct Options {
     /// Sender threads. Throughput is about senders / receiver latency (8 senders
-    /// against a 5 ms receiver: ~1,500/s; see BENCHMARKS.postback.md), and one slow
+    /// against a 5 ms receiver: ~1,500/s; see BENCHMARKS.md), and one slow
     /// receiver must not hold up the others. An idle thread costs a stack.
     pub senders: usize,
     /// Most rows dispatched and not yet recorded (sent or queued for a sender).
