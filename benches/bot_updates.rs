@@ -5,9 +5,9 @@
 //!     cargo bench --bench bot_updates -- [--runs 3] [--users 5000] [--start-users 5000] [--window 32] [--timeout 120]
 //!
 //! `--window W` keeps at most W actions in flight (sent to tgsim, not yet in
-//! the database); the default 32 stays under grammers' 100-slot updates
-//! channel. `--window 0` sends each phase's actions all at once: today the
-//! daemon then loses updates (see BENCHMARKS.md) and the phase times out.
+//! the database), which measures sustained throughput. `--window 0` sends each
+//! phase's actions all at once (a burst; the daemon raises grammers' update
+//! queue to 10,000 so a burst is not dropped).
 //! Profiling: BENCH_DAEMON_WRAPPER="heaptrack -o /tmp/ht" (or "perf record ...")
 //! runs the daemon under the tool and stops it with SIGTERM.
 //!
