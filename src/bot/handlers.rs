@@ -1791,19 +1791,24 @@ async fn on_group_message(
     Ok(())
 }
 
-/// The channel post a discussion-group thread belongs to: the thread root is
-/// the automatic forward, whose `fwd_from.channel_post` is the post's id.
-async fn discussion_origin(sh: &Shared, group: i64, root: i32) -> anyhow::Result<Option<i32>> {
+/// One message of a supergroup or channel by id (channels.getMessages, which
+/// bots may call). `Ok(None)` when the session does not know the chat;
+/// `Ok(Some(None))` when the message does not exist (deleted).
+async fn channel_message(
+    sh: &Shared,
+    chat: i64,
+    msg: i32,
+) -> anyhow::Result<Option<Option<tl::types::Message>>> {
     let Some(channel) = sh
         .session
-        .peer_ref(PeerId::channel(group).expect("channel id"))
+        .peer_ref(PeerId::channel(chat).expect("channel id"))
         .await?
     else {
         return Ok(None);
     };
     let req = tl::functions::channels::GetMessages {
         channel: (&channel).into(),
-        id: vec![tl::types::InputMessageId { id: root }.into()],
+        id: vec![tl::types::InputMessageId { id: msg }.into()],
     };
     let msgs = match invoke(&sh.client, &req).await? {
         tl::enums::messages::Messages::Messages(m) => m.messages,
@@ -1811,12 +1816,19 @@ async fn discussion_origin(sh: &Shared, group: i64, root: i32) -> anyhow::Result
         tl::enums::messages::Messages::ChannelMessages(m) => m.messages,
         tl::enums::messages::Messages::NotModified(_) => vec![],
     };
-    Ok(msgs.into_iter().find_map(|m| match m {
-        tl::enums::Message::Message(m) => match m.fwd_from {
-            Some(tl::enums::MessageFwdHeader::Header(f)) => f.channel_post.or(f.saved_from_msg_id),
-            None => None,
-        },
+    Ok(Some(msgs.into_iter().find_map(|m| match m {
+        tl::enums::Message::Message(m) => Some(m),
         _ => None,
+    })))
+}
+
+/// The channel post a discussion-group thread belongs to: the thread root is
+/// the automatic forward, whose `fwd_from.channel_post` is the post's id.
+async fn discussion_origin(sh: &Shared, group: i64, root: i32) -> anyhow::Result<Option<i32>> {
+    let root = channel_message(sh, group, root).await?.flatten();
+    Ok(root.and_then(|m| match m.fwd_from {
+        Some(tl::enums::MessageFwdHeader::Header(f)) => f.channel_post.or(f.saved_from_msg_id),
+        None => None,
     }))
 }
 
@@ -1915,24 +1927,8 @@ pub(crate) async fn still_valid(
 }
 
 async fn comment_exists(sh: &Shared, chat: i64, msg: i32) -> anyhow::Result<bool> {
-    let Some(channel) = sh
-        .session
-        .peer_ref(PeerId::channel(chat).expect("channel id"))
+    // A chat the session does not know cannot be asked: no evidence of deletion.
+    Ok(channel_message(sh, chat, msg)
         .await?
-    else {
-        return Ok(true);
-    };
-    let req = tl::functions::channels::GetMessages {
-        channel: (&channel).into(),
-        id: vec![tl::types::InputMessageId { id: msg }.into()],
-    };
-    let msgs = match invoke(&sh.client, &req).await? {
-        tl::enums::messages::Messages::Messages(m) => m.messages,
-        tl::enums::messages::Messages::Slice(m) => m.messages,
-        tl::enums::messages::Messages::ChannelMessages(m) => m.messages,
-        tl::enums::messages::Messages::NotModified(_) => vec![],
-    };
-    Ok(msgs
-        .iter()
-        .any(|m| matches!(m, tl::enums::Message::Message(_))))
+        .is_none_or(|m| m.is_some()))
 }
