@@ -301,25 +301,10 @@ impl Engine {
         now: i64,
     ) -> Result<ActionOutcome> {
         let out = self.store.write(|tx| -> Result<ActionOutcome> {
-            let lead = store::leads::get_lead(tx, lead)?
-                .ok_or_else(|| StoreError::Corrupt(format!("no lead {lead}")))?;
-            let offer = load_offer(tx, lead.offer_id)?;
-            let (conv, _) = store::conversions::ensure(
-                tx,
-                lead.offer_id,
-                Some(lead.id),
-                lead.tg_user_id,
-                action,
-                lead.premium_at_start,
-                now,
-            )?;
-            if conv.status != ConversionStatus::Lead {
-                return Ok(ActionOutcome::AlreadyDecided(conv));
-            }
-            let subject = Subject {
-                conversion: Some(conv.id),
-                lead: Some(lead.id),
-                ..Default::default()
+            let premium = store::leads::get_lead(tx, lead)?.is_some_and(|l| l.premium_at_start);
+            let (offer, conv, subject) = match open(tx, lead, action, premium, now)? {
+                Open::Pending(offer, conv, subject) => (offer, conv, subject),
+                Open::Decided(conv) => return Ok(ActionOutcome::AlreadyDecided(conv)),
             };
             store::audit::record(tx, subject, now, "check", evidence)?;
             Ok(ActionOutcome::Decided(reject(
@@ -460,34 +445,18 @@ fn observe(
     evidence: &str,
     now: i64,
 ) -> Result<ActionOutcome> {
-    let lead = store::leads::get_lead(tx, lead)?
-        .ok_or_else(|| StoreError::Corrupt(format!("no lead {lead}")))?;
-    let offer = load_offer(tx, lead.offer_id)?;
-    let (conv, _) = store::conversions::ensure(
-        tx,
-        lead.offer_id,
-        Some(lead.id),
-        lead.tg_user_id,
-        action,
-        premium,
-        now,
-    )?;
-    if conv.status != ConversionStatus::Lead {
-        return Ok(ActionOutcome::AlreadyDecided(conv));
-    }
-    let subject = Subject {
-        conversion: Some(conv.id),
-        lead: Some(lead.id),
-        ..Default::default()
+    let (offer, conv, subject) = match open(tx, lead, action, premium, now)? {
+        Open::Pending(offer, conv, subject) => (offer, conv, subject),
+        Open::Decided(conv) => return Ok(ActionOutcome::AlreadyDecided(conv)),
     };
     store::audit::record(tx, subject, now, "action", evidence)?;
     let (total, since) = usage_needed(&offer.caps, now, &offer.timezone);
-    let usage = store::conversions::usage(tx, lead.offer_id, total, since)?;
+    let usage = store::conversions::usage(tx, conv.offer_id, total, since)?;
     let mut decision = decide_action(&offer, usage, premium, now);
     if let Decision::Accept { price, .. } = decision {
         // The conditional debit is the last word on money: two decisions
         // racing for the last Stars cannot both pass.
-        if !store::offers::spend_budget(tx, lead.offer_id, price, now)? {
+        if !store::offers::spend_budget(tx, conv.offer_id, price, now)? {
             decision = Decision::Reject(RejectReason::BudgetExhausted);
         }
     }
@@ -524,6 +493,38 @@ fn observe(
             tx, &offer, &conv, reason, false, now,
         )?)),
     }
+}
+
+/// A conversion about to be decided, or the decision it already has.
+enum Open {
+    Pending(Offer, Conversion, Subject),
+    Decided(Conversion),
+}
+
+/// Loads (creating if needed) the lead's conversion for `action`. A conversion
+/// past `lead` was decided before: the caller reports that instead of deciding twice.
+fn open(tx: &Connection, lead: LeadId, action: Action, premium: bool, now: i64) -> Result<Open> {
+    let lead = store::leads::get_lead(tx, lead)?
+        .ok_or_else(|| StoreError::Corrupt(format!("no lead {lead}")))?;
+    let offer = load_offer(tx, lead.offer_id)?;
+    let (conv, _) = store::conversions::ensure(
+        tx,
+        lead.offer_id,
+        Some(lead.id),
+        lead.tg_user_id,
+        action,
+        premium,
+        now,
+    )?;
+    if conv.status != ConversionStatus::Lead {
+        return Ok(Open::Decided(conv));
+    }
+    let subject = Subject {
+        conversion: Some(conv.id),
+        lead: Some(lead.id),
+        ..Default::default()
+    };
+    Ok(Open::Pending(offer, conv, subject))
 }
 
 fn load_offer(c: &Connection, id: OfferId) -> Result<Offer> {
