@@ -497,7 +497,7 @@ fn observe(
 
 /// A conversion about to be decided, or the decision it already has.
 enum Open {
-    Pending(Offer, Conversion, Subject),
+    Pending(Box<Offer>, Conversion, Subject),
     Decided(Conversion),
 }
 
@@ -524,7 +524,7 @@ fn open(tx: &Connection, lead: LeadId, action: Action, premium: bool, now: i64) 
         lead: Some(lead.id),
         ..Default::default()
     };
-    Ok(Open::Pending(offer, conv, subject))
+    Ok(Open::Pending(Box::new(offer), conv, subject))
 }
 
 fn load_offer(c: &Connection, id: OfferId) -> Result<Offer> {

@@ -1040,7 +1040,8 @@ async fn on_callback(
             }
         },
         Action::Boost => {
-            if has_boost(sh, &offer, uid).await? {
+            let boosting = has_boost(sh, &offer, uid).await?;
+            if boosting {
                 q.answer().send().await?;
                 let premium = sh
                     .ctx
