@@ -23,7 +23,7 @@ use super::query::ClickParams;
 use super::router::{HttpError, Reply};
 use super::server::Context;
 use crate::domain::offer::OfferStatus;
-use crate::domain::token::click_token as new_token;
+use crate::domain::token::click_token_at;
 use crate::store::clicks::{record_click, NewClick, RecordedClick};
 use crate::store::offers::offer_click_info;
 use crate::store::{unix_now, Connection, OfferId, Store, StoreError};
@@ -193,7 +193,7 @@ fn record(tx: &Connection, job: &Job) -> Result<Outcome, StoreError> {
                 ip: c.ip.as_deref(),
                 user_agent: c.user_agent.as_deref(),
             };
-            Outcome::Recorded(record_click(tx, &new, job.now, new_token)?)
+            Outcome::Recorded(record_click(tx, &new, job.now, || click_token_at(job.now))?)
         }
         Some(other) => Outcome::Unavailable(other),
     })
