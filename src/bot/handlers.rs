@@ -1214,6 +1214,37 @@ async fn joined_or_left(
     Ok(())
 }
 
+/// Applies an update about a reversible action: done decides it (once), undone
+/// takes it back while it is in hold. Repeats change nothing.
+async fn reversible(
+    sh: &Shared,
+    lead: &Lead,
+    action: Action,
+    done: bool,
+    premium: bool,
+    evidence: &str,
+    t: i64,
+) -> anyhow::Result<()> {
+    let conv = conversion_of(sh, lead, action)?;
+    if done {
+        if conv
+            .as_ref()
+            .is_none_or(|c| c.status == ConversionStatus::Lead)
+        {
+            let out = sh
+                .ctx
+                .engine
+                .action_observed(lead.id, action, premium, evidence, t)?;
+            notify(sh, lead, &out).await;
+        }
+    } else if let Some(c) = conv.filter(|c| c.status == ConversionStatus::Hold) {
+        sh.ctx
+            .engine
+            .action_undone(c.id, RejectReason::Undone, evidence, t)?;
+    }
+    Ok(())
+}
+
 fn is_member(p: &Option<tl::enums::ChannelParticipant>) -> bool {
     use tl::enums::ChannelParticipant as P;
     matches!(
@@ -1302,32 +1333,24 @@ async fn on_raw(sh: &Arc<Shared>, raw: tl::enums::Update, peers: &PeerMap) -> an
                     format!("added: {added}"),
                     u.date as i64,
                 );
-                let conv = conversion_of(sh, &lead, Action::Reaction)?;
-                if added {
-                    if conv
-                        .as_ref()
-                        .is_none_or(|c| c.status == ConversionStatus::Lead)
-                    {
-                        let out = sh.ctx.engine.action_observed(
-                            lead.id,
-                            Action::Reaction,
-                            premium_of(sh, user, peers),
-                            &format!(
-                                "updateBotMessageReaction on message {} in chat {chat}",
-                                u.msg_id
-                            ),
-                            t,
-                        )?;
-                        notify(sh, &lead, &out).await;
-                    }
-                } else if let Some(c) = conv.filter(|c| c.status == ConversionStatus::Hold) {
-                    sh.ctx.engine.action_undone(
-                        c.id,
-                        RejectReason::Undone,
-                        "updateBotMessageReaction: reaction removed",
-                        t,
-                    )?;
-                }
+                let evidence = if added {
+                    format!(
+                        "updateBotMessageReaction on message {} in chat {chat}",
+                        u.msg_id
+                    )
+                } else {
+                    "updateBotMessageReaction: reaction removed".to_string()
+                };
+                reversible(
+                    sh,
+                    &lead,
+                    Action::Reaction,
+                    added,
+                    premium_of(sh, user, peers),
+                    &evidence,
+                    t,
+                )
+                .await?;
             }
         }
         U::MessagePollVote(u) => {
@@ -1349,29 +1372,22 @@ async fn on_raw(sh: &Arc<Shared>, raw: tl::enums::Update, peers: &PeerMap) -> an
             if lead.tg_user_id != user {
                 return Ok(());
             }
-            let conv = conversion_of(sh, &lead, Action::PollVote)?;
-            if !u.options.is_empty() {
-                if conv
-                    .as_ref()
-                    .is_none_or(|c| c.status == ConversionStatus::Lead)
-                {
-                    let out = sh.ctx.engine.action_observed(
-                        lead.id,
-                        Action::PollVote,
-                        premium_of(sh, user, peers),
-                        &format!("updateMessagePollVote on poll {}", u.poll_id),
-                        t,
-                    )?;
-                    notify(sh, &lead, &out).await;
-                }
-            } else if let Some(c) = conv.filter(|c| c.status == ConversionStatus::Hold) {
-                sh.ctx.engine.action_undone(
-                    c.id,
-                    RejectReason::Undone,
-                    "updateMessagePollVote: vote retracted",
-                    t,
-                )?;
-            }
+            let voted = !u.options.is_empty();
+            let evidence = if voted {
+                format!("updateMessagePollVote on poll {}", u.poll_id)
+            } else {
+                "updateMessagePollVote: vote retracted".to_string()
+            };
+            reversible(
+                sh,
+                &lead,
+                Action::PollVote,
+                voted,
+                premium_of(sh, user, peers),
+                &evidence,
+                t,
+            )
+            .await?;
         }
         U::BotPrecheckoutQuery(u) => on_precheckout(sh, u).await?,
         U::BotPurchasedPaidMedia(u) => {
