@@ -111,27 +111,37 @@ fn join_request_approves_only_the_attributed_user() {
     assert!(w.sim.is_member(ch, ann));
 }
 
-#[test]
-fn comment_under_the_right_post_counts() {
-    let w = World::new();
+/// A channel with a linked discussion group (the bot admin of both) and one
+/// post; returns (channel, group, post, the comment offer's target).
+fn blog(w: &World, name: &str) -> (i64, i64, i32, Target) {
     let ch = w
         .sim
-        .add_channel(ChatSpec::new("Blog").username("blog"))
+        .add_channel(ChatSpec::new(name).username(name))
         .unwrap();
-    let group = w.sim.add_supergroup(ChatSpec::new("Blog chat")).unwrap();
+    let group = w
+        .sim
+        .add_supergroup(ChatSpec::new(&format!("{name} chat")))
+        .unwrap();
     w.sim.link_discussion(ch, group).unwrap();
     w.sim.set_bot_admin(ch, AdminRights::all()).unwrap();
     w.sim.set_bot_admin(group, AdminRights::all()).unwrap();
     let post = w.sim.post_to_channel(ch, "Big news").unwrap();
-    let other_post = w.sim.post_to_channel(ch, "Old news").unwrap();
     let target = Target {
         chat_id: Some(ch),
         chat_kind: Some(ChatKind::Channel),
-        username: Some("blog".into()),
+        username: Some(name.into()),
         msg_id: Some(post),
         discussion_chat_id: Some(group),
         ..Default::default()
     };
+    (ch, group, post, target)
+}
+
+#[test]
+fn comment_under_the_right_post_counts() {
+    let w = World::new();
+    let (ch, group, post, target) = blog(&w, "blog");
+    let other_post = w.sim.post_to_channel(ch, "Old news").unwrap();
     let offer = w.offer(Action::Comment, target, |_| {});
     let ivy = w.sim.add_user(UserSpec::new("Ivy")).unwrap();
     start(&w, offer, ivy, "c-ivy");
@@ -159,23 +169,7 @@ fn comment_under_the_right_post_counts() {
 fn a_comment_deleted_unseen_fails_the_hold_end_recheck() {
     // If the deletion update is lost, the re-check at hold end (channels.getMessages) catches it.
     let w = World::new();
-    let ch = w
-        .sim
-        .add_channel(ChatSpec::new("Blog2").username("blog2"))
-        .unwrap();
-    let group = w.sim.add_supergroup(ChatSpec::new("Blog2 chat")).unwrap();
-    w.sim.link_discussion(ch, group).unwrap();
-    w.sim.set_bot_admin(ch, AdminRights::all()).unwrap();
-    w.sim.set_bot_admin(group, AdminRights::all()).unwrap();
-    let post = w.sim.post_to_channel(ch, "News").unwrap();
-    let target = Target {
-        chat_id: Some(ch),
-        chat_kind: Some(ChatKind::Channel),
-        username: Some("blog2".into()),
-        msg_id: Some(post),
-        discussion_chat_id: Some(group),
-        ..Default::default()
-    };
+    let (ch, group, post, target) = blog(&w, "blog2");
     let offer = w.offer(Action::Comment, target, |_| {});
     let (uma, vic) = (
         w.sim.add_user(UserSpec::new("Uma")).unwrap(),
