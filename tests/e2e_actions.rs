@@ -630,3 +630,53 @@ fn relay_is_refused_for_offers_telegram_verifies() {
     );
     assert_eq!(status, 422, "{text}");
 }
+
+#[test]
+fn an_undo_after_the_window_but_before_the_check_fails_it() {
+    // The scheduler runs only when poked, so the undo lands between the end of
+    // the window and the sweep deterministically.
+    let w = World::with_tick(std::time::Duration::from_secs(3600));
+    let group = w
+        .sim
+        .add_supergroup(ChatSpec::new("Late").username("lategrp"))
+        .unwrap();
+    w.sim.set_bot_admin(group, AdminRights::all()).unwrap();
+    let poster = w.sim.add_user(UserSpec::new("P")).unwrap();
+    w.sim.add_member(group, poster).unwrap();
+    let msg = w.sim.send_group_message(group, poster, "react").unwrap();
+    let target = Target {
+        chat_id: Some(group),
+        chat_kind: Some(ChatKind::Supergroup),
+        username: Some("lategrp".into()),
+        msg_id: Some(msg),
+        ..Default::default()
+    };
+    let offer = w.offer(Action::Reaction, target, |o| o.hold_seconds = 600);
+    let wes = w.sim.add_user(UserSpec::new("Wes")).unwrap();
+    w.sim.add_member(group, wes).unwrap();
+    start(&w, offer, wes, "c-wes");
+    w.wait_message(wes, "react to the message");
+    w.sim.user_react(wes, group, msg, "👍").unwrap();
+    w.wait_status(offer, wes, Action::Reaction, ConversionStatus::Hold);
+    w.clock.advance(601);
+    w.sim.user_unreact(wes, group, msg).unwrap();
+    let recorded = wait_until(|| {
+        w.store()
+            .read(|c| {
+                tgtrack::store::audit::has_entry(
+                    c,
+                    w.conversion(offer, wes, Action::Reaction).unwrap().id,
+                    "undone",
+                )
+            })
+            .unwrap()
+    });
+    assert!(recorded);
+    w.daemon().poke_scheduler();
+    assert_eq!(
+        w.wait_status(offer, wes, Action::Reaction, ConversionStatus::Rejected)
+            .reason
+            .as_deref(),
+        Some("recheck_failed")
+    );
+}

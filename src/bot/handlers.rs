@@ -1937,9 +1937,23 @@ pub(crate) async fn still_valid(
                 .read(|x| store::users::is_blocked(x, c.tg_user_id))?;
             (!blocked, format!("bot blocked = {blocked}"))
         }
-        // Telegram offers bots no re-check for these (telegram.md 1.3, 1.9); an undo
-        // during the hold arrives as an update and has already rejected the conversion.
-        _ => (true, "no undo was seen during the hold window".into()),
+        // Telegram offers bots no re-check for these (telegram.md 1.3, 1.9). An undo
+        // inside the window has already rejected the conversion; one seen after the
+        // window but before this check fails it, as a left member fails getParticipant.
+        _ => {
+            let undone = sh
+                .ctx
+                .store
+                .read(|x| store::audit::has_entry(x, c.id, "undone"))?;
+            if undone {
+                (
+                    false,
+                    "the action was undone after the hold window, before this check".into(),
+                )
+            } else {
+                (true, "no undo was seen".into())
+            }
+        }
     }))
 }
 

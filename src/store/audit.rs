@@ -25,6 +25,14 @@ pub fn record(c: &Connection, s: Subject, at: i64, kind: &str, detail: &str) -> 
     Ok(())
 }
 
+/// Whether a conversion's trail has an entry of this kind (e.g. an "undone").
+pub fn has_entry(c: &Connection, id: ConversionId, kind: &str) -> Result<bool> {
+    Ok(c.prepare_cached(
+        "SELECT EXISTS (SELECT 1 FROM audit WHERE conversion_id = ?1 AND kind = ?2)",
+    )?
+    .query_row(params![id, kind], |r| r.get(0))?)
+}
+
 /// The whole story of a conversion, oldest first: the click, the start, the
 /// action, each check and decision, and each postback attempt.
 pub fn trail_for_conversion(c: &Connection, id: ConversionId) -> Result<Vec<AuditEntry>> {

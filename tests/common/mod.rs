@@ -110,6 +110,8 @@ pub struct World {
     pub dir: tempfile::TempDir,
     pub clock: Clock,
     pub cfg: Config,
+    /// How often the daemon's scheduler runs by itself (it also runs when poked).
+    pub tick: Duration,
 }
 
 pub fn config(dir: &std::path::Path, sim: &Sim) -> Config {
@@ -148,6 +150,12 @@ allow_private_targets = true
 
 impl World {
     pub fn new() -> World {
+        World::with_tick(Duration::from_millis(100))
+    }
+
+    /// A world whose scheduler runs only every `tick` (or when poked): for
+    /// tests that must place an event before the next sweep.
+    pub fn with_tick(tick: Duration) -> World {
         let _ = env_logger::builder().is_test(true).try_init();
         let sim = Sim::start(SimConfig {
             precheckout_timeout: Duration::from_secs(3),
@@ -165,6 +173,7 @@ impl World {
             dir,
             clock,
             cfg,
+            tick,
         };
         w.start_daemon();
         w
@@ -175,7 +184,7 @@ impl World {
         let opts = StartOptions {
             listener: Some(listener),
             clock: self.clock.clone(),
-            tick: Duration::from_millis(100),
+            tick: self.tick,
             checkpoint_every: Duration::from_millis(200),
         };
         self.daemon = Some(app::start(self.cfg.clone(), opts).unwrap());
