@@ -320,3 +320,31 @@ fn a_wrong_bot_token_is_refused_at_start_naming_the_key() {
         .expect("a wrong token must not start");
     assert!(format!("{err:#}").contains("telegram.bot_token"), "{err:#}");
 }
+
+#[test]
+fn short_messages_from_known_users_keep_their_premium_flag() {
+    // Telegram sends a known user's private message as updateShortMessage, with
+    // no user object: the bot must still answer, and must not reset the stored
+    // Premium flag or language from the missing object.
+    let w = World::new();
+    w.sim.set_short_messages(true);
+    let (ch, target) = channel(&w, "shortnews");
+    let offer = w.offer(Action::JoinChannel, target, |_| {});
+    let second = w.offer(Action::StartBot, Target::default(), |_| {});
+    let kay = w
+        .sim
+        .add_user(UserSpec::new("Kay").lang("ru").premium(true))
+        .unwrap();
+    let first_token = w.click(offer, "s-1");
+    w.sim.user_start_bot(kay, Some(&first_token)).unwrap();
+    w.wait_message(kay, "подпишитесь");
+    // Now Kay is known: this start arrives without the user object.
+    let token = w.click(second, "s-2");
+    w.sim.user_start_bot(kay, Some(&token)).unwrap();
+    let c = w.wait_status(second, kay, Action::StartBot, ConversionStatus::Hold);
+    assert!(c.is_premium, "the stored Premium flag is kept");
+    assert_eq!(c.price, 10);
+    w.wait_message(kay, "Готово");
+    w.sim.user_join(kay, ch).unwrap();
+    w.wait_status(offer, kay, Action::JoinChannel, ConversionStatus::Hold);
+}
