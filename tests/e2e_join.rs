@@ -348,3 +348,18 @@ fn short_messages_from_known_users_keep_their_premium_flag() {
     w.sim.user_join(kay, ch).unwrap();
     w.wait_status(offer, kay, Action::JoinChannel, ConversionStatus::Hold);
 }
+
+#[test]
+fn flood_wait_is_slept_through_not_fatal() {
+    let w = World::new();
+    let (_ch, target) = channel(&w, "floodnews");
+    let offer = w.offer(Action::JoinChannel, target, |_| {});
+    let lou = w.sim.add_user(UserSpec::new("Lou")).unwrap();
+    let token = w.click(offer, "c-lou");
+    // Telegram says "too often" twice: grammers sleeps through the first, the
+    // bot through the second, and the task card still arrives.
+    w.sim
+        .inject_error("channels.getParticipant", 420, "FLOOD_WAIT_1", 2);
+    w.sim.user_start_bot(lou, Some(&token)).unwrap();
+    w.wait_message(lou, "join @floodnews");
+}

@@ -589,6 +589,15 @@ impl Sim {
 
     // ----- fault injection -------------------------------------------------------------------
 
+    /// The next `times` calls of `method` (e.g. `"channels.getParticipant"`) are answered with
+    /// `rpc_error{code, message}` instead of running: e.g. `(420, "FLOOD_WAIT_2")`, which
+    /// Telegram sends when a method is called too often (https://core.telegram.org/api/errors).
+    pub fn inject_error(&self, method: &str, code: i32, message: &str, times: u32) {
+        self.world()
+            .injected_errors
+            .push((method.to_string(), code, message.to_string(), times));
+    }
+
     /// The next push to the bot is logged but not sent (the client must recover the gap).
     pub fn drop_next_push(&self) {
         self.world().drop_next_push = true;

@@ -74,6 +74,18 @@ pub fn unwrap_request(mut body: Vec<u8>) -> Vec<u8> {
 /// Answers one request. Runs under the world lock.
 pub fn dispatch(w: &mut World, caller: &Caller, body: &[u8]) -> Vec<u8> {
     let id = ctor(body);
+    // Fault injection (e.g. FLOOD_WAIT_2 on channels.getParticipant), so clients'
+    // error handling can be tested; the method itself does not run.
+    let name = tl::name_for_id(id);
+    if let Some(e) = w
+        .injected_errors
+        .iter_mut()
+        .find(|e| e.0 == name && e.3 > 0)
+    {
+        e.3 -= 1;
+        log::debug!("rpc {name} -> injected {} {}", e.1, e.2);
+        return tlb::rpc_error(e.1, &e.2);
+    }
     // A bug in a handler must not drop the client's connection or leave its request hanging
     // (issue 3): answer 500 and keep serving.
     let result =

@@ -263,6 +263,8 @@ pub struct World {
     pub next_id: i64,
     pub next_query: i64,
     pub drop_next_push: bool,
+    /// Errors to answer instead of running a method: (method name, code, message, times left).
+    pub injected_errors: Vec<(String, i32, String, u32)>,
     pub pushes_dropped: u64,
     /// phone -> phone_code_hash of a pending `auth.sendCode`.
     pub login_codes: HashMap<String, String>,
@@ -311,6 +313,7 @@ impl World {
             next_id: 1_000_000,
             next_query: 7_000_000_000,
             drop_next_push: false,
+            injected_errors: Vec::new(),
             pushes_dropped: 0,
             login_codes: HashMap::new(),
             password_needed: HashMap::new(),
