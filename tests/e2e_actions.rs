@@ -680,3 +680,22 @@ fn an_undo_after_the_window_but_before_the_check_fails_it() {
         Some("recheck_failed")
     );
 }
+
+#[test]
+fn reaction_on_a_post_counts_on_its_discussion_copy() {
+    // Channel reactions are anonymous; the offer asks for one on the post's copy
+    // in the linked group, where the bot (an admin) sees who reacted.
+    let w = World::new();
+    let (ch, group, post, target) = blog(&w, "reactblog");
+    let offer = w.offer(Action::Reaction, target, |_| {});
+    let xia = w.sim.add_user(UserSpec::new("Xia")).unwrap();
+    w.sim.add_member(group, xia).unwrap();
+    start(&w, offer, xia, "c-xia");
+    w.wait_message(xia, "react to the message");
+    let copy = w
+        .sim
+        .discussion_copy(ch, post)
+        .expect("the post was forwarded to the group");
+    w.sim.user_react(xia, group, copy, "🔥").unwrap();
+    w.wait_status(offer, xia, Action::Reaction, ConversionStatus::Hold);
+}

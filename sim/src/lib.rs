@@ -589,6 +589,17 @@ impl Sim {
 
     // ----- fault injection -------------------------------------------------------------------
 
+    /// The id, in the linked discussion group, of a channel post's automatic forward (where
+    /// its comments and public reactions live, https://core.telegram.org/api/discussion).
+    pub fn discussion_copy(&self, channel: i64, post: i32) -> Option<i32> {
+        self.world()
+            .chats
+            .get(&channel)?
+            .msgs
+            .get(&post)?
+            .discussion_copy
+    }
+
     /// The next `times` calls of `method` (e.g. `"channels.getParticipant"`) are answered with
     /// `rpc_error{code, message}` instead of running: e.g. `(420, "FLOOD_WAIT_2")`, which
     /// Telegram sends when a method is called too often (https://core.telegram.org/api/errors).
