@@ -48,6 +48,9 @@ pub enum Command {
     /// Inspect and retry postbacks.
     #[command(subcommand)]
     Postback(PostbackCmd),
+    /// Minimum prices per action (the config's [pricing], overridable at run time).
+    #[command(subcommand)]
+    Price(PriceCmd),
     /// Per-day figures per offer.
     Stats(StatsArgs),
     /// The audit trail of a conversion: click, start, action, checks, postbacks.
@@ -218,6 +221,21 @@ pub enum PostbackCmd {
     },
 }
 
+#[derive(Subcommand, Debug)]
+pub enum PriceCmd {
+    /// Show the minimum price of every action, and where it comes from.
+    Show,
+    /// Override an action's minimum price; new offers cannot be priced below it.
+    Set {
+        #[arg(long)]
+        action: String,
+        #[arg(long)]
+        regular: i64,
+        #[arg(long)]
+        premium: i64,
+    },
+}
+
 #[derive(Args, Debug)]
 pub struct StatsArgs {
     #[arg(long)]
@@ -343,6 +361,11 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
             let store = open_store(&cfg)?;
             postback_cmd(&cfg, &store, cmd)
         }
+        Command::Price(cmd) => {
+            let cfg = load_config(&cli)?;
+            let store = open_store(&cfg)?;
+            price_cmd(&cfg, &store, cmd)
+        }
         Command::Stats(args) => {
             let cfg = load_config(&cli)?;
             let store = open_store(&cfg)?;
@@ -391,6 +414,48 @@ fn postback_cmd(cfg: &Config, store: &Store, cmd: &PostbackCmd) -> anyhow::Resul
         }
     }
     Ok(())
+}
+
+fn price_cmd(cfg: &Config, store: &Store, cmd: &PriceCmd) -> anyhow::Result<()> {
+    match cmd {
+        PriceCmd::Show => {
+            println!("{:<16} {:>8} {:>8}  source", "action", "regular", "premium");
+            for action in crate::domain::offer::ALL_ACTIONS {
+                let p = store::settings::min_price(store, &cfg.pricing, action)?;
+                let source = if p == cfg.pricing.minimum(action) {
+                    "config"
+                } else {
+                    "override"
+                };
+                println!(
+                    "{:<16} {:>8} {:>8}  {source}",
+                    action.as_str(),
+                    p.regular,
+                    p.premium
+                );
+            }
+            Ok(())
+        }
+        PriceCmd::Set {
+            action,
+            regular,
+            premium,
+        } => {
+            let action: Action = action
+                .parse()
+                .map_err(|e| usage(format!("--action: {e}")))?;
+            if !(0..=1_000_000).contains(regular) || !(0..=1_000_000).contains(premium) {
+                return Err(usage("prices must be 0..=1000000 Stars"));
+            }
+            let price = PricePair {
+                regular: *regular,
+                premium: *premium,
+            };
+            store.write(|tx| store::settings::set_min_price(tx, action, price))?;
+            println!("minimum price of {action}: {regular} / {premium} Stars (regular / Premium)");
+            Ok(())
+        }
+    }
 }
 
 fn backup_cmd(cfg: &Config, dest: &Path) -> anyhow::Result<()> {

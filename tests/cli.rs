@@ -153,6 +153,56 @@ fn offer_lifecycle_from_the_shell() {
     )
     .contains("post_json"));
 
+    // Minimum prices: shown with their source, raised at run time, enforced on new offers.
+    assert!(ok(&cfg, &["price", "show"]).contains("join_channel"));
+    assert!(ok(
+        &cfg,
+        &[
+            "price",
+            "set",
+            "--action",
+            "join_channel",
+            "--regular",
+            "8",
+            "--premium",
+            "12"
+        ]
+    )
+    .contains("8 / 12"));
+    assert!(ok(&cfg, &["price", "show"]).contains("override"));
+    assert!(usage_error(
+        &cfg,
+        &[
+            "offer",
+            "create",
+            "--name",
+            "y",
+            "--action",
+            "join_channel",
+            "--username",
+            "b",
+            "--price",
+            "5",
+            "--price-premium",
+            "12"
+        ]
+    )
+    .contains("minimum 8"));
+    assert!(usage_error(
+        &cfg,
+        &[
+            "price",
+            "set",
+            "--action",
+            "forward",
+            "--regular",
+            "1",
+            "--premium",
+            "1"
+        ]
+    )
+    .contains("share"));
+
     // Refusals name the problem.
     assert!(usage_error(
         &cfg,

@@ -24,9 +24,7 @@ pub mod report;
 pub mod session;
 pub mod settings;
 pub mod shares;
-pub mod stats;
 pub mod users;
-pub mod wizard;
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;

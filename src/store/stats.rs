@@ -1,1 +1,0 @@
-//! (filled in by its owner; see store/mod.rs)
