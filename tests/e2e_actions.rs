@@ -195,12 +195,12 @@ fn a_comment_deleted_unseen_fails_the_hold_end_recheck() {
     w.wait_status(offer, vic, Action::Comment, ConversionStatus::Approved);
 }
 
-#[test]
-fn reaction_in_a_group_counts_and_unreacting_rejects() {
-    let w = World::new();
+/// A public supergroup (the bot an admin) with one member's message; returns
+/// (group, message, the reaction offer's target).
+fn group_message(w: &World, name: &str) -> (i64, i32, Target) {
     let group = w
         .sim
-        .add_supergroup(ChatSpec::new("Chat").username("chatgrp"))
+        .add_supergroup(ChatSpec::new(name).username(name))
         .unwrap();
     w.sim.set_bot_admin(group, AdminRights::all()).unwrap();
     let poster = w.sim.add_user(UserSpec::new("Poster")).unwrap();
@@ -212,10 +212,17 @@ fn reaction_in_a_group_counts_and_unreacting_rejects() {
     let target = Target {
         chat_id: Some(group),
         chat_kind: Some(ChatKind::Supergroup),
-        username: Some("chatgrp".into()),
+        username: Some(name.into()),
         msg_id: Some(msg),
         ..Default::default()
     };
+    (group, msg, target)
+}
+
+#[test]
+fn reaction_in_a_group_counts_and_unreacting_rejects() {
+    let w = World::new();
+    let (group, msg, target) = group_message(&w, "chatgrp");
     let offer = w.offer(Action::Reaction, target, |_| {});
     let jay = w.sim.add_user(UserSpec::new("Jay")).unwrap();
     w.sim.add_member(group, jay).unwrap();
@@ -636,21 +643,7 @@ fn an_undo_after_the_window_but_before_the_check_fails_it() {
     // The scheduler runs only when poked, so the undo lands between the end of
     // the window and the sweep deterministically.
     let w = World::with_tick(std::time::Duration::from_secs(3600));
-    let group = w
-        .sim
-        .add_supergroup(ChatSpec::new("Late").username("lategrp"))
-        .unwrap();
-    w.sim.set_bot_admin(group, AdminRights::all()).unwrap();
-    let poster = w.sim.add_user(UserSpec::new("P")).unwrap();
-    w.sim.add_member(group, poster).unwrap();
-    let msg = w.sim.send_group_message(group, poster, "react").unwrap();
-    let target = Target {
-        chat_id: Some(group),
-        chat_kind: Some(ChatKind::Supergroup),
-        username: Some("lategrp".into()),
-        msg_id: Some(msg),
-        ..Default::default()
-    };
+    let (group, msg, target) = group_message(&w, "lategrp");
     let offer = w.offer(Action::Reaction, target, |o| o.hold_seconds = 600);
     let wes = w.sim.add_user(UserSpec::new("Wes")).unwrap();
     w.sim.add_member(group, wes).unwrap();

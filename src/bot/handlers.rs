@@ -166,12 +166,18 @@ fn premium_of(sh: &Shared, user: i64, peers: &PeerMap) -> bool {
         .is_some_and(|u| u.is_premium)
 }
 
-async fn send(sh: &Shared, user: i64, msg: InputMessage) -> anyhow::Result<()> {
-    let peer = sh
-        .session
-        .peer_ref(PeerId::user(user).ok_or_else(|| anyhow::anyhow!("bad user id {user}"))?)
+/// The session's reference to a user (id and access hash), needed to address
+/// them. Every user who wrote to the bot or acted in a chat it sees is cached.
+async fn user_ref(sh: &Shared, user: i64) -> anyhow::Result<grammers_session::types::PeerRef> {
+    let id = PeerId::user(user).ok_or_else(|| anyhow::anyhow!("{user} is not a user id"))?;
+    sh.session
+        .peer_ref(id)
         .await?
-        .ok_or_else(|| anyhow::anyhow!("user {user} is not in the session cache"))?;
+        .ok_or_else(|| anyhow::anyhow!("user {user} is not in the session cache"))
+}
+
+async fn send(sh: &Shared, user: i64, msg: InputMessage) -> anyhow::Result<()> {
+    let peer = user_ref(sh, user).await?;
     let mut tries = 0;
     loop {
         match sh.client.send_message(peer, msg.clone()).await {
@@ -641,13 +647,7 @@ pub(crate) async fn membership(
             offer.id
         );
     };
-    let Some(user_ref) = sh
-        .session
-        .peer_ref(PeerId::user(user).expect("user id"))
-        .await?
-    else {
-        anyhow::bail!("user {user} is not in the session cache");
-    };
+    let user_ref = user_ref(sh, user).await?;
     let req = tl::functions::channels::GetParticipant {
         channel: (&channel).into(),
         participant: (&user_ref).into(),
@@ -778,11 +778,7 @@ async fn send_media(
     user: i64,
     media: tl::enums::InputMedia,
 ) -> anyhow::Result<tl::enums::Updates> {
-    let peer = sh
-        .session
-        .peer_ref(PeerId::user(user).expect("user id"))
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("user {user} unknown"))?;
+    let peer = user_ref(sh, user).await?;
     let req = tl::functions::messages::SendMedia {
         silent: false,
         background: false,
@@ -1078,13 +1074,7 @@ pub(crate) async fn has_boost(sh: &Shared, offer: &Offer, user: i64) -> anyhow::
     let Some(channel) = target_channel(sh, offer).await? else {
         anyhow::bail!("offer {}: the bot cannot see the channel", offer.id)
     };
-    let Some(user_ref) = sh
-        .session
-        .peer_ref(PeerId::user(user).expect("user id"))
-        .await?
-    else {
-        return Ok(false);
-    };
+    let user_ref = user_ref(sh, user).await?;
     let req = tl::functions::premium::GetUserBoosts {
         peer: (&channel).into(),
         user_id: (&user_ref).into(),
@@ -1500,13 +1490,7 @@ async fn on_join_request(
     };
     // Approve only the attributed user; someone else using their link is declined.
     let approved = lead.tg_user_id == u.user_id;
-    let Some(user_ref) = sh
-        .session
-        .peer_ref(PeerId::user(u.user_id).expect("user id"))
-        .await?
-    else {
-        anyhow::bail!("join request from unknown user {}", u.user_id);
-    };
+    let user_ref = user_ref(sh, u.user_id).await?;
     let peer = sh
         .session
         .peer_ref(PeerId::from(&u.peer))
@@ -1699,13 +1683,9 @@ async fn refund(
     {
         return Ok(()); // a repeated payment update: already refunded
     }
-    let Some(user_ref) = sh
-        .session
-        .peer_ref(PeerId::user(user).expect("user id"))
-        .await?
-    else {
-        anyhow::bail!("cannot refund charge {charge_id}: user {user} is not in the session cache");
-    };
+    let user_ref = user_ref(sh, user)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot refund charge {charge_id}: {e:#}"))?;
     let req = tl::functions::payments::RefundStarsCharge {
         user_id: (&user_ref).into(),
         charge_id: charge_id.to_string(),
@@ -1816,11 +1796,11 @@ async fn channel_message(
     chat: i64,
     msg: i32,
 ) -> anyhow::Result<Option<Option<tl::types::Message>>> {
-    let Some(channel) = sh
-        .session
-        .peer_ref(PeerId::channel(chat).expect("channel id"))
-        .await?
-    else {
+    // An id outside the channel range (a corrupt row) is a chat we cannot ask about.
+    let Some(id) = PeerId::channel(chat) else {
+        return Ok(None);
+    };
+    let Some(channel) = sh.session.peer_ref(id).await? else {
         return Ok(None);
     };
     let req = tl::functions::channels::GetMessages {
