@@ -196,6 +196,19 @@ pub fn run_until_signal(cfg: Config) -> anyhow::Result<()> {
     let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGINT])
         .context("installing signal handlers")?;
     let daemon = start(cfg, StartOptions::default())?;
+    // If the HTTP server stops on its own (its listener died), stop waiting
+    // for a signal: shutting down returns its error, so the process exits
+    // non-zero and `Restart=on-failure` brings it back.
+    let (http_stop, signals_handle) = (daemon.http_stop.clone(), signals.handle());
+    std::thread::Builder::new()
+        .name("http-watch".into())
+        .spawn(move || {
+            http_stop.wait();
+            if http_stop.failure().is_some() {
+                signals_handle.close();
+            }
+        })
+        .context("spawning the HTTP watcher")?;
     if let Some(sig) = signals.forever().next() {
         log::info!("received signal {sig}; shutting down");
     }

@@ -106,6 +106,7 @@ struct RawHttp {
     #[serde(default)]
     trusted_proxies: Vec<String>,
     read_timeout: Option<String>,
+    max_connections: Option<i64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -183,6 +184,9 @@ pub struct HttpConfig {
     pub trusted_proxies: Vec<IpNet>,
     #[serde(with = "humantime_serde")]
     pub read_timeout: Duration,
+    /// Most connections open at once; `None` derives it from the open-file
+    /// limit at start (`http::server::default_max_connections`).
+    pub max_connections: Option<usize>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -348,6 +352,26 @@ impl Config {
             })
             .collect::<Result<Vec<_>, _>>()?;
         let read_timeout = duration("http.read_timeout", raw.http.read_timeout, "10s")?;
+        if read_timeout > MAX_READ_TIMEOUT {
+            return Err(err(
+                "http.read_timeout",
+                format!(
+                    "{} is more than the maximum of {}s: a client could hold a connection that long",
+                    humantime::format_duration(read_timeout),
+                    MAX_READ_TIMEOUT.as_secs()
+                ),
+            ));
+        }
+        let max_connections = match raw.http.max_connections {
+            None => None,
+            Some(n) if (16..=65_536).contains(&n) => Some(n as usize),
+            Some(n) => {
+                return Err(err(
+                    "http.max_connections",
+                    format!("{n} is out of range 16..=65536"),
+                ))
+            }
+        };
 
         let telegram = match raw.telegram {
             None => None,
@@ -421,6 +445,7 @@ impl Config {
                 threads: threads as usize,
                 trusted_proxies,
                 read_timeout,
+                max_connections,
             },
             telegram,
             postback,
@@ -520,6 +545,10 @@ fn validate_telegram(
         test_dc,
     })
 }
+
+/// The longest `http.read_timeout`: a client may hold a connection (and its
+/// thread) this long without finishing a request.
+pub const MAX_READ_TIMEOUT: Duration = Duration::from_secs(60);
 
 fn duration(key: &str, v: Option<String>, default: &str) -> Result<Duration, ConfigError> {
     let s = v.unwrap_or_else(|| default.to_string());

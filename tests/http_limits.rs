@@ -242,3 +242,131 @@ fn sixty_four_busy_keep_alive_connections_are_all_served() {
         "every connection kept being served"
     );
 }
+
+/// Issue 11, defect 3: a head sent one complete line at a time used to beat
+/// the deadline (checked only after a partial line): one header line every
+/// 300 ms kept a connection open until the 64-header cap (about 20 s here).
+/// The whole head must arrive within `read_timeout` whatever the pacing, and
+/// a silence right before the deadline must not add another socket timeout.
+#[test]
+fn a_head_sent_line_by_line_is_cut_at_the_deadline() {
+    use std::io::BufRead;
+    let srv = TestServer::start(Opts {
+        read_timeout: Duration::from_secs(2),
+        ..Opts::default()
+    });
+    let addr = srv.addr;
+    let paced = thread::spawn(move || {
+        let mut c = Conn::open(addr);
+        let started = Instant::now();
+        c.send(b"GET /healthz HTTP/1.1\r\nHost: t\r\n");
+        c.stream
+            .set_read_timeout(Some(Duration::from_millis(10)))
+            .unwrap();
+        for i in 0..60 {
+            thread::sleep(Duration::from_millis(300));
+            // Stop as soon as an answer is there, to time it.
+            if c.reader.fill_buf().is_ok_and(|b| !b.is_empty()) {
+                break;
+            }
+            if c.stream
+                .write_all(format!("X-Line-{i}: v\r\n").as_bytes())
+                .is_err()
+            {
+                break;
+            }
+        }
+        let took = started.elapsed();
+        c.stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        (c.read_response(false).map(|r| r.status), took)
+    });
+    let silent = thread::spawn(move || {
+        let mut c = Conn::open(addr);
+        let started = Instant::now();
+        c.send(b"GET /healthz HTTP/1.1\r\n");
+        // Lines until just before the deadline, then nothing.
+        for i in 0..6 {
+            thread::sleep(Duration::from_millis(300));
+            c.send(format!("X-Line-{i}: v\r\n").as_bytes());
+        }
+        (c.read_response(false).map(|r| r.status), started.elapsed())
+    });
+    for (name, h) in [("paced", paced), ("silent", silent)] {
+        let (status, took) = h.join().unwrap();
+        assert_eq!(
+            status,
+            Some(408),
+            "{name}: answered {status:?} after {took:?}"
+        );
+        // Functional deadline: read_timeout plus scheduling slack, not 2x or 20 s.
+        assert!(
+            took < Duration::from_millis(3000),
+            "{name}: the head deadline took {took:?}"
+        );
+    }
+}
+
+/// Issue 11, defect 1: if the accept thread stops anyway, `run` must return
+/// an error (so `tgtrack run` exits non-zero and systemd restarts it) instead
+/// of living on without a listener.
+#[test]
+fn a_dead_listener_makes_run_fail() {
+    use tgtrack::http::{self, Context, Shutdown};
+    let dir = tempfile::tempdir().unwrap();
+    let store = tgtrack::store::Store::open(&dir.path().join("t.db"), 2).unwrap();
+    let cfg = tgtrack::config::Config::from_toml("", |_| None)
+        .unwrap()
+        .http;
+    let ctx = Context::new(store, &cfg, Some("demo_bot".into())).unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let handle_on_listener = listener.try_clone().unwrap();
+    let shutdown = Shutdown::new();
+    let s = shutdown.clone();
+    let run = thread::spawn(move || http::run(listener, ctx, s));
+    thread::sleep(Duration::from_millis(200));
+    // Shutting a listening socket down makes every later accept fail (EINVAL).
+    rustix::net::shutdown(&handle_on_listener, rustix::net::Shutdown::Read).unwrap();
+    let t = Instant::now();
+    while !run.is_finished() {
+        assert!(
+            t.elapsed() < Duration::from_secs(5),
+            "run did not notice its listener died"
+        );
+        thread::sleep(Duration::from_millis(20));
+    }
+    let err = run.join().unwrap().expect_err("run must fail");
+    assert!(err.to_string().contains("listener stopped"), "{err:#}");
+    assert!(shutdown.failure().is_some());
+}
+
+/// Issue 11, defect 6: HTTP/1.1 without Host is 400 (RFC 9112 3.2), and the
+/// answers the connection layer produces itself are counted in /metrics.
+#[test]
+fn http11_without_host_is_400_and_server_answers_are_counted() {
+    let srv = TestServer::start(Opts::default());
+    let r = refused(&srv, b"GET /healthz HTTP/1.1\r\n\r\n");
+    assert_eq!(r.status, 400);
+    assert!(r.text().contains("Host"), "{}", r.text());
+    let r = refused(&srv, b"GET /healthz HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n");
+    assert_eq!(r.status, 400);
+    // HTTP/1.0 has no Host requirement.
+    let mut c = Conn::open(srv.addr);
+    c.send(b"GET /healthz HTTP/1.0\r\n\r\n");
+    assert_eq!(c.read_response(false).unwrap().status, 200);
+    let _ = refused(
+        &srv,
+        b"POST /postbacks/relay HTTP/1.1\r\nHost: t\r\nContent-Length: 65537\r\n\r\n",
+    );
+    let metrics = srv.get("/metrics").text();
+    assert!(
+        metrics.contains("tgtrack_http_responses_total{route=\"server\",status=\"400\"} 2"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("tgtrack_http_responses_total{route=\"server\",status=\"413\"} 1"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("tgtrack_http_connections "), "{metrics}");
+}

@@ -52,14 +52,14 @@ pub fn metrics(ctx: &Context) -> Result<Reply, HttpError> {
             let _ = writeln!(out, "tgtrack_postback_outbox_depth {depth}");
             let _ = writeln!(
                 out,
-                "# TYPE tgtrack_database_up gauge\ntgtrack_database_up 1"
+                "# HELP tgtrack_database_up Whether the database could be read for this scrape.\n# TYPE tgtrack_database_up gauge\ntgtrack_database_up 1"
             );
         }
         Err(e) => {
             log::warn!("metrics: cannot read postback counts: {e}");
             let _ = writeln!(
                 out,
-                "# TYPE tgtrack_database_up gauge\ntgtrack_database_up 0"
+                "# HELP tgtrack_database_up Whether the database could be read for this scrape.\n# TYPE tgtrack_database_up gauge\ntgtrack_database_up 0"
             );
         }
     }

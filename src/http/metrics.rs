@@ -7,6 +7,7 @@
 
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 /// Which handler answered; a label on the response counters.
@@ -60,6 +61,9 @@ pub struct Metrics {
     share_unique: AtomicU64,
     latency_buckets: [AtomicU64; BUCKETS_US.len()],
     latency_sum_us: AtomicU64,
+    /// The connection layer's own counters (open, shed, evicted, the answers
+    /// tiny_http gives by itself), once the server runs.
+    server: OnceLock<Arc<tiny_http::ServerStats>>,
 }
 
 fn route_index(r: Route) -> usize {
@@ -70,6 +74,22 @@ fn route_index(r: Route) -> usize {
 }
 
 impl Metrics {
+    /// Reads the connection layer's counters from now on.
+    pub fn attach_server(&self, stats: Arc<tiny_http::ServerStats>) {
+        let _ = self.server.set(stats);
+    }
+
+    /// Answers the server produced itself (malformed or over-limit requests,
+    /// shed connections), by status; zero before the server runs.
+    pub fn server_responses(&self, status: u16) -> u64 {
+        self.server.get().map_or(0, |s| {
+            s.refusals()
+                .into_iter()
+                .find(|(st, _)| *st == status)
+                .map_or(0, |(_, n)| n)
+        })
+    }
+
     /// One answer, by route and status.
     pub fn count(&self, route: Route, status: u16) {
         let s = STATUSES
@@ -152,6 +172,20 @@ impl Metrics {
                 );
             }
         }
+        // Answers the connection layer gives before any route sees the request.
+        if let Some(server) = self.server.get() {
+            for (status, n) in server.refusals() {
+                let status = if status == 0 {
+                    "other".to_string()
+                } else {
+                    status.to_string()
+                };
+                let _ = writeln!(
+                    out,
+                    "tgtrack_http_responses_total{{route=\"server\",status=\"{status}\"}} {n}"
+                );
+            }
+        }
 
         let _ = writeln!(out, "# HELP tgtrack_share_visits_total Share link visits; unique counts first visits per visitor hash.");
         let _ = writeln!(out, "# TYPE tgtrack_share_visits_total counter");
@@ -159,6 +193,10 @@ impl Metrics {
             out,
             "tgtrack_share_visits_total {}",
             self.share_visits.load(Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP tgtrack_share_unique_visitors_total Share link visits from visitor hashes not seen before."
         );
         let _ = writeln!(out, "# TYPE tgtrack_share_unique_visitors_total counter");
         let _ = writeln!(
@@ -191,6 +229,22 @@ impl Metrics {
             out,
             "tgtrack_http_request_duration_seconds_count {cumulative}"
         );
+
+        if let Some(server) = self.server.get() {
+            let families: [(&str, &str, &str, u64); 5] = [
+                ("tgtrack_http_connections", "gauge", "Connections open now (each holds a socket and a thread).", server.open_connections() as u64),
+                ("tgtrack_http_connections_accepted_total", "counter", "Connections accepted.", server.accepted()),
+                ("tgtrack_http_connections_shed_total", "counter", "Connections answered 503 at once: at http.max_connections with none idle, or no thread could be started.", server.shed()),
+                ("tgtrack_http_connections_evicted_total", "counter", "Idle keep-alive connections closed to make room near http.max_connections.", server.evicted_idle()),
+                ("tgtrack_http_accept_errors_total", "counter", "Failed accept calls (e.g. EMFILE).", server.accept_errors()),
+            ];
+            for (name, kind, help, v) in families {
+                let _ = writeln!(
+                    out,
+                    "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}"
+                );
+            }
+        }
     }
 }
 

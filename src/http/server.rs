@@ -5,6 +5,16 @@
 //! `http.threads` workers here that take parsed requests from tiny_http's
 //! queue, handle them and write the answers.
 //!
+//! Connections are bounded by `http.max_connections` (default derived from
+//! the open-file limit, [`default_max_connections`]); each costs one socket
+//! and one thread. Near the cap the connection idle longest is closed to make
+//! room; at the cap with none idle, and when the OS refuses a thread, a new
+//! connection is answered 503 (patched tiny_http, `PATCHES.md` 6).
+//!
+//! If tiny_http's accept thread ever stops, `run` returns an error (and
+//! [`Shutdown::failure`] says why), so `tgtrack run` exits non-zero and systemd
+//! restarts it, rather than living on with no listener.
+//!
 //! Shutdown: [`Shutdown::trigger`] makes `run` queue one stop marker per
 //! worker *behind* the requests already received, so those are answered
 //! (in-flight requests finish); each worker stops at its marker; then the
@@ -32,6 +42,7 @@ pub struct Context {
     pub(crate) trusted_proxies: Vec<IpNet>,
     pub(crate) threads: usize,
     pub(crate) read_timeout: Duration,
+    pub(crate) max_connections: usize,
     /// Per-install salt of share visitor hashes, from `settings`.
     pub(crate) visitor_salt: [u8; 32],
     pub(crate) metrics: Metrics,
@@ -68,6 +79,7 @@ impl Context {
             trusted_proxies: http.trusted_proxies.clone(),
             threads: http.threads.max(1),
             read_timeout: http.read_timeout,
+            max_connections: http.max_connections.unwrap_or_else(default_max_connections),
             visitor_salt,
             metrics: Metrics::default(),
             clicks: Default::default(),
@@ -91,10 +103,40 @@ impl Context {
     }
 }
 
+/// File descriptors kept out of the connection budget: the SQLite writer and
+/// readers (each with its WAL and shm), the bot's and the postback sender's
+/// sockets, logs, and the transient socket of a connection being refused.
+const RESERVED_FDS: u64 = 128;
+
+/// The default `http.max_connections`: each connection holds one socket (and
+/// one thread), so half of what the open-file limit leaves after
+/// [`RESERVED_FDS`], between 16 and 1024 (448 under the common 1024 limit).
+/// The other half is headroom: EMFILE never comes before the cap does.
+pub fn default_max_connections() -> usize {
+    max_connections_for(open_file_limit())
+}
+
+/// The soft open-file limit (`RLIMIT_NOFILE`); `u64::MAX` when unlimited.
+pub fn open_file_limit() -> u64 {
+    rustix::process::getrlimit(rustix::process::Resource::Nofile)
+        .current
+        .unwrap_or(u64::MAX)
+}
+
+fn max_connections_for(nofile: u64) -> usize {
+    (nofile.saturating_sub(RESERVED_FDS) / 2).clamp(16, 1024) as usize
+}
+
+#[derive(Default)]
+struct StopState {
+    stop: bool,
+    failure: Option<String>,
+}
+
 /// A stop request for [`run`]; clone it into a signal-handling thread.
 #[derive(Clone, Default)]
 pub struct Shutdown {
-    inner: Arc<(Mutex<bool>, Condvar)>,
+    inner: Arc<(Mutex<StopState>, Condvar)>,
 }
 
 impl Shutdown {
@@ -102,23 +144,41 @@ impl Shutdown {
         Shutdown::default()
     }
 
+    fn state(&self) -> std::sync::MutexGuard<'_, StopState> {
+        // A poisoned flag is still a flag.
+        self.inner.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// Asks `run` to finish the requests it has and return. Idempotent.
     pub fn trigger(&self) {
-        let (flag, cv) = &*self.inner;
-        // A poisoned flag is still a flag.
-        *flag.lock().unwrap_or_else(|p| p.into_inner()) = true;
-        cv.notify_all();
+        self.state().stop = true;
+        self.inner.1.notify_all();
+    }
+
+    /// Stops because the server cannot go on (its listener died); `run`
+    /// returns this as an error.
+    fn fail(&self, why: String) {
+        let mut st = self.state();
+        st.failure.get_or_insert(why);
+        st.stop = true;
+        drop(st);
+        self.inner.1.notify_all();
     }
 
     pub fn is_triggered(&self) -> bool {
-        *self.inner.0.lock().unwrap_or_else(|p| p.into_inner())
+        self.state().stop
     }
 
-    fn wait(&self) {
-        let (flag, cv) = &*self.inner;
-        let mut stop = flag.lock().unwrap_or_else(|p| p.into_inner());
-        while !*stop {
-            stop = cv.wait(stop).unwrap_or_else(|p| p.into_inner());
+    /// Why the server stopped on its own, if it did.
+    pub fn failure(&self) -> Option<String> {
+        self.state().failure.clone()
+    }
+
+    /// Blocks until a stop is triggered (by anyone) or the server fails.
+    pub fn wait(&self) {
+        let mut st = self.state();
+        while !st.stop {
+            st = self.inner.1.wait(st).unwrap_or_else(|p| p.into_inner());
         }
     }
 }
@@ -136,13 +196,26 @@ pub fn run(listener: TcpListener, ctx: Context, shutdown: Shutdown) -> anyhow::R
         max_body: super::limits::MAX_BODY,
         read_timeout: Some(ctx.read_timeout),
         write_timeout: Some(ctx.read_timeout),
+        max_connections: ctx.max_connections,
     };
+    let nofile = open_file_limit();
+    if (ctx.max_connections as u64).saturating_add(RESERVED_FDS) > nofile {
+        log::warn!(
+            "http: max_connections = {} but the open-file limit is {nofile}: connections will be shed on EMFILE before the cap (raise LimitNOFILE= or lower http.max_connections)",
+            ctx.max_connections
+        );
+    }
     let server = Arc::new(
         tiny_http::Server::from_listener_with_limits(listener, None, limits)
             .map_err(|e| anyhow::anyhow!("starting the HTTP server on {addr}: {e}"))?,
     );
+    ctx.metrics.attach_server(server.stats());
     let ctx = Arc::new(ctx);
-    log::info!("http: listening on {addr} with {} workers", ctx.threads);
+    log::info!(
+        "http: listening on {addr} with {} workers, at most {} connections (open-file limit {nofile})",
+        ctx.threads,
+        ctx.max_connections
+    );
 
     let workers = (0..ctx.threads)
         .map(|i| {
@@ -166,7 +239,11 @@ pub fn run(listener: TcpListener, ctx: Context, shutdown: Shutdown) -> anyhow::R
     };
 
     shutdown.wait();
-    log::info!("http: shutting down; answering requests already received");
+    if let Some(why) = shutdown.failure() {
+        log::error!("http: {why}; stopping so the service manager restarts the daemon");
+    } else {
+        log::info!("http: shutting down; answering requests already received");
+    }
     for _ in 0..workers.len() {
         server.unblock();
     }
@@ -176,6 +253,9 @@ pub fn run(listener: TcpListener, ctx: Context, shutdown: Shutdown) -> anyhow::R
     }
     // Dropping the last handle closes the listener: new connections are refused.
     drop(server);
+    if let Some(why) = shutdown.failure() {
+        anyhow::bail!("http: {why}");
+    }
     log::info!("http: stopped");
     Ok(())
 }
@@ -184,9 +264,13 @@ fn worker(server: &tiny_http::Server, ctx: &Context, shutdown: &Shutdown) {
     loop {
         match server.recv() {
             Ok(rq) => handle(ctx, rq),
-            // The patched tiny_http reports no accept errors here, so an error is our stop marker.
+            // Our stop marker.
             Err(_) if shutdown.is_triggered() => return,
-            Err(e) => log::warn!("http: receive failed: {e}"),
+            // The patched tiny_http reports one error only: its accept thread stopped.
+            Err(e) => {
+                shutdown.fail(format!("the listener stopped ({e})"));
+                return;
+            }
         }
     }
 }
@@ -210,4 +294,15 @@ fn handle(ctx: &Context, mut rq: tiny_http::Request) {
         log::debug!("http: could not write the answer: {e}");
     }
     ctx.metrics.observe_latency(started.elapsed());
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn max_connections_follow_the_open_file_limit() {
+        assert_eq!(super::max_connections_for(1024), 448);
+        assert_eq!(super::max_connections_for(100), 16);
+        assert_eq!(super::max_connections_for(65_536), 1024);
+        assert_eq!(super::max_connections_for(u64::MAX), 1024);
+    }
 }

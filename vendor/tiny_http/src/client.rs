@@ -8,7 +8,10 @@ use std::net::{Shutdown, SocketAddr};
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 
+use std::sync::Arc;
+
 use crate::connection::Connection;
+use crate::util::{IdleMark, ServerStats};
 use crate::Limits;
 
 use crate::common::{HTTPVersion, Method};
@@ -42,8 +45,18 @@ pub struct ClientConnection {
     // tgtrack patch: caps and deadline (see `Limits`).
     limits: Limits,
 
-    // tgtrack patch: a duplicate of the socket, to half-close it when refusing a request.
-    control: Option<Connection>,
+    // tgtrack patch: a handle on the socket, to half-close it when refusing a
+    // request and to cut its read timeout to the request's deadline.
+    control: Option<Arc<Connection>>,
+
+    // tgtrack patch: the socket read timeout was cut below `limits.read_timeout`.
+    timeout_cut: bool,
+
+    // tgtrack patch: tells the accept thread when this connection is idle.
+    mark: Option<IdleMark>,
+
+    // tgtrack patch: counts the answers this connection produces itself.
+    stats: Option<Arc<ServerStats>>,
 }
 
 /// tgtrack patch: why reading one line of the request head stopped.
@@ -58,16 +71,24 @@ enum LineError {
 }
 
 /// tgtrack patch: a `Read` that fails with `TimedOut` once the request deadline
-/// has passed, so a slow body cannot hold the connection thread indefinitely.
+/// has passed, and cuts the socket's read timeout to what is left of it before
+/// each read, so a slow body cannot hold the connection thread past the deadline.
 struct DeadlineReader<R> {
     inner: R,
     deadline: Option<Instant>,
+    control: Option<Arc<Connection>>,
 }
 
 impl<R: Read> Read for DeadlineReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> IoResult<usize> {
-        if self.deadline.is_some_and(|d| Instant::now() >= d) {
-            return Err(IoError::new(ErrorKind::TimedOut, "request deadline passed"));
+        if let Some(d) = self.deadline {
+            let left = d.saturating_duration_since(Instant::now());
+            if left < Duration::from_millis(1) {
+                return Err(IoError::new(ErrorKind::TimedOut, "request deadline passed"));
+            }
+            if let Some(c) = &self.control {
+                let _ = c.set_read_timeout(Some(left));
+            }
         }
         self.inner.read(buf)
     }
@@ -93,6 +114,8 @@ impl ClientConnection {
         write_socket: RefinedTcpStream,
         mut read_socket: RefinedTcpStream,
         limits: Limits,
+        mark: Option<IdleMark>,
+        stats: Option<Arc<ServerStats>>,
     ) -> ClientConnection {
         let remote_addr = read_socket.peer_addr();
         let secure = read_socket.secure();
@@ -110,6 +133,9 @@ impl ClientConnection {
             secure,
             limits,
             control,
+            timeout_cut: false,
+            mark,
+            stats,
         }
     }
 
@@ -126,10 +152,22 @@ impl ClientConnection {
     /// before every read that may block; the socket read timeout bounds each read.
     fn read_line(&mut self, limit: usize, deadline: &mut Option<Instant>) -> Result<Vec<u8>, LineError> {
         let mut line = Vec::new();
-        let mut may_block = false;
         loop {
-            if may_block && deadline.is_some_and(|d| Instant::now() >= d) {
-                return Err(LineError::TimedOut);
+            // tgtrack patch (issue 11): the deadline is checked before every
+            // buffer, not only after a partial line, and a read that may block
+            // waits no longer than what is left of it; so a head sent one line
+            // at a time, at any pace, ends at the deadline.
+            if let Some(d) = *deadline {
+                let left = d.saturating_duration_since(Instant::now());
+                if left < Duration::from_millis(1) {
+                    return Err(LineError::TimedOut);
+                }
+                if self.next_header_source.buffered() == 0 {
+                    if let Some(c) = &self.control {
+                        let _ = c.set_read_timeout(Some(left));
+                        self.timeout_cut = true;
+                    }
+                }
             }
             let buf = match self.next_header_source.fill_buf() {
                 Ok(buf) => buf,
@@ -153,6 +191,9 @@ impl ClientConnection {
             }
             if deadline.is_none() {
                 *deadline = self.limits.read_timeout.map(|t| Instant::now() + t);
+                if let Some(mark) = &self.mark {
+                    mark.busy();
+                }
             }
             let available = buf.len();
             match buf.iter().position(|&b| b == b'\n') {
@@ -177,7 +218,6 @@ impl ClientConnection {
                     if line.len() > limit + 1 {
                         return Err(LineError::TooLong);
                     }
-                    may_block = true;
                 }
             }
         }
@@ -189,6 +229,16 @@ impl ClientConnection {
         // tgtrack patch: the head is read under `Limits` (line caps, header count,
         // deadline); a violation becomes `Refused` with a status and a reason.
         let mut deadline = None;
+        // Between requests the socket waits the whole idle timeout again.
+        if self.timeout_cut {
+            if let Some(c) = &self.control {
+                let _ = c.set_read_timeout(self.limits.read_timeout);
+            }
+            self.timeout_cut = false;
+        }
+        if let Some(mark) = &self.mark {
+            mark.idle();
+        }
         let (method, path, version, mut headers) = {
             // reading the request line
             let (method, path, version) = {
@@ -248,6 +298,11 @@ impl ClientConnection {
             (method, path, version, headers)
         };
 
+        // tgtrack patch (issue 11): HTTP/1.1 requires exactly one Host header (RFC 9112 3.2).
+        if version == HTTPVersion(1, 1) && headers.iter().filter(|h| h.field.equiv("Host")).count() != 1 {
+            return Err(ReadError::Refused(version, 400, "an HTTP/1.1 request needs exactly one Host header"));
+        }
+
         // tgtrack patch: body framing. Only a Content-Length body within the cap is
         // accepted, and it is read here in full (request.rs), so no other thread
         // ever waits on this socket.
@@ -293,7 +348,19 @@ impl ClientConnection {
         // follow-up for next potential request
         let mut data_source = self.source.next().unwrap();
         std::mem::swap(&mut self.next_header_source, &mut data_source);
-        let data_source = DeadlineReader { inner: data_source, deadline };
+        let has_body = content_length.unwrap_or(0) > 0;
+        let data_source = DeadlineReader {
+            inner: data_source,
+            deadline,
+            control: if has_body { self.control.clone() } else { None },
+        };
+        if has_body {
+            self.timeout_cut = true;
+        }
+        let Ok(remote_addr) = self.remote_addr.as_ref().map(|a| *a) else {
+            // tgtrack patch: the peer was gone before we could ask its address.
+            return Err(ReadError::Closed);
+        };
 
         // building the next reader
         let request = crate::request::new_request(
@@ -302,7 +369,7 @@ impl ClientConnection {
             path,
             version.clone(),
             headers,
-            *self.remote_addr.as_ref().unwrap(),
+            remote_addr,
             data_source,
             writer,
         )
@@ -359,6 +426,9 @@ impl Iterator for ClientConnection {
                 }
 
                 Err(ReadError::ExpectationFailed(ver)) => {
+                    if let Some(stats) = &self.stats {
+                        stats.count_refusal(417);
+                    }
                     let writer = self.sink.next().unwrap();
                     let response = Response::new_empty(StatusCode(417));
                     response.raw_print(writer, ver, &[], true, None).ok();
@@ -380,6 +450,9 @@ impl Iterator for ClientConnection {
 
             // checking HTTP version
             if *rq.http_version() > (1, 1) {
+                if let Some(stats) = &self.stats {
+                    stats.count_refusal(505);
+                }
                 let writer = self.sink.next().unwrap();
                 let response = Response::from_string(
                     "This server only supports HTTP versions 1.0 and 1.1".to_owned(),
@@ -426,6 +499,9 @@ impl ClientConnection {
     /// half-close, and discard what the client still sends (bounded in bytes and time).
     fn refuse(&mut self, version: HTTPVersion, code: u16, reason: &'static str) {
         use crate::{Response, StatusCode};
+        if let Some(stats) = &self.stats {
+            stats.count_refusal(code);
+        }
         let mut writer = self.sink.next().unwrap();
         let response = Response::from_string(format!("{reason}\n")).with_status_code(StatusCode(code));
         let _ = response.raw_print(&mut writer, version, &[], false, None);

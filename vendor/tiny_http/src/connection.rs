@@ -77,9 +77,56 @@ impl std::io::Write for Connection {
         }
     }
 }
+/// tgtrack patch: reads and writes through a shared reference, so the read
+/// half, the write half and the accept thread's handle of one connection share
+/// one file descriptor (upstream duplicated it twice per connection, and
+/// `try_clone().unwrap()` panicked the accept thread on EMFILE).
+impl std::io::Read for &Connection {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match *self {
+            Connection::Tcp(s) => {
+                let mut s: &TcpStream = s;
+                s.read(buf)
+            }
+            #[cfg(unix)]
+            Connection::Unix(s) => {
+                let mut s: &unix_net::UnixStream = s;
+                s.read(buf)
+            }
+        }
+    }
+}
+impl std::io::Write for &Connection {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match *self {
+            Connection::Tcp(s) => {
+                let mut s: &TcpStream = s;
+                s.write(buf)
+            }
+            #[cfg(unix)]
+            Connection::Unix(s) => {
+                let mut s: &unix_net::UnixStream = s;
+                s.write(buf)
+            }
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
 impl Connection {
+    /// tgtrack patch: the accept thread answers a shed connection without blocking.
+    pub(crate) fn set_nonblocking(&self, on: bool) -> std::io::Result<()> {
+        match self {
+            Self::Tcp(s) => s.set_nonblocking(on),
+            #[cfg(unix)]
+            Self::Unix(s) => s.set_nonblocking(on),
+        }
+    }
+
     /// Gets the peer's address. Some for TCP, None for Unix sockets.
-    pub(crate) fn peer_addr(&mut self) -> std::io::Result<Option<SocketAddr>> {
+    pub(crate) fn peer_addr(&self) -> std::io::Result<Option<SocketAddr>> {
         match self {
             Self::Tcp(s) => s.peer_addr().map(Some),
             #[cfg(unix)]

@@ -118,6 +118,7 @@ pub use connection::{ConfigListenAddr, ListenAddr, Listener};
 pub use request::{ReadWrite, Request};
 pub use response::{Response, ResponseBox};
 pub use test::TestRequest;
+pub use util::{ServerStats, REFUSAL_STATUSES};
 
 /// tgtrack patch: caps on what one client may send, and socket timeouts.
 ///
@@ -145,6 +146,11 @@ pub struct Limits {
     pub read_timeout: Option<Duration>,
     /// Socket write timeout, so a client that never reads cannot block a response.
     pub write_timeout: Option<Duration>,
+    /// Most connections open at once (each holds one socket and one thread).
+    /// From seven eighths of it on, every new connection first closes the
+    /// connection idle longest; at the cap with none idle, a new connection
+    /// is answered 503 and closed.
+    pub max_connections: usize,
 }
 
 impl Default for Limits {
@@ -156,9 +162,15 @@ impl Default for Limits {
             max_body: 64 * 1024,
             read_timeout: Some(Duration::from_secs(10)),
             write_timeout: Some(Duration::from_secs(10)),
+            max_connections: 512,
         }
     }
 }
+
+#[cfg(not(any(feature = "ssl-openssl", feature = "ssl-rustls")))]
+type SslContext = ();
+#[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
+type SslContext = crate::ssl::SslContextImpl;
 
 mod client;
 mod common;
@@ -184,6 +196,10 @@ pub struct Server {
 
     // result of TcpListener::local_addr()
     listening_addr: ListenAddr,
+
+    // tgtrack patch: open connections and counters.
+    registry: Arc<util::Registry>,
+    stats: Arc<ServerStats>,
 }
 
 enum Message {
@@ -312,10 +328,6 @@ impl Server {
         compile_error!(
             "Features 'ssl-openssl' and 'ssl-rustls' must not be enabled at the same time"
         );
-        #[cfg(not(any(feature = "ssl-openssl", feature = "ssl-rustls")))]
-        type SslContext = ();
-        #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
-        type SslContext = crate::ssl::SslContextImpl;
         let ssl: Option<SslContext> = {
             match ssl_config {
                 #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
@@ -338,78 +350,42 @@ impl Server {
 
         let inside_close_trigger = close_trigger.clone();
         let inside_messages = messages.clone();
-        thread::spawn(move || {
-            // a tasks pool is used to dispatch the connections into threads
-            let tasks_pool = util::TaskPool::new();
-
-            log::debug!("Running accept thread");
-            while !inside_close_trigger.load(Relaxed) {
-                let new_client = match server.accept() {
-                    Ok((sock, _)) => {
-                        use util::RefinedTcpStream;
-                        // tgtrack patch: timeouts and TCP_NODELAY on every accepted socket.
-                        sock.apply_limits(&limits);
-                        let (read_closable, write_closable) = match ssl {
-                            None => RefinedTcpStream::new(sock),
-                            #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
-                            Some(ref ssl) => {
-                                // trying to apply SSL over the connection
-                                // if an error occurs, we just close the socket and resume listening
-                                let sock = match ssl.accept(sock) {
-                                    Ok(s) => s,
-                                    Err(_) => continue,
-                                };
-
-                                RefinedTcpStream::new(sock)
-                            }
-                            #[cfg(not(any(feature = "ssl-openssl", feature = "ssl-rustls")))]
-                            Some(ref _ssl) => unreachable!(),
-                        };
-
-                        Ok(ClientConnection::new(write_closable, read_closable, limits))
-                    }
-                    Err(e) => Err(e),
+        let stats = Arc::new(ServerStats::default());
+        let registry = Arc::new(util::Registry::new(stats.clone()));
+        let (inside_stats, inside_registry) = (stats.clone(), registry.clone());
+        // tgtrack patch: named, and a failure to start it is an error, not a panic.
+        thread::Builder::new()
+            .name("http-accept".into())
+            .spawn(move || {
+                // If this thread ends for any reason but shutdown (a panic included),
+                // the guard tells `recv()` callers, so the application can exit and be
+                // restarted instead of living on without a listener.
+                let _guard = ListenerGuard {
+                    close: inside_close_trigger.clone(),
+                    messages: inside_messages.clone(),
+                    stats: inside_stats.clone(),
                 };
-
-                match new_client {
-                    Ok(client) => {
-                        let messages = inside_messages.clone();
-                        let mut client = Some(client);
-                        tasks_pool.spawn(Box::new(move || {
-                            if let Some(client) = client.take() {
-                                // Synchronization is needed for HTTPS requests to avoid a deadlock
-                                if client.secure() {
-                                    let (sender, receiver) = mpsc::channel();
-                                    for rq in client {
-                                        messages.push(rq.with_notify_sender(sender.clone()).into());
-                                        receiver.recv().unwrap();
-                                    }
-                                } else {
-                                    for rq in client {
-                                        messages.push(rq.into());
-                                    }
-                                }
-                            }
-                        }));
-                    }
-
-                    // tgtrack patch: upstream stopped accepting for good on the first
-                    // accept error, and EMFILE under a burst is transient. Log, pause
-                    // briefly so a persistent error does not spin, and keep accepting.
-                    Err(e) => {
-                        log::error!("Error accepting new client: {}", e);
-                        thread::sleep(Duration::from_millis(50));
-                    }
-                }
-            }
-            log::debug!("Terminating accept thread");
-        });
+                let accept = Acceptor {
+                    close: inside_close_trigger,
+                    messages: inside_messages,
+                    stats: inside_stats,
+                    registry: inside_registry,
+                    limits,
+                    tasks_pool: util::TaskPool::new(),
+                    throttle: util::Throttle::new(Duration::from_secs(10)),
+                };
+                log::debug!("Running accept thread");
+                accept.run(server, ssl);
+                log::debug!("Terminating accept thread");
+            })?;
 
         // result
         Ok(Server {
             messages,
             close: close_trigger,
             listening_addr: local_addr,
+            registry,
+            stats,
         })
     }
 
@@ -429,8 +405,14 @@ impl Server {
 
     /// Returns the number of clients currently connected to the server.
     pub fn num_connections(&self) -> usize {
-        unimplemented!()
-        //self.requests_receiver.lock().len()
+        // tgtrack patch: upstream left this `unimplemented!()`.
+        self.registry.len()
+    }
+
+    /// tgtrack patch: counters of the connection layer (open connections,
+    /// shed and evicted ones, the answers the server produced itself).
+    pub fn stats(&self) -> Arc<ServerStats> {
+        self.stats.clone()
     }
 
     /// Blocks until an HTTP request has been submitted and returns it.
@@ -468,6 +450,231 @@ impl Server {
     }
 }
 
+
+/// tgtrack patch: tells `recv()` callers when the accept thread ends for any
+/// reason but shutdown (including a panic), instead of leaving a server that
+/// answers nothing while the process lives on.
+struct ListenerGuard {
+    close: Arc<AtomicBool>,
+    messages: Arc<MessagesQueue<Message>>,
+    stats: Arc<ServerStats>,
+}
+
+impl Drop for ListenerGuard {
+    fn drop(&mut self) {
+        if self.close.load(Relaxed) {
+            return;
+        }
+        self.stats.mark_listener_dead();
+        log::error!("http: the accept thread stopped; no new connection can be served");
+        self.messages.push(Message::Error(IoError::new(
+            IoErrorKind::Other,
+            "the HTTP listener stopped",
+        )));
+    }
+}
+
+/// What an `accept` error means for the accept loop.
+enum AcceptError {
+    /// Out of file descriptors or kernel memory: shed an idle connection, retry.
+    Exhausted,
+    /// The listening socket itself is unusable: stop (the guard reports it).
+    Fatal,
+    /// Anything else (an aborted handshake, a signal): try the next one.
+    Transient,
+}
+
+fn classify(e: &IoError) -> AcceptError {
+    // EMFILE and ENFILE are 24 and 23 on Linux and the BSDs; ENOBUFS differs.
+    const EMFILE: i32 = 24;
+    const ENFILE: i32 = 23;
+    const EBADF: i32 = 9;
+    #[cfg(target_os = "linux")]
+    const ENOBUFS: i32 = 105;
+    #[cfg(not(target_os = "linux"))]
+    const ENOBUFS: i32 = 55;
+    match (e.raw_os_error(), e.kind()) {
+        (Some(EMFILE | ENFILE | ENOBUFS), _) | (_, IoErrorKind::OutOfMemory) => {
+            AcceptError::Exhausted
+        }
+        // EINVAL: the socket is no longer listening (shut down or closed under us).
+        (Some(EBADF), _) | (_, IoErrorKind::InvalidInput) => AcceptError::Fatal,
+        _ => AcceptError::Transient,
+    }
+}
+
+/// A canned answer for a connection we cannot serve.
+const SHED_RESPONSE: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 12\r\nRetry-After: 1\r\nConnection: close\r\n\r\nserver busy\n";
+
+/// tgtrack patch: the accept loop. No resource exhaustion panics it: a
+/// connection that cannot get a thread or a slot is answered 503 and closed,
+/// EMFILE closes the connection idle longest, and each kind of failure is
+/// logged once and then summarised at most every 10 s.
+struct Acceptor {
+    close: Arc<AtomicBool>,
+    messages: Arc<MessagesQueue<Message>>,
+    stats: Arc<ServerStats>,
+    registry: Arc<util::Registry>,
+    limits: Limits,
+    tasks_pool: util::TaskPool,
+    throttle: util::Throttle,
+}
+
+impl Acceptor {
+    fn run(mut self, server: Listener, ssl: Option<SslContext>) {
+        while !self.close.load(Relaxed) {
+            match server.accept() {
+                Ok((sock, _)) => {
+                    if self.close.load(Relaxed) {
+                        break;
+                    }
+                    self.stats.count_accepted();
+                    // A bug in admitting one connection costs that connection only.
+                    let admitted = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        self.admit(sock, &ssl)
+                    }));
+                    if admitted.is_err() {
+                        log::error!("http: admitting a connection panicked; it was dropped");
+                    }
+                }
+                Err(e) => {
+                    self.stats.count_accept_error();
+                    match classify(&e) {
+                        AcceptError::Fatal => {
+                            log::error!("http: the listening socket failed: {e}");
+                            return;
+                        }
+                        AcceptError::Exhausted => {
+                            let evicted = self.registry.evict_oldest_idle();
+                            self.report(&format!(
+                                "accepting a connection failed: {e}; {}",
+                                if evicted {
+                                    "closed the connection idle longest"
+                                } else {
+                                    "no idle connection to close, retrying"
+                                }
+                            ));
+                            // Let the closed connection's thread release its socket
+                            // (and a persistent error not spin).
+                            thread::sleep(Duration::from_millis(if evicted { 2 } else { 20 }));
+                        }
+                        AcceptError::Transient => {
+                            log::debug!("http: accept: {e}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn report(&mut self, what: &str) {
+        if let Some(left_out) = self.throttle.hit() {
+            if left_out == 0 {
+                log::warn!("http: {what}");
+            } else {
+                log::warn!("http: {what} ({left_out} similar events since the last report)");
+            }
+        }
+    }
+
+    fn admit(&mut self, sock: Connection, ssl: &Option<SslContext>) {
+        sock.apply_limits(&self.limits);
+        let cap = self.limits.max_connections.max(1);
+        let high_water = cap - cap / 8;
+        if self.registry.len() >= high_water {
+            // Near the cap: the connection idle longest makes room (keep-alive
+            // connections waiting for nothing are the cheapest to lose).
+            self.registry.evict_oldest_idle();
+        }
+        if self.registry.len() >= cap {
+            self.shed(sock);
+            self.report(&format!(
+                "{cap} connections open (http.max_connections), none idle: answering 503"
+            ));
+            return;
+        }
+
+        #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
+        let sock = match ssl {
+            None => sock,
+            Some(ssl) => match ssl.accept(sock) {
+                Ok(s) => {
+                    // Upstream's TLS path, unchanged: one thread per connection, unbounded.
+                    let (read, write) = util::RefinedTcpStream::new(s);
+                    let client = ClientConnection::new(write, read, self.limits, None, None);
+                    let messages = self.messages.clone();
+                    let mut client = Some(client);
+                    let _ = self.tasks_pool.spawn(Box::new(move || {
+                        if let Some(client) = client.take() {
+                            let (sender, receiver) = mpsc::channel();
+                            for rq in client {
+                                messages.push(rq.with_notify_sender(sender.clone()).into());
+                                if receiver.recv().is_err() {
+                                    break;
+                                }
+                            }
+                        }
+                    }));
+                    return;
+                }
+                Err(_) => return,
+            },
+        };
+        #[cfg(not(any(feature = "ssl-openssl", feature = "ssl-rustls")))]
+        let _ = ssl;
+
+        let conn = Arc::new(sock);
+        let (id, mark) = self.registry.insert(conn.clone());
+        let mut task = Some((
+            conn.clone(),
+            mark,
+            self.registry.clone(),
+            self.messages.clone(),
+            self.stats.clone(),
+            self.limits,
+        ));
+        let spawned = self.tasks_pool.spawn(Box::new(move || {
+            let Some((conn, mark, registry, messages, stats, limits)) = task.take() else {
+                return;
+            };
+            let _slot = util::SlotGuard { registry, id };
+            let (read, write) = util::RefinedTcpStream::new(conn);
+            let client = ClientConnection::new(write, read, limits, Some(mark), Some(stats));
+            for rq in client {
+                messages.push(rq.into());
+            }
+        }));
+        if let Err(e) = spawned {
+            // No thread for it (a pids cgroup or RLIMIT_NPROC): refuse it, and
+            // close an idle connection so the next one finds a thread.
+            self.registry.remove(id);
+            self.registry.evict_oldest_idle();
+            self.report(&format!("cannot start a connection thread: {e}; answering 503"));
+            match Arc::try_unwrap(conn) {
+                Ok(sock) => self.shed(sock),
+                Err(conn) => {
+                    let _ = conn.shutdown(Shutdown::Both);
+                    self.stats.count_shed();
+                }
+            }
+        }
+    }
+
+    /// Answers 503 without blocking the accept thread, then closes.
+    fn shed(&self, sock: Connection) {
+        use std::io::{Read, Write};
+        self.stats.count_shed();
+        let _ = sock.set_nonblocking(true);
+        let mut s = &sock;
+        // Read what already arrived, so closing does not answer it with a reset.
+        let mut buf = [0u8; 4096];
+        let _ = s.read(&mut buf);
+        let _ = s.write(SHED_RESPONSE);
+        let _ = sock.shutdown(Shutdown::Write);
+        let _ = s.read(&mut buf);
+    }
+}
+
 impl Iterator for IncomingRequests<'_> {
     type Item = Request;
     fn next(&mut self) -> Option<Request> {
@@ -478,6 +685,8 @@ impl Iterator for IncomingRequests<'_> {
 impl Drop for Server {
     fn drop(&mut self) {
         self.close.store(true, Relaxed);
+        // tgtrack patch: end idle keep-alive connections now; nobody would answer them.
+        self.registry.close_all();
         // Connect briefly to ourselves to unblock the accept thread
         let maybe_stream = match &self.listening_addr {
             ListenAddr::IP(addr) => TcpStream::connect(addr).map(Connection::from),

@@ -3,6 +3,8 @@ pub use self::equal_reader::EqualReader;
 pub use self::fused_reader::FusedReader;
 pub use self::messages_queue::MessagesQueue;
 pub use self::refined_tcp_stream::RefinedTcpStream;
+pub(crate) use self::registry::{IdleMark, Registry, SlotGuard, Throttle};
+pub use self::registry::{ServerStats, REFUSAL_STATUSES};
 pub use self::sequential::{SequentialReader, SequentialReaderBuilder};
 pub use self::sequential::{SequentialWriter, SequentialWriterBuilder};
 pub use self::task_pool::TaskPool;
@@ -14,6 +16,7 @@ mod equal_reader;
 mod fused_reader;
 mod messages_queue;
 pub(crate) mod refined_tcp_stream;
+mod registry;
 mod sequential;
 mod task_pool;
 

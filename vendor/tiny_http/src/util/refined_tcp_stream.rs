@@ -1,13 +1,15 @@
 use std::io::Result as IoResult;
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr};
+use std::sync::Arc;
 
 use crate::connection::Connection;
 #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
 use crate::ssl::SslStream;
 
 pub(crate) enum Stream {
-    Http(Connection),
+    /// tgtrack patch: shared, not duplicated: one fd per connection (see `&Connection: Read`).
+    Http(Arc<Connection>),
     #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
     Https(SslStream),
 }
@@ -15,7 +17,8 @@ pub(crate) enum Stream {
 impl Clone for Stream {
     fn clone(&self) -> Self {
         match self {
-            Stream::Http(tcp_stream) => Stream::Http(tcp_stream.try_clone().unwrap()),
+            // tgtrack patch: upstream `try_clone().unwrap()` panicked the accept thread on EMFILE.
+            Stream::Http(tcp_stream) => Stream::Http(tcp_stream.clone()),
             #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
             Stream::Https(ssl_stream) => Stream::Https(ssl_stream.clone()),
         }
@@ -24,6 +27,12 @@ impl Clone for Stream {
 
 impl From<Connection> for Stream {
     fn from(tcp_stream: Connection) -> Self {
+        Stream::Http(Arc::new(tcp_stream))
+    }
+}
+
+impl From<Arc<Connection>> for Stream {
+    fn from(tcp_stream: Arc<Connection>) -> Self {
         Stream::Http(tcp_stream)
     }
 }
@@ -57,7 +66,7 @@ impl Stream {
 impl Read for Stream {
     fn read(&mut self, buf: &mut [u8]) -> IoResult<usize> {
         match self {
-            Stream::Http(tcp_stream) => tcp_stream.read(buf),
+            Stream::Http(tcp_stream) => (&**tcp_stream).read(buf),
             #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
             Stream::Https(ssl_stream) => ssl_stream.read(buf),
         }
@@ -67,7 +76,7 @@ impl Read for Stream {
 impl Write for Stream {
     fn write(&mut self, buf: &[u8]) -> IoResult<usize> {
         match self {
-            Stream::Http(tcp_stream) => tcp_stream.write(buf),
+            Stream::Http(tcp_stream) => (&**tcp_stream).write(buf),
             #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
             Stream::Https(ssl_stream) => ssl_stream.write(buf),
         }
@@ -75,7 +84,7 @@ impl Write for Stream {
 
     fn flush(&mut self) -> IoResult<()> {
         match self {
-            Stream::Http(tcp_stream) => tcp_stream.flush(),
+            Stream::Http(tcp_stream) => (&**tcp_stream).flush(),
             #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
             Stream::Https(ssl_stream) => ssl_stream.flush(),
         }
@@ -122,11 +131,12 @@ impl RefinedTcpStream {
         self.stream.peer_addr()
     }
 
-    /// tgtrack patch: a duplicate of the plain socket, so the connection thread
-    /// can half-close it after refusing a request (see client.rs `refuse`).
-    pub(crate) fn control(&self) -> Option<Connection> {
+    /// tgtrack patch: a handle on the plain socket, so the connection thread
+    /// can half-close it after refusing a request (see client.rs `refuse`) and
+    /// shorten its read timeout to the request deadline.
+    pub(crate) fn control(&self) -> Option<Arc<Connection>> {
         match &self.stream {
-            Stream::Http(c) => c.try_clone().ok(),
+            Stream::Http(c) => Some(c.clone()),
             #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
             Stream::Https(_) => None,
         }

@@ -124,6 +124,17 @@ impl<R: Read + Send> Read for SequentialReader<R> {
     }
 }
 
+/// tgtrack patch: how many bytes are buffered, so the connection knows
+/// whether its next `fill_buf` may block on the socket.
+impl<R: Read + Send> SequentialReader<std::io::BufReader<R>> {
+    pub fn buffered(&self) -> usize {
+        match &self.inner {
+            SequentialReaderInner::MyTurn(r) => r.buffer().len(),
+            _ => 0,
+        }
+    }
+}
+
 /// tgtrack patch: lets the connection read the request head a buffer at a
 /// time (a line search over the buffer) instead of one `read` call per byte.
 impl<R: BufRead + Send> BufRead for SequentialReader<R> {

@@ -58,7 +58,9 @@ impl TaskPool {
         };
 
         for _ in 0..MIN_THREADS {
-            pool.add_thread(None)
+            // tgtrack patch: a pool that could not pre-start its threads still
+            // works; `spawn` starts them on demand.
+            let _ = pool.add_thread(None);
         }
 
         pool
@@ -66,8 +68,13 @@ impl TaskPool {
 
     /// Executes a function in a thread.
     /// If no thread is available, spawns a new one.
-    pub fn spawn(&self, code: Box<dyn FnMut() + Send>) {
-        let mut queue = self.sharing.todo.lock().unwrap();
+    ///
+    /// tgtrack patch: fails instead of panicking when the OS refuses a new
+    /// thread (EAGAIN under a pids cgroup or RLIMIT_NPROC); `code` is then
+    /// dropped without running, and the caller sheds the connection.
+    pub fn spawn(&self, code: Box<dyn FnMut() + Send>) -> std::io::Result<()> {
+        // A poisoned queue is still a queue: tasks are only pushed and popped.
+        let mut queue = self.sharing.todo.lock().unwrap_or_else(|p| p.into_inner());
 
         // tgtrack patch: the upstream test (`waiting_tasks == 0`) queued a burst of new
         // connections behind the idle count, which only drops once the woken threads run;
@@ -75,17 +82,25 @@ impl TaskPool {
         // queued keep-alive connections got no service at all. Spawn unless there are more
         // idle threads than queued tasks, so every queued task has a thread waiting for it.
         if self.sharing.waiting_tasks.load(Ordering::Acquire) <= queue.len() {
-            self.add_thread(Some(code));
+            drop(queue);
+            self.add_thread(Some(code))
         } else {
             queue.push_back(code);
             self.sharing.condvar.notify_one();
+            Ok(())
         }
     }
 
-    fn add_thread(&self, initial_fn: Option<Box<dyn FnMut() + Send>>) {
+    fn add_thread(&self, initial_fn: Option<Box<dyn FnMut() + Send>>) -> std::io::Result<()> {
         let sharing = self.sharing.clone();
 
-        thread::spawn(move || {
+        // tgtrack patch: `thread::spawn` panics when the OS refuses a thread;
+        // the builder reports it. A small stack: connection threads parse a
+        // request head into heap buffers and hand it over; 256 KiB is ample.
+        let builder = thread::Builder::new()
+            .name("http-conn".into())
+            .stack_size(256 * 1024);
+        builder.spawn(move || {
             let sharing = sharing;
             let _active_guard = Registration::new(&sharing.active_tasks);
 
@@ -95,7 +110,7 @@ impl TaskPool {
 
             loop {
                 let mut task: Box<dyn FnMut() + Send> = {
-                    let mut todo = sharing.todo.lock().unwrap();
+                    let mut todo = sharing.todo.lock().unwrap_or_else(|p| p.into_inner());
 
                     let task;
                     loop {
@@ -107,13 +122,13 @@ impl TaskPool {
 
                         let received =
                             if sharing.active_tasks.load(Ordering::Acquire) <= MIN_THREADS {
-                                todo = sharing.condvar.wait(todo).unwrap();
+                                todo = sharing.condvar.wait(todo).unwrap_or_else(|p| p.into_inner());
                                 true
                             } else {
                                 let (new_lock, waitres) = sharing
                                     .condvar
                                     .wait_timeout(todo, Duration::from_millis(5000))
-                                    .unwrap();
+                                    .unwrap_or_else(|p| p.into_inner());
                                 todo = new_lock;
                                 !waitres.timed_out()
                             };
@@ -128,7 +143,8 @@ impl TaskPool {
 
                 task();
             }
-        });
+        })?;
+        Ok(())
     }
 }
 
