@@ -39,6 +39,26 @@ fn config(allow_private: bool) -> PostbackConfig {
 }
 
 fn make_offer(store: &Store, url: &str, method: PostbackMethod, preset: &str) -> Offer {
+    make_offer_reporting(
+        store,
+        url,
+        method,
+        preset,
+        vec![
+            ConversionStatus::Hold,
+            ConversionStatus::Approved,
+            ConversionStatus::Rejected,
+        ],
+    )
+}
+
+fn make_offer_reporting(
+    store: &Store,
+    url: &str,
+    method: PostbackMethod,
+    preset: &str,
+    statuses: Vec<ConversionStatus>,
+) -> Offer {
     let new = NewOffer {
         name: "Join @news".into(),
         advertiser_id: None,
@@ -64,11 +84,7 @@ fn make_offer(store: &Store, url: &str, method: PostbackMethod, preset: &str) ->
             url: Some(url.to_string()),
             method,
             preset: preset.to_string(),
-            statuses: vec![
-                ConversionStatus::Hold,
-                ConversionStatus::Approved,
-                ConversionStatus::Rejected,
-            ],
+            statuses,
             send_user_id: false,
         },
         relay_secret: None,
@@ -742,4 +758,98 @@ fn a_hanging_network_does_not_hold_up_the_others() {
         "the stuck host's rows are still waiting their turn"
     );
     w.stop();
+}
+
+/// Issue 11, defect 4: after a receiver outage a conversion's postbacks
+/// arrived out of order (rejected -> hold -> lead): each row's retry backoff
+/// had grown differently, so the newest row was due first. A later status must
+/// never be delivered before an earlier one is settled; txids stay stable and
+/// every status is delivered.
+#[test]
+fn a_conversions_postbacks_arrive_in_order_after_an_outage() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let (_dir, store) = open_store();
+    let down = Arc::new(AtomicBool::new(true));
+    let d = down.clone();
+    let rx = Receiver::start(move |_, _| {
+        if d.load(Ordering::SeqCst) {
+            Reply::Status(503, "down".into())
+        } else {
+            Reply::Status(200, "OK".into())
+        }
+    });
+    let offer = make_offer_reporting(
+        &store,
+        &rx.url("/pb?cid={click_id}&st={status}&tx={txid}"),
+        PostbackMethod::Get,
+        "generic",
+        vec![
+            ConversionStatus::Lead,
+            ConversionStatus::Hold,
+            ConversionStatus::Rejected,
+        ],
+    );
+    let cfg = PostbackConfig {
+        max_attempts: 100,
+        backoff: Duration::from_millis(100),
+        backoff_max: Duration::from_secs(3),
+        ..config(true)
+    };
+    let w = Worker::start(&store, cfg);
+    let (conv, lead) = convert(&store, &offer, 7, ConversionStatus::Lead);
+    let lead = lead.unwrap();
+    w.waker.wake();
+    // The lead is retried while the receiver is down; its backoff grows.
+    assert!(wait_until(WAIT, || row(&store, lead).attempts >= 4));
+    let enqueue = |status| {
+        store
+            .write(|tx| postback::enqueue(tx, &offer, &facts(conv, "click-7"), status, unix_now()))
+            .unwrap()
+            .unwrap()
+    };
+    let hold = enqueue(ConversionStatus::Hold);
+    w.waker.wake();
+    thread::sleep(Duration::from_millis(300));
+    let rejected = enqueue(ConversionStatus::Rejected);
+    // The receiver comes back while the lead waits out a long backoff and the
+    // rejection is new (due now).
+    down.store(false, Ordering::SeqCst);
+    w.waker.wake();
+    assert!(
+        wait_until(Duration::from_secs(20), || [lead, hold, rejected]
+            .iter()
+            .all(|id| state(&store, *id) == PostbackState::Delivered)),
+        "{:?}",
+        [lead, hold, rejected].map(|id| row(&store, id))
+    );
+    w.stop();
+    // Every request the receiver saw, in order (503s during the outage, then 200s).
+    let sent: Vec<(String, String)> = rx
+        .seen()
+        .iter()
+        .map(|s| (s.param("st").unwrap(), s.param("tx").unwrap()))
+        .collect();
+    let order: Vec<&str> = sent.iter().map(|(st, _)| st.as_str()).collect();
+    // The last request of each status is its delivery; they must be in order.
+    let last = |st: &str| order.iter().rposition(|s| *s == st).unwrap();
+    assert!(
+        last("lead") < last("hold") && last("hold") < last("rejected"),
+        "delivery order: {order:?}"
+    );
+    // No later status was even attempted before the earlier one was delivered.
+    let first = |st: &str| order.iter().position(|s| *s == st).unwrap();
+    assert!(
+        first("hold") > last("lead") && first("rejected") > last("hold"),
+        "a later status was sent while an earlier one was pending: {order:?}"
+    );
+    for (id, st) in [(lead, "lead"), (hold, "hold"), (rejected, "rejected")] {
+        let txid = row(&store, id).txid;
+        assert!(
+            sent.iter()
+                .filter(|(s, _)| s == st)
+                .all(|(_, t)| *t == txid),
+            "{st}: every attempt carries the txid {txid}"
+        );
+    }
 }

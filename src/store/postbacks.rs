@@ -7,6 +7,12 @@
 //! not): a crash at any point leaves it `pending`, and the restart resends it
 //! under the same txid.
 //!
+//! Order: a conversion's postbacks are sent in the order they were written
+//! (by id): a row is not due while an earlier row of the same conversion is
+//! still `pending`, so after a receiver outage `lead`, `hold`, `rejected` still
+//! arrive in that order, each after the one before it is delivered, failed or
+//! dead ([`BLOCKED_BY_EARLIER`]).
+//!
 //! Times: `created_at`, `updated_at` and attempt `at` are unix seconds like the
 //! rest of the schema; `due_at_ms` is unix milliseconds (see schema.sql).
 
@@ -174,23 +180,35 @@ fn due_from_row(r: &Row<'_>) -> rusqlite::Result<DueRow> {
     })
 }
 
-/// Pending rows whose attempt is due at `now_ms`, earliest first.
+/// The condition that holds a pending row `p` back: an earlier row of the same
+/// conversion is still pending (it is being retried, or is in flight). Looked
+/// up through the `postbacks_conversion_status` index: a handful of rows.
+const BLOCKED_BY_EARLIER: &str = "EXISTS (SELECT 1 FROM postbacks e
+      WHERE e.conversion_id = p.conversion_id AND e.state = 'pending' AND e.id < p.id)";
+
+/// Pending rows whose attempt is due at `now_ms`, earliest first; a row
+/// waiting for an earlier row of its conversion is not due.
 pub fn due_postbacks(c: &Connection, now_ms: i64, limit: usize) -> Result<Vec<DueRow>> {
-    let mut st = c.prepare_cached(
-        "SELECT id, txid, method, url, body, preset, attempts, due_at_ms FROM postbacks
-          WHERE state = 'pending' AND due_at_ms <= ?1 ORDER BY due_at_ms, id LIMIT ?2",
-    )?;
+    let mut st = c.prepare_cached(&format!(
+        "SELECT id, txid, method, url, body, preset, attempts, due_at_ms FROM postbacks p
+          WHERE state = 'pending' AND due_at_ms <= ?1 AND NOT {BLOCKED_BY_EARLIER}
+          ORDER BY due_at_ms, id LIMIT ?2"
+    ))?;
     let rows = st.query_map(params![now_ms, limit as i64], due_from_row)?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
 /// The earliest pending rows regardless of due time, earliest first: the
 /// worker skips those it has in flight and sleeps until the first of the rest.
+/// Rows waiting for an earlier row of their conversion are left out: they
+/// become visible once it is delivered, failed or dead (so a conversion's
+/// postbacks are never sent out of order, nor two of them at once).
 pub fn earliest_pending(c: &Connection, limit: usize) -> Result<Vec<DueRow>> {
-    let mut st = c.prepare_cached(
-        "SELECT id, txid, method, url, body, preset, attempts, due_at_ms FROM postbacks
-          WHERE state = 'pending' ORDER BY due_at_ms, id LIMIT ?1",
-    )?;
+    let mut st = c.prepare_cached(&format!(
+        "SELECT id, txid, method, url, body, preset, attempts, due_at_ms FROM postbacks p
+          WHERE state = 'pending' AND NOT {BLOCKED_BY_EARLIER}
+          ORDER BY due_at_ms, id LIMIT ?1"
+    ))?;
     let rows = st.query_map(params![limit as i64], due_from_row)?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
@@ -198,8 +216,10 @@ pub fn earliest_pending(c: &Connection, limit: usize) -> Result<Vec<DueRow>> {
 /// When the earliest pending row is due (unix ms), if any.
 pub fn next_due_at(c: &Connection) -> Result<Option<i64>> {
     Ok(
-        c.prepare_cached("SELECT min(due_at_ms) FROM postbacks WHERE state = 'pending'")?
-            .query_row([], |r| r.get(0))?,
+        c.prepare_cached(&format!(
+            "SELECT min(due_at_ms) FROM postbacks p WHERE state = 'pending' AND NOT {BLOCKED_BY_EARLIER}"
+        ))?
+        .query_row([], |r| r.get(0))?,
     )
 }
 
