@@ -336,3 +336,120 @@ fn two_hundred_connections_in_a_pids_cgroup_of_150_do_not_stop_the_listener() {
     d.child.kill().unwrap();
     d.child.wait().unwrap();
 }
+
+/// One keep-alive connection for many requests.
+struct KeepAlive {
+    reader: BufReader<TcpStream>,
+    stream: TcpStream,
+}
+
+impl KeepAlive {
+    fn open(port: u16) -> KeepAlive {
+        let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        KeepAlive {
+            reader: BufReader::new(stream.try_clone().unwrap()),
+            stream,
+        }
+    }
+
+    fn get(&mut self, target: &str) -> (u16, String) {
+        self.stream
+            .write_all(format!("GET {target} HTTP/1.1\r\nHost: t\r\n\r\n").as_bytes())
+            .unwrap();
+        let mut line = String::new();
+        self.reader.read_line(&mut line).unwrap();
+        let status = line.split(' ').nth(1).unwrap().parse().unwrap();
+        let mut len = 0;
+        loop {
+            let mut h = String::new();
+            self.reader.read_line(&mut h).unwrap();
+            if h.trim().is_empty() {
+                break;
+            }
+            if let Some((n, v)) = h.split_once(':') {
+                if n.eq_ignore_ascii_case("content-length") {
+                    len = v.trim().parse().unwrap();
+                }
+            }
+        }
+        let mut body = vec![0; len];
+        self.reader.read_exact(&mut body).unwrap();
+        (status, String::from_utf8_lossy(&body).into_owned())
+    }
+}
+
+/// Issue 11, defect 5: on a full disk every click answered 503 while /healthz
+/// said ok, and each failed click logged a WARN line. The disk is "full" for
+/// the daemon alone: its shell lowers RLIMIT_FSIZE (and ignores SIGXFSZ), so
+/// SQLite's writes past the limit fail like writes to a full disk.
+#[test]
+fn a_full_disk_makes_healthz_unhealthy_and_is_logged_with_rate_limiting() {
+    let mut d = Daemon::start("trap '' XFSZ && ulimit -f 4096", &[]);
+    let offer = d.offer();
+    let mut c = KeepAlive::open(d.port);
+    let long = "x".repeat(250);
+    let mut redirects = 0u64;
+    let mut first_failure = None;
+    let started = Instant::now();
+    let mut i = 0u64;
+    while first_failure.is_none() {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "the database never filled up ({redirects} clicks)\n{}",
+            d.log()
+        );
+        let (status, body) = c.get(&format!(
+            "/click/{offer}?uid={i}-{long}&sub1={long}&sub2={long}&sub3={long}&sub4={long}&sub5={long}"
+        ));
+        i += 1;
+        match status {
+            302 => redirects += 1,
+            503 => first_failure = Some(body),
+            other => panic!("a click got {other}: {body}"),
+        }
+    }
+    assert!(
+        first_failure
+            .as_deref()
+            .unwrap()
+            .contains("database unavailable"),
+        "{first_failure:?}"
+    );
+    // The disk stays full: many more clicks fail the same way.
+    let mut failed = 1;
+    for _ in 0..2000 {
+        let (status, _) = c.get(&format!("/click/{offer}?uid={i}-{long}"));
+        i += 1;
+        match status {
+            302 => redirects += 1,
+            _ => failed += 1,
+        }
+    }
+    let (status, body) = c.get("/healthz");
+    assert_eq!(status, 503, "/healthz on a full disk: {body}");
+    assert!(body.contains("\"database\":\"unwritable\""), "{body}");
+    assert!(body.contains("\"reason\""), "{body}");
+
+    let log = d.log();
+    let lines = log.matches("database unavailable").count();
+    assert!(
+        lines <= 3,
+        "{failed} failed clicks must not log one line each ({lines} lines):\n{log}"
+    );
+    d.assert_alive_without_panic();
+    d.child.kill().unwrap();
+    d.child.wait().unwrap();
+
+    // What held before and must keep holding: no 302 without its row.
+    let db = rusqlite::Connection::open(&d.db).unwrap();
+    let rows: i64 = db
+        .query_row("SELECT count(*) FROM clicks", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(
+        rows as u64, redirects,
+        "every redirect has its committed click"
+    );
+}

@@ -12,7 +12,8 @@
 //! read by the connection thread, so handlers never wait on a socket.
 
 use std::io::Read as _;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use tiny_http::{Header, Method, Request, Response};
 
@@ -146,13 +147,76 @@ pub fn error_reply(e: HttpError) -> Reply {
         HttpError::BotNotConfigured => Reply::text(503, TEXT, "bot not configured\n"),
         HttpError::Store(e) => {
             if store_unavailable(&e) {
-                log::warn!("http: database unavailable: {e}");
+                warn_throttled(format!("http: database unavailable: {e}"));
                 Reply::text(503, TEXT, "database unavailable, try again\n")
             } else {
-                log::error!("http: database error: {e}");
+                log_throttled(log::Level::Error, format!("http: database error: {e}"));
                 Reply::text(500, TEXT, "internal error\n")
             }
         }
+    }
+}
+
+/// Logs `message` as a warning, unless the same message was logged less than
+/// [`THROTTLE_EVERY`] ago: then it is only counted, and the next report says
+/// how many were left out. A full disk fails every click the same way; one
+/// line per click would fill the log (and the disk) faster than the clicks.
+pub fn warn_throttled(message: String) {
+    log_throttled(log::Level::Warn, message)
+}
+
+/// [`warn_throttled`] at another level.
+pub fn log_throttled(level: log::Level, message: String) {
+    if let Some(left_out) = THROTTLE.hit(&message, Instant::now()) {
+        if left_out == 0 {
+            log::log!(level, "{message}");
+        } else {
+            log::log!(
+                level,
+                "{message} ({left_out} more like it since the last report)"
+            );
+        }
+    }
+}
+
+/// How often one repeated failure is logged.
+pub const THROTTLE_EVERY: Duration = Duration::from_secs(10);
+
+static THROTTLE: Throttle = Throttle::new(THROTTLE_EVERY);
+
+/// Per-message rate limit for [`warn_throttled`].
+pub struct Throttle {
+    every: Duration,
+    seen: Mutex<Vec<(String, Instant, u64)>>,
+}
+
+impl Throttle {
+    pub const fn new(every: Duration) -> Throttle {
+        Throttle {
+            every,
+            seen: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// `Some(n)` when `message` should be logged now, `n` being how many
+    /// identical ones were left out since it was last logged.
+    pub fn hit(&self, message: &str, now: Instant) -> Option<u64> {
+        // A counter list; a panic cannot leave it inconsistent.
+        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(e) = seen.iter_mut().find(|e| e.0 == message) {
+            if now.duration_since(e.1) < self.every {
+                e.2 += 1;
+                return None;
+            }
+            e.1 = now;
+            return Some(std::mem::take(&mut e.2));
+        }
+        // Few distinct failures at a time; forget the oldest beyond a handful.
+        if seen.len() >= 32 {
+            seen.remove(0);
+        }
+        seen.push((message.to_string(), now, 0));
+        Some(0)
     }
 }
 
@@ -253,4 +317,22 @@ pub fn dispatch(ctx: &Context, rq: &mut Request) -> (Route, Reply) {
         (Route::Other, Err(HttpError::NotFound("no such page")))
     };
     (route, result.unwrap_or_else(error_reply))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repeated_messages_are_counted_not_logged() {
+        let t = Throttle::new(Duration::from_secs(10));
+        let t0 = Instant::now();
+        assert_eq!(t.hit("disk full", t0), Some(0));
+        for i in 1..=1000 {
+            assert_eq!(t.hit("disk full", t0 + Duration::from_millis(i)), None);
+        }
+        assert_eq!(t.hit("other", t0), Some(0), "another message is its own");
+        assert_eq!(t.hit("disk full", t0 + Duration::from_secs(11)), Some(1000));
+        assert_eq!(t.hit("disk full", t0 + Duration::from_secs(12)), None);
+    }
 }

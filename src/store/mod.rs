@@ -30,7 +30,7 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use r2d2_sqlite::SqliteConnectionManager;
@@ -94,6 +94,25 @@ struct Inner {
     // keeps our threads from sleeping in the busy handler against each other.
     writer: Mutex<Connection>,
     readers: r2d2::Pool<SqliteConnectionManager>,
+    /// How the last write transactions went, for /healthz.
+    health: Mutex<WriteHealth>,
+}
+
+/// The outcome of the latest write transaction that reached SQLite.
+#[derive(Debug, Default)]
+struct WriteHealth {
+    /// When a write last committed.
+    ok_at: Option<Instant>,
+    /// The latest failure to begin or commit a write, and when; cleared by a commit.
+    failed: Option<(Instant, String)>,
+}
+
+/// Whether the database takes writes, as /healthz reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Writable {
+    Yes,
+    /// The last write could not begin or commit (disk full, I/O error, read-only).
+    No(String),
 }
 
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
@@ -147,6 +166,7 @@ impl Store {
                 path: path.to_path_buf(),
                 writer: Mutex::new(writer),
                 readers,
+                health: Mutex::new(WriteHealth::default()),
             }),
         })
     }
@@ -170,12 +190,62 @@ impl Store {
         E: From<StoreError>,
     {
         let mut conn = self.writer();
-        let tx = conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(StoreError::from)?;
+        let tx = match conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate) {
+            Ok(tx) => tx,
+            Err(e) => return Err(self.write_failed(e).into()),
+        };
         let out = f(&tx)?;
-        tx.commit().map_err(StoreError::from)?;
-        Ok(out)
+        match tx.commit() {
+            Ok(()) => {
+                let mut h = self.write_health();
+                h.ok_at = Some(Instant::now());
+                h.failed = None;
+                Ok(out)
+            }
+            Err(e) => Err(self.write_failed(e).into()),
+        }
+    }
+
+    fn write_health(&self) -> MutexGuard<'_, WriteHealth> {
+        // Two plain fields; a panic cannot leave them inconsistent.
+        self.inner.health.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Remembers a failure to begin or commit (not a busy wait: that passes).
+    fn write_failed(&self, e: rusqlite::Error) -> StoreError {
+        let busy = matches!(
+            e.sqlite_error_code(),
+            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+        );
+        if !busy {
+            self.write_health().failed = Some((Instant::now(), e.to_string()));
+        }
+        StoreError::from(e)
+    }
+
+    /// Whether the database takes writes: the outcome of the last write if it
+    /// is recent (within `fresh`), else of a probe write made now (one small
+    /// row in `settings`). A full disk or a read-only file is `No` with the
+    /// reason, while reads (and so [`Store::ping`]) may still succeed.
+    pub fn writable(&self, fresh: Duration) -> Writable {
+        {
+            let h = self.write_health();
+            match &h.failed {
+                Some((at, why)) if at.elapsed() < fresh => return Writable::No(why.clone()),
+                // An old failure is checked again by the probe below.
+                Some(_) => {}
+                None if h.ok_at.is_some_and(|t| t.elapsed() < fresh) => return Writable::Yes,
+                None => {}
+            }
+        }
+        let probe = self.write(|tx| {
+            settings::set(tx, "healthz.write_probe", &unix_now().to_string())?;
+            Ok::<_, StoreError>(())
+        });
+        match probe {
+            Ok(()) => Writable::Yes,
+            Err(e) => Writable::No(e.to_string()),
+        }
     }
 
     /// Runs `f` on a pooled read-only connection.
