@@ -28,6 +28,10 @@ fn forbidden_v4(ip: Ipv4Addr) -> Option<&'static str> {
         (169, 254, _) => "link-local",
         (100, 64..=127, _) => "carrier-grade NAT (100.64.0.0/10)",
         (192, 0, 0) => "IETF protocol assignments (192.0.0.0/24)",
+        (192, 0, 2) => "documentation (192.0.2.0/24)",
+        (198, 51, 100) => "documentation (198.51.100.0/24)",
+        (203, 0, 113) => "documentation (203.0.113.0/24)",
+        (192, 88, 99) => "6to4 relay anycast (192.88.99.0/24)",
         (198, 18..=19, _) => "benchmarking (198.18.0.0/15)",
         (224..=239, _, _) => "multicast",
         (240..=255, _, _) => "reserved or broadcast",
@@ -42,13 +46,32 @@ fn forbidden_v6(ip: Ipv6Addr) -> Option<&'static str> {
     if ip.is_loopback() {
         return Some("loopback");
     }
-    // An IPv4 address in IPv6 clothing gets the IPv4 verdict:
-    // ::ffff:a.b.c.d (mapped), ::a.b.c.d (compatible, deprecated), 64:ff9b::a.b.c.d (NAT64).
+    // An IPv4 address in IPv6 clothing: ::a.b.c.d (compatible, deprecated) and
+    // 64:ff9b::a.b.c.d (well-known NAT64) get the IPv4 verdict. IPv4-mapped
+    // (::ffff:0:0/96) and -translated (::ffff:0:0:0/96) addresses are refused
+    // outright: a public name resolves to an A record, never to these, and a
+    // socket would reach the IPv4 host through them, bypassing the IPv4 rules
+    // on some stacks.
     let seg = ip.segments();
     let o = ip.octets();
     let embedded = Ipv4Addr::new(o[12], o[13], o[14], o[15]);
-    if let Some(v4) = ip.to_ipv4_mapped() {
-        return forbidden_v4(v4);
+    if seg[..6] == [0, 0, 0, 0, 0, 0xffff] {
+        return Some("IPv4-mapped (::ffff:0:0/96)");
+    }
+    if seg[..6] == [0, 0, 0, 0, 0xffff, 0] {
+        return Some("IPv4-translated (::ffff:0:0:0/96)");
+    }
+    if seg[..3] == [0x64, 0xff9b, 1] {
+        return Some("local-use NAT64 (64:ff9b:1::/48)");
+    }
+    if seg[0] == 0x2002 {
+        return Some("6to4 (2002::/16)");
+    }
+    if seg[..2] == [0x2001, 0] {
+        return Some("Teredo (2001::/32)");
+    }
+    if seg[..2] == [0x2001, 0xdb8] {
+        return Some("documentation (2001:db8::/32)");
     }
     if seg[..6] == [0; 6] {
         return forbidden_v4(embedded).or(Some("IPv4-compatible"));
@@ -95,6 +118,18 @@ mod tests {
             "::ffff:10.1.2.3",
             "::127.0.0.1",
             "64:ff9b::a9fe:a9fe",
+            // Issue 11: documentation, 6to4, Teredo, local NAT64, mapped/translated.
+            "192.0.2.1",
+            "198.51.100.7",
+            "203.0.113.200",
+            "192.88.99.1",
+            "2002:c000:201::1",
+            "2002:0808:0808::1",
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+            "64:ff9b:1::808:808",
+            "::ffff:8.8.8.8",
+            "::ffff:0:808:808",
+            "2001:db8::1",
         ];
         for s in refused {
             assert!(
@@ -109,7 +144,9 @@ mod tests {
             "100.128.0.1",
             "93.184.216.34",
             "2606:4700::1111",
-            "::ffff:8.8.8.8",
+            "2001:4860:4860::8888",
+            "192.0.3.1",
+            "203.0.114.1",
             "64:ff9b::808:808",
         ];
         for s in allowed {
