@@ -137,6 +137,29 @@ fn click_refusals() {
             "not valid UTF-8",
         ),
         ("/nope".to_string(), 404, "no such page"),
+        // Issue 11: one canonical offer id; broken encodings and invisible
+        // characters are refused, not stored literally.
+        (format!("/click/0{active}?uid=x"), 404, "unknown offer"),
+        (
+            format!("/click/{active}?uid=abc%2"),
+            400,
+            "broken percent-encoding",
+        ),
+        (
+            format!("/click/{active}?uid=abc%ZZ"),
+            400,
+            "broken percent-encoding",
+        ),
+        (
+            format!("/click/{active}?uid=ab%E2%80%8Bc"),
+            400,
+            "invisible",
+        ),
+        (
+            format!("/click/{active}?uid=ab%E2%80%AEc"),
+            400,
+            "invisible",
+        ),
     ] {
         let r = c.get(&target, &[]);
         assert_eq!(r.status, status, "{target}: {}", r.text());
@@ -157,10 +180,18 @@ fn click_refusals() {
         .unwrap();
     assert_eq!(n, 0);
 
-    // Methods: HEAD works like GET without a body, others get 405 with Allow.
+    // Methods: HEAD answers like GET without a body and without storing a
+    // click (issue 11: link checkers must not create clicks); others get 405.
     let head = c.request("HEAD", &format!("/click/{active}?uid=h"), &[]);
     assert_eq!(head.status, 302);
-    start_token(&head);
+    assert_eq!(head.header("Location"), Some("https://t.me/demo_bot"));
+    let head = c.request("HEAD", &format!("/click/{paused}?uid=h"), &[]);
+    assert_eq!(head.status, 410);
+    let n: i64 = srv
+        .open_db()
+        .query_row("SELECT count(*) FROM clicks", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 0, "HEAD stores no click");
     let post = c.request(
         "POST",
         &format!("/click/{active}?uid=p"),

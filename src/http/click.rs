@@ -36,6 +36,16 @@ pub fn click(ctx: &Context, rq: &Request, offer: &str, query: &str) -> Result<Re
         .as_deref()
         .ok_or(HttpError::BotNotConfigured)?;
 
+    // A HEAD (link checkers, previews) must not create a click: it gets what a
+    // GET would, read-only, and the redirect goes to the bot without a token.
+    if *rq.method() == tiny_http::Method::Head {
+        return match ctx.store.read(|c| offer_click_info(c, offer))? {
+            None => Err(HttpError::NotFound("unknown offer")),
+            Some(OfferStatus::Active) => Ok(Reply::redirect(format!("https://t.me/{bot}"))),
+            Some(other) => Err(HttpError::OfferUnavailable(other)),
+        };
+    }
+
     let ip = client_ip(
         rq.remote_addr().map(|a| a.ip()),
         &ctx.trusted_proxies,
@@ -199,10 +209,12 @@ fn record(tx: &Connection, job: &Job) -> Result<Outcome, StoreError> {
     })
 }
 
-/// Offer ids are positive integers written plainly (no sign, no leading zeros
-/// games beyond what `parse` accepts); anything else is not an offer of ours.
+/// Offer ids are positive integers in one canonical form: decimal digits, no
+/// sign, no leading zero (`01` is not offer 1); anything else is not an offer
+/// of ours, so one offer has exactly one click link.
 fn parse_offer_id(s: &str) -> Option<OfferId> {
-    if s.is_empty() || s.len() > 19 || !s.bytes().all(|b| b.is_ascii_digit()) {
+    if s.is_empty() || s.len() > 19 || !s.bytes().all(|b| b.is_ascii_digit()) || s.starts_with('0')
+    {
         return None;
     }
     s.parse::<i64>().ok().filter(|id| *id > 0).map(OfferId)
@@ -236,6 +248,8 @@ mod tests {
             "abc",
             "99999999999999999999",
             "1/",
+            "01",
+            "007",
         ] {
             assert_eq!(parse_offer_id(bad), None, "{bad}");
         }

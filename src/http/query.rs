@@ -4,6 +4,11 @@
 //! and PHP/Go servers read it) and must be UTF-8, non-empty, at most
 //! [`MAX_PARAM`] bytes and free of control characters: they are stored and later
 //! sent back to the network in postbacks, so what we keep must be what we got.
+//!
+//! Refused (400), never normalised: a `%` not followed by two hex digits
+//! (`abc%2`, `abc%ZZ`: a broken encoding would be stored literally and sent
+//! back as something the network never sent), and invisible format characters
+//! (zero-width, bidi controls, BOM, soft hyphen), which make two ids look alike.
 
 use std::borrow::Cow;
 
@@ -60,6 +65,11 @@ fn decode<'a>(name: &str, raw: &'a str) -> Result<Cow<'a, str>, HttpError> {
     if raw.len() > 3 * MAX_PARAM {
         return Err(too_long(name));
     }
+    if !percent_encoding_is_valid(raw) {
+        return Err(HttpError::BadRequest(format!(
+            "{name} has a broken percent-encoding (% must be followed by two hex digits)"
+        )));
+    }
     let plus = raw.contains('+');
     let spaced;
     let src: &[u8] = if plus {
@@ -84,7 +94,43 @@ fn decode<'a>(name: &str, raw: &'a str) -> Result<Cow<'a, str>, HttpError> {
             "{name} contains control characters"
         )));
     }
+    if value.chars().any(invisible) {
+        return Err(HttpError::BadRequest(format!(
+            "{name} contains invisible (zero-width or bidi) characters"
+        )));
+    }
     Ok(value)
+}
+
+fn percent_encoding_is_valid(raw: &str) -> bool {
+    let b = raw.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            let hex = |j: usize| b.get(j).is_some_and(u8::is_ascii_hexdigit);
+            if !(hex(i + 1) && hex(i + 2)) {
+                return false;
+            }
+            i += 3;
+        } else {
+            i += 1;
+        }
+    }
+    true
+}
+
+/// Format characters that render as nothing but change comparison or display:
+/// soft hyphen, Arabic letter mark, Mongolian vowel separator, zero-width
+/// space/joiners, directional marks, bidi embeddings/overrides/isolates, word
+/// joiner and invisible operators, BOM.
+fn invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{061C}' | '\u{180E}'
+        | '\u{200B}'..='\u{200F}'
+        | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{2064}'
+        | '\u{2066}'..='\u{206F}'
+        | '\u{FEFF}')
 }
 
 fn too_long(name: &str) -> HttpError {
@@ -124,6 +170,28 @@ mod tests {
         assert_eq!(reason("uid=a%0Ab"), "uid contains control characters");
         assert_eq!(reason("uid=a&sub3=%7F"), "sub3 contains control characters");
         assert_eq!(reason("uid=%FF"), "uid is not valid UTF-8");
+        for broken in [
+            "uid=abc%2",
+            "uid=abc%ZZ",
+            "uid=%",
+            "uid=a%g1",
+            "uid=ok&sub1=x%",
+        ] {
+            assert!(
+                reason(broken).contains("broken percent-encoding"),
+                "{broken}: {}",
+                reason(broken)
+            );
+        }
+        for hidden in [
+            "uid=a%E2%80%8Bb",
+            "uid=a%E2%80%AEb",
+            "uid=%EF%BB%BFabc",
+            "uid=a%E2%81%A6b",
+        ] {
+            assert!(reason(hidden).contains("invisible"), "{hidden}");
+        }
+        assert!(ClickParams::parse("uid=a%2Bb%25").is_ok());
         assert_eq!(
             reason(&format!("uid={}", "a".repeat(257))),
             "uid is longer than 256 bytes"
