@@ -416,3 +416,84 @@ fn concurrent_clicks_on_one_uid_share_one_token() {
         .unwrap();
     assert_eq!((rows, hits), (1, 16));
 }
+
+/// Issue 11, defect 6 (relay): a missing timestamp is 401 as docs/RELAY.md
+/// says; an unknown offer answers exactly like an existing one with a bad
+/// signature (no probing of offer ids); a paused offer answers JSON.
+#[test]
+fn relay_refusals_are_uniform_and_json() {
+    use tgtrack::domain::relay;
+    let srv = TestServer::start(Opts {
+        relay: true,
+        ..Opts::default()
+    });
+    let active = srv.offer(OfferStatus::Active);
+    let paused = srv.offer(OfferStatus::Paused);
+    for id in [active, paused] {
+        srv.store
+            .write(|tx| {
+                tx.execute(
+                    "UPDATE offers SET relay_secret = 'sekret', action = 'third_party_bot' WHERE id = ?1",
+                    [id.0],
+                )?;
+                Ok::<_, tgtrack::store::StoreError>(())
+            })
+            .unwrap();
+    }
+    let now = tgtrack::store::unix_now();
+    let post = |offer: i64, headers: &[(&str, String)]| {
+        let body = format!(r#"{{"offer_id":{offer},"event_id":"e1","tg_user_id":42}}"#);
+        let mut c = Conn::open(srv.addr);
+        let mut raw = format!(
+            "POST /postbacks/relay HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
+            body.len()
+        );
+        for (n, v) in headers {
+            raw.push_str(&format!("{n}: {v}\r\n"));
+        }
+        raw.push_str("\r\n");
+        raw.push_str(&body);
+        c.send(raw.as_bytes());
+        (c.read_response(false).unwrap(), body)
+    };
+    let signed = |offer: i64, secret: &str| {
+        let body = format!(r#"{{"offer_id":{offer},"event_id":"e1","tg_user_id":42}}"#);
+        vec![
+            ("X-Tgtrack-Timestamp", now.to_string()),
+            (
+                "X-Tgtrack-Signature",
+                relay::sign(secret, now, body.as_bytes()),
+            ),
+        ]
+    };
+
+    // No timestamp: 401, not 400.
+    let (r, _) = post(active.0, &[]);
+    assert_eq!(r.status, 401, "{}", r.text());
+    assert_eq!(r.header("Content-Type"), Some("application/json"));
+    assert!(r.text().contains("\"status\":\"refused\""), "{}", r.text());
+
+    // Unknown offer and existing offer with a wrong secret: the same answer.
+    let (unknown, _) = post(999_999, &signed(999_999, "guess"));
+    let (wrong, _) = post(active.0, &signed(active.0, "guess"));
+    assert_eq!(unknown.status, 401);
+    assert_eq!(
+        (unknown.status, unknown.text()),
+        (wrong.status, wrong.text()),
+        "offer ids cannot be probed"
+    );
+    // Also without any signature.
+    let (unknown_bare, _) = post(999_999, &[]);
+    let (active_bare, _) = post(active.0, &[]);
+    assert_eq!(
+        (unknown_bare.status, unknown_bare.text()),
+        (active_bare.status, active_bare.text())
+    );
+
+    // A correctly signed event for nobody we know: refused in JSON too (the
+    // 410 of a paused offer is covered by the relay module's unit test).
+    let (r, _) = post(paused.0, &signed(paused.0, "sekret"));
+    assert_eq!(r.header("Content-Type"), Some("application/json"));
+    let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(v["status"], "refused", "{}", r.text());
+}

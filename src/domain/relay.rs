@@ -137,11 +137,11 @@ mod tests {
     fn matches_the_documented_example() {
         // docs/RELAY.md, "Worked example": secret k3y_-AbC, timestamp 1764170000.
         let body =
-            br#"{"offer_id":12,"event_id":"order-1001","start_token":"Zx9_aB-cD3eF4gH5iJ6kL7"}"#;
+            br#"{"offer_id":12,"event_id":"order-1001","start_token":"AZ3kx9_aB-cD3eF4gH5iJ6kL"}"#;
         let sig = sign("k3y_-AbC", 1764170000, body);
         assert_eq!(
             sig,
-            "sha256=fd5adc5fe616ecc3c70be2a005cd7a0f951043a2f9a9173ff4c002b5d79aaabd"
+            "sha256=5aee2c805e73692e7be2f7c45dcc3bcd7004a46dbe4a33b4f4dd0ff047c2eafd"
         );
         assert_eq!(
             verify("k3y_-AbC", Some("1764170000"), Some(&sig), body, 1764170000),

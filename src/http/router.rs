@@ -312,7 +312,7 @@ pub fn dispatch(ctx: &Context, rq: &mut Request) -> (Route, Reply) {
         let r = allow(rq, Method::Post, "POST")
             .and_then(|_| read_body(rq, super::limits::MAX_BODY))
             .and_then(|body| relay::relay(ctx, rq, &body));
-        (Route::Relay, r)
+        return (Route::Relay, r.unwrap_or_else(relay::error_reply));
     } else {
         (Route::Other, Err(HttpError::NotFound("no such page")))
     };

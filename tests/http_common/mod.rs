@@ -23,6 +23,8 @@ pub struct Opts {
     pub trusted_proxies: Vec<&'static str>,
     pub read_timeout: Duration,
     pub threads: usize,
+    /// Serve `POST /postbacks/relay` with a real engine (else it answers 501).
+    pub relay: bool,
 }
 
 impl Default for Opts {
@@ -32,6 +34,7 @@ impl Default for Opts {
             trusted_proxies: vec![],
             read_timeout: Duration::from_secs(5),
             threads: 4,
+            relay: false,
         }
     }
 }
@@ -58,7 +61,15 @@ impl TestServer {
             .iter()
             .map(|s| IpNet::parse(s).unwrap())
             .collect();
-        let ctx = Context::new(store.clone(), &http_cfg, opts.bot.map(String::from)).unwrap();
+        let mut ctx = Context::new(store.clone(), &http_cfg, opts.bot.map(String::from)).unwrap();
+        if opts.relay {
+            // The worker is not started: postbacks stay queued, which is all we need.
+            let (waker, _inbox) = tgtrack::postback::worker::channel();
+            ctx = ctx.with_relay(
+                tgtrack::engine::Engine::new(store.clone(), waker),
+                tgtrack::clock::Clock::new(),
+            );
+        }
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         let shutdown = Shutdown::new();
