@@ -486,6 +486,12 @@ fn usage(msg: impl Into<String>) -> anyhow::Error {
 pub fn postback_spec(a: &PostbackArgs) -> anyhow::Result<PostbackSpec> {
     let method: PostbackMethod = a.postback_method.parse().map_err(usage)?;
     let statuses = parse_statuses(&a.statuses).map_err(|e| usage(format!("--statuses: {e}")))?;
+    if statuses.is_empty() {
+        // An offer reporting no status would never post back.
+        return Err(usage(
+            "--statuses: name at least one of lead,hold,approved,rejected",
+        ));
+    }
     if let Some(url) = &a.postback_url {
         crate::postback::validate_template(url, &a.preset)
             .map_err(|e| usage(format!("--postback-url: {e}")))?;
@@ -544,6 +550,10 @@ fn offer_cmd(cfg: &Config, store: &Store, cmd: &OfferCmd) -> anyhow::Result<()> 
                 .map(|h| humantime::parse_duration(h).map(|d| d.as_secs() as i64))
                 .transpose()
                 .map_err(|e| usage(format!("--hold: {e}")))?;
+            if a.schedule.trim().is_empty() {
+                // An empty value reads as a mistake, not as "no limit".
+                return Err(usage("--schedule: empty; write `always` for no time limit"));
+            }
             let schedule =
                 Schedule::parse(&a.schedule).map_err(|e| usage(format!("--schedule: {e}")))?;
             let draft = OfferDraft {

@@ -343,12 +343,23 @@ impl Config {
             .trusted_proxies
             .iter()
             .map(|s| {
-                IpNet::parse(s).ok_or_else(|| {
+                let net = IpNet::parse(s).ok_or_else(|| {
                     err(
                         "http.trusted_proxies",
                         format!("{s:?} is not an IP or CIDR"),
                     )
-                })
+                })?;
+                if net.prefix == 0 {
+                    // Every client could then choose the IP we record.
+                    return Err(err(
+                        "http.trusted_proxies",
+                        format!(
+                            "{s:?} trusts X-Forwarded-For from every address on the Internet; \
+                             list only your proxies (e.g. \"127.0.0.1\")"
+                        ),
+                    ));
+                }
+                Ok(net)
             })
             .collect::<Result<Vec<_>, _>>()?;
         let read_timeout = duration("http.read_timeout", raw.http.read_timeout, "10s")?;
@@ -533,7 +544,24 @@ fn validate_telegram(
                     format!("{:?} is not an address like 127.0.0.1:4430", d.address),
                 )
             })?,
-            auth_key_file: d.auth_key_file,
+            auth_key_file: {
+                // Checked here, so a wrong path is a config error naming the file
+                // instead of a bot that "did not log in" a minute later.
+                let key = "telegram.test_dc.auth_key_file";
+                let shown = d.auth_key_file.display();
+                match std::fs::metadata(&d.auth_key_file) {
+                    Ok(m) if m.is_file() && m.len() == 256 => {}
+                    Ok(m) if m.is_file() => {
+                        return Err(err(
+                            key,
+                            format!("{shown} must hold 256 bytes, not {}", m.len()),
+                        ))
+                    }
+                    Ok(_) => return Err(err(key, format!("{shown} is not a file"))),
+                    Err(e) => return Err(err(key, format!("cannot read {shown}: {e}"))),
+                }
+                d.auth_key_file
+            },
         }),
     };
     Ok(TelegramConfig {
@@ -690,6 +718,16 @@ mod tests {
         for (text, key) in [
             ("[http]\nlisten = \"nowhere\"", "http.listen"),
             ("[http]\nthreads = 0", "http.threads"),
+            (
+                "[http]\ntrusted_proxies = [\"0.0.0.0/0\"]",
+                "http.trusted_proxies",
+            ),
+            (
+                "[http]\ntrusted_proxies = [\"::/0\"]",
+                "http.trusted_proxies",
+            ),
+            ("[http]\nread_timeout = \"61s\"", "http.read_timeout"),
+            ("[http]\nmax_connections = 3", "http.max_connections"),
             (
                 "[http]\ntrusted_proxies = [\"10.0.0.0/99\"]",
                 "http.trusted_proxies",

@@ -281,3 +281,98 @@ fn offer_lifecycle_from_the_shell() {
     assert!(ok(&cfg, &["postback", "list"]).contains("no postbacks"));
     assert!(usage_error(&cfg, &["postback", "list", "--state", "lost"]).contains("--state"));
 }
+
+/// Issue 11, defect 6: `migrate` on somebody else's SQLite file (user_version
+/// 0 with tables of its own) refuses and leaves it alone; an empty file is fine.
+#[test]
+fn migrate_refuses_a_foreign_database() {
+    let (dir, cfg) = setup();
+    let db = dir.path().join("t.db");
+    {
+        let c = rusqlite::Connection::open(&db).unwrap();
+        c.execute_batch("CREATE TABLE invoices (id INTEGER PRIMARY KEY, total REAL); INSERT INTO invoices VALUES (1, 9.5);")
+            .unwrap();
+    }
+    let out = run(&cfg, &["migrate"]);
+    assert!(!out.status.success(), "migrate must refuse");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("not a tgtrack database") && err.contains("invoices"),
+        "{err}"
+    );
+    let c = rusqlite::Connection::open(&db).unwrap();
+    let tables: Vec<String> = c
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(tables, vec!["invoices".to_string()], "nothing was added");
+    drop(c);
+
+    // An empty file (zero bytes, or SQLite with no tables) is ours to fill.
+    std::fs::write(&db, b"").unwrap();
+    ok(&cfg, &["migrate"]);
+    ok(&cfg, &["migrate"]);
+}
+
+/// Issue 11, defect 6: `--statuses ""` made an offer that never posts back,
+/// `--schedule ""` meant "always".
+#[test]
+fn empty_statuses_and_schedule_are_refused() {
+    let (_dir, cfg) = setup();
+    let base = [
+        "offer",
+        "create",
+        "--name",
+        "N",
+        "--action",
+        "join_channel",
+        "--username",
+        "@news",
+    ];
+    let mut args = base.to_vec();
+    args.extend(["--statuses", ""]);
+    assert!(usage_error(&cfg, &args).contains("--statuses"));
+    let mut args = base.to_vec();
+    args.extend(["--statuses", " , "]);
+    assert!(usage_error(&cfg, &args).contains("--statuses"));
+    let mut args = base.to_vec();
+    args.extend(["--schedule", ""]);
+    assert!(usage_error(&cfg, &args).contains("--schedule"));
+    assert!(!ok(&cfg, &["offer", "list"]).contains(" N "));
+    ok(&cfg, &base);
+    assert!(
+        usage_error(&cfg, &["offer", "set-postback", "1", "--statuses", ""]).contains("--statuses")
+    );
+}
+
+/// Issue 11, defect 6: config errors that used to pass silently or surface
+/// late: a catch-all trusted proxy, a missing test-DC key file.
+#[test]
+fn catch_all_proxies_and_a_missing_key_file_are_config_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("c.toml");
+    std::fs::write(&cfg, "[http]\ntrusted_proxies = [\"0.0.0.0/0\"]\n").unwrap();
+    let err = usage_error(&cfg, &["check-config"]);
+    assert!(err.contains("http.trusted_proxies"), "{err}");
+
+    let missing = dir.path().join("no-such.key");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[telegram]\napi_id = 1\napi_hash = \"0123456789abcdef0123456789abcdef\"\nbot_token = \"123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11\"\nbot_username = \"b_bot\"\n\
+             [telegram.test_dc]\naddress = \"127.0.0.1:1\"\nauth_key_file = \"{}\"\n",
+            missing.display()
+        ),
+    )
+    .unwrap();
+    let err = usage_error(&cfg, &["check-config"]);
+    assert!(
+        err.contains("telegram.test_dc.auth_key_file") && err.contains("no-such.key"),
+        "{err}"
+    );
+    let err = usage_error(&cfg, &["run"]);
+    assert!(err.contains("no-such.key"), "{err}");
+}

@@ -147,6 +147,7 @@ impl Store {
         .with_context(|| format!("opening database {}", path.display()))?;
         configure(&writer).with_context(|| format!("configuring database {}", path.display()))?;
         writer.execute_batch("PRAGMA wal_autocheckpoint = 0;")?;
+        refuse_foreign_database(&writer, path)?;
         migrations::run(&mut writer)
             .with_context(|| format!("migrating database {}", path.display()))?;
 
@@ -317,6 +318,29 @@ impl Store {
             .with_context(|| format!("backing up to {}", dest.display()))?;
         Ok(())
     }
+}
+
+/// A file at schema version 0 must be empty: one with tables of its own is
+/// somebody else's database, and migrating would add our tables to it.
+fn refuse_foreign_database(conn: &Connection, path: &Path) -> anyhow::Result<()> {
+    if migrations::current_version(conn)? != 0 {
+        return Ok(());
+    }
+    let names: Vec<String> = conn
+        .prepare(
+            "SELECT name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY name LIMIT 4",
+        )?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    if names.is_empty() {
+        return Ok(());
+    }
+    anyhow::bail!(
+        "{} is not a tgtrack database: it has tables of its own ({}) and no tgtrack schema version; \
+         refusing to add tgtrack's tables to it (point database.path at a new file)",
+        path.display(),
+        names.join(", ")
+    )
 }
 
 /// Current unix time in seconds: the one place the store's callers read the clock.
