@@ -497,3 +497,76 @@ fn relay_refusals_are_uniform_and_json() {
     let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
     assert_eq!(v["status"], "refused", "{}", r.text());
 }
+
+/// Issue 11, defect 6: `promtool check metrics` wants a HELP and a TYPE line
+/// for every family, before its samples, each family in one block. The same
+/// rules, checked here on a live scrape (with traffic on every route, a
+/// refusal from the connection layer, and the database's figures).
+#[test]
+fn metrics_have_help_and_type_for_every_family() {
+    use std::collections::{HashMap, HashSet};
+    let srv = TestServer::start(Opts::default());
+    let offer = srv.offer(OfferStatus::Active);
+    let mut c = Conn::open(srv.addr);
+    c.get(&format!("/click/{offer}?uid=m"), &[]);
+    c.get("/s/nothing", &[]);
+    c.get("/healthz", &[]);
+    c.get("/nope", &[]);
+    let mut bad = Conn::open(srv.addr);
+    bad.send(b"NONSENSE\r\n\r\n");
+    let _ = bad.read_response(false);
+    let text = c.get("/metrics", &[]).text();
+
+    let mut help: HashSet<String> = HashSet::new();
+    let mut kind: HashMap<String, String> = HashMap::new();
+    let mut done: HashSet<String> = HashSet::new();
+    let mut current: Option<String> = None;
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("# HELP ") {
+            let (name, doc) = rest.split_once(' ').unwrap_or((rest, ""));
+            assert!(!doc.trim().is_empty(), "empty HELP: {line}");
+            assert!(help.insert(name.to_string()), "HELP twice for {name}");
+            continue;
+        }
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let (name, k) = rest.split_once(' ').unwrap();
+            assert!(
+                ["counter", "gauge", "histogram", "summary", "untyped"].contains(&k),
+                "{line}"
+            );
+            assert!(
+                kind.insert(name.to_string(), k.to_string()).is_none(),
+                "TYPE twice for {name}"
+            );
+            continue;
+        }
+        assert!(!line.starts_with('#'), "unexpected comment {line}");
+        let name = line.split(['{', ' ']).next().unwrap();
+        let family = ["_bucket", "_sum", "_count"]
+            .iter()
+            .find_map(|s| {
+                name.strip_suffix(s)
+                    .filter(|f| kind.get(*f).is_some_and(|k| k == "histogram"))
+            })
+            .unwrap_or(name)
+            .to_string();
+        assert!(kind.contains_key(&family), "no TYPE before {line}");
+        assert!(help.contains(&family), "no HELP for {family}");
+        if current.as_deref() != Some(family.as_str()) {
+            assert!(
+                done.insert(family.clone()),
+                "{family} is split in two blocks"
+            );
+            current = Some(family);
+        }
+        let value = line.rsplit(' ').next().unwrap();
+        assert!(value.parse::<f64>().is_ok() || value == "+Inf", "{line}");
+    }
+    for family in kind.keys() {
+        assert!(help.contains(family), "no HELP for {family}");
+    }
+    assert!(
+        text.contains("tgtrack_http_responses_total{route=\"server\",status=\"400\"} 1"),
+        "{text}"
+    );
+}
