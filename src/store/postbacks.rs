@@ -185,7 +185,8 @@ fn due_from_row(r: &Row<'_>) -> rusqlite::Result<DueRow> {
 /// up through the `postbacks_conversion_status` index (a handful of rows per
 /// conversion); `INDEXED BY` because, left alone, the planner picks the state
 /// index and the drain goes quadratic in the outbox depth.
-const BLOCKED_BY_EARLIER: &str = "EXISTS (SELECT 1 FROM postbacks e INDEXED BY postbacks_conversion_status
+const BLOCKED_BY_EARLIER: &str =
+    "EXISTS (SELECT 1 FROM postbacks e INDEXED BY postbacks_conversion_status
       WHERE e.conversion_id = p.conversion_id AND e.conversion_id IS NOT NULL
         AND e.state = 'pending' AND e.id < p.id)";
 
