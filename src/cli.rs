@@ -10,8 +10,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::config::{Config, ConfigError};
 use crate::domain::offer::{
-    parse_statuses, validate_draft, Action, Caps, ChatKind, OfferDraft, OfferStatus, PollSpec,
-    PostbackMethod, PostbackSpec, PricePair, Target,
+    Action, Caps, ChatKind, OfferDraft, OfferStatus, PollSpec, PostbackSpec, PricePair, Target,
 };
 use crate::domain::schedule::Schedule;
 use crate::store::{self, OfferId, Store};
@@ -484,21 +483,14 @@ fn usage(msg: impl Into<String>) -> anyhow::Error {
 
 /// Builds the postback spec from CLI flags, validating the template.
 pub fn postback_spec(a: &PostbackArgs) -> anyhow::Result<PostbackSpec> {
-    let method: PostbackMethod = a.postback_method.parse().map_err(usage)?;
-    let statuses = parse_statuses(&a.statuses).map_err(|e| usage(format!("--statuses: {e}")))?;
-    if let Some(url) = &a.postback_url {
-        crate::postback::validate_template(url, &a.preset)
-            .map_err(|e| usage(format!("--postback-url: {e}")))?;
-    } else if crate::postback::preset(&a.preset).is_none() {
-        return Err(usage(format!("--preset: unknown preset {:?}", a.preset)));
-    }
-    Ok(PostbackSpec {
-        url: a.postback_url.clone(),
-        method,
-        preset: a.preset.clone(),
-        statuses,
-        send_user_id: a.send_user_id,
-    })
+    crate::postback::spec::build(
+        a.postback_url.as_deref(),
+        &a.postback_method,
+        &a.preset,
+        &a.statuses,
+        a.send_user_id,
+    )
+    .map_err(|e| usage(format!("postback: {e}")))
 }
 
 fn offer_cmd(cfg: &Config, store: &Store, cmd: &OfferCmd) -> anyhow::Result<()> {
@@ -568,32 +560,17 @@ fn offer_cmd(cfg: &Config, store: &Store, cmd: &OfferCmd) -> anyhow::Result<()> 
                 hold_seconds,
                 budget_total: a.budget,
             };
-            let valid = validate_draft(draft, min).map_err(|e| usage(e.to_string()))?;
             let postback = postback_spec(&a.postback)?;
             let status = if a.paused {
                 OfferStatus::Paused
             } else {
                 OfferStatus::Active
             };
-            let new = store::offers::NewOffer {
-                name: valid.draft.name,
-                advertiser_id: None,
-                action,
-                target: valid.draft.target,
-                status,
-                price: valid.draft.price,
-                payout: valid.draft.payout,
-                currency: valid.draft.currency,
-                caps: valid.draft.caps,
-                schedule: valid.draft.schedule,
-                timezone: valid.draft.timezone,
-                hold_seconds: valid.hold_seconds,
-                budget_total: valid.draft.budget_total,
-                postback,
-                // Only offers reported by the advertiser's own bot get a relay secret.
-                relay_secret: (action == Action::ThirdPartyBot).then(crate::domain::token::secret),
-            };
-            let id = store.write(|tx| store::offers::insert_offer(tx, &new, now))?;
+            let id = crate::service::offers::create(store, draft, min, status, postback, now)
+                .map_err(|e| match e {
+                    crate::service::offers::CreateError::Store(e) => anyhow::Error::from(e),
+                    other => usage(other.to_string()),
+                })?;
             println!("created offer {id} ({status})");
             println!(
                 "click link for networks: {}/click/{id}?uid={{click_id}}",
@@ -668,24 +645,10 @@ fn offer_cmd(cfg: &Config, store: &Store, cmd: &OfferCmd) -> anyhow::Result<()> 
 }
 
 fn set_status(store: &Store, id: i64, to: OfferStatus, now: i64) -> anyhow::Result<()> {
-    let done = store.write(|tx| -> anyhow::Result<Result<OfferStatus, String>> {
-        let Some(o) = store::offers::get_offer(tx, OfferId(id))? else {
-            return Ok(Err(format!("no offer {id}")));
-        };
-        if o.status == to {
-            return Ok(Ok(to));
-        }
-        if !o.status.can_become(to) {
-            return Ok(Err(format!(
-                "offer {id} is {} and cannot become {to}",
-                o.status
-            )));
-        }
-        store::offers::set_status(tx, OfferId(id), to, now)?;
-        Ok(Ok(to))
-    })?;
-    let status = done.map_err(usage)?;
-    println!("offer {id} is {status}");
+    use crate::service::offers::{self, Actor};
+    let o = offers::set_status(store, OfferId(id), None, to, Actor::Cli, now)
+        .map_err(|e| usage(e.to_string()))?;
+    println!("offer {id} is {}", o.status);
     Ok(())
 }
 

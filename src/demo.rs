@@ -122,7 +122,7 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
     let c = wait_status(&daemon, offer, bob, ConversionStatus::Rejected)?;
     say(&format!(
         "   Rejected ({}); the Stars go back to the budget.",
-        c.reason.as_deref().unwrap_or("?")
+        c.reason.map(|r| r.as_str()).unwrap_or("?")
     ));
     wait_hit(&receiver, "CPA-1002", "rejected")?;
 

@@ -17,4 +17,5 @@ pub mod domain;
 pub mod engine;
 pub mod http;
 pub mod postback;
+pub mod service;
 pub mod store;

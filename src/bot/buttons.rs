@@ -2,17 +2,26 @@
 //! `<tag>:<number>` and decoded in one place, so a stale or forged button is
 //! an error answered politely, never a panic.
 
+use super::admin::AdminButton;
+use super::advertiser::CampaignButton;
+
 /// What an inline button asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Button {
     /// "Check": verify the action of the user's lead for this offer.
     Check { offer: i64 },
+    /// The admin dialogue (moderation, wiring, settings); honoured only for admins.
+    Admin(AdminButton),
+    /// An advertiser's campaign list (details, pause, resume).
+    Campaign(CampaignButton),
 }
 
 impl Button {
     pub fn encode(self) -> Vec<u8> {
         match self {
             Button::Check { offer } => format!("chk:{offer}"),
+            Button::Admin(b) => b.encode(),
+            Button::Campaign(b) => b.encode(),
         }
         .into_bytes()
     }
@@ -22,10 +31,13 @@ impl Button {
             return None;
         }
         let s = std::str::from_utf8(data).ok()?;
-        let (tag, n) = s.split_once(':')?;
-        let offer: i64 = n.parse().ok().filter(|n| *n > 0)?;
+        let (tag, rest) = s.split_once(':')?;
         match tag {
-            "chk" => Some(Button::Check { offer }),
+            "chk" => Some(Button::Check {
+                offer: rest.parse().ok().filter(|n| *n > 0)?,
+            }),
+            "m" => AdminButton::decode(rest).map(Button::Admin),
+            "c" => CampaignButton::decode(rest).map(Button::Campaign),
             _ => None,
         }
     }
@@ -40,6 +52,9 @@ mod tests {
         for b in [
             Button::Check { offer: 1 },
             Button::Check { offer: i64::MAX },
+            Button::Admin(AdminButton::Approve(i64::MAX)),
+            Button::Campaign(CampaignButton::Pause(i64::MAX)),
+            Button::Campaign(CampaignButton::Details(3)),
         ] {
             assert!(b.encode().len() <= 64);
             assert_eq!(Button::decode(&b.encode()), Some(b));
@@ -49,6 +64,9 @@ mod tests {
             b"chk:-1",
             b"chk:x",
             b"task:1",
+            b"c:p:0",
+            b"c:x:1",
+            b"m:ok:-1",
             b"\xff\xfe",
             b"",
             &[b'1'; 65],

@@ -3,6 +3,8 @@
 
 pub mod conversion;
 pub mod offer;
+pub mod payment;
 pub mod relay;
 pub mod schedule;
+pub mod task;
 pub mod token;

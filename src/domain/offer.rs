@@ -373,6 +373,7 @@ impl OfferStatus {
             (Draft, AwaitingPayment)
                 | (Draft, PendingReview)
                 | (AwaitingPayment, PendingReview)
+                | (AwaitingPayment, Finished)
                 | (PendingReview, Active)
                 | (PendingReview, Rejected)
                 | (Active, Paused)
@@ -513,6 +514,19 @@ pub struct PostbackSpec {
     pub send_user_id: bool,
 }
 
+impl Default for PostbackSpec {
+    /// No URL yet (an admin wires it), and the statuses the schema defaults to.
+    fn default() -> Self {
+        PostbackSpec {
+            url: None,
+            method: PostbackMethod::Get,
+            preset: "generic".into(),
+            statuses: vec![ConversionStatus::Approved, ConversionStatus::Rejected],
+            send_user_id: false,
+        }
+    }
+}
+
 /// An offer as the domain sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Offer {
@@ -534,6 +548,10 @@ pub struct Offer {
     pub budget_spent: i64,
     pub postback: PostbackSpec,
     pub relay_secret: Option<String>,
+    /// Short unique name of a campaign made in the bot.
+    pub slug: Option<String>,
+    /// Bumped on every edit of a draft; invoices name the revision they were sent for.
+    pub revision: i64,
     pub created_at: i64,
     pub updated_at: i64,
 }

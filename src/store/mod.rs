@@ -14,6 +14,7 @@
 pub mod audit;
 pub mod clicks;
 pub mod conversions;
+pub mod dialogues;
 pub mod events;
 pub mod leads;
 pub mod migrations;

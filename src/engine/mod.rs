@@ -19,6 +19,12 @@ use crate::store::leads::{Bind, Lead};
 use crate::store::users::TgUser;
 use crate::store::{self, Connection, ConversionId, LeadId, OfferId, Store, StoreError};
 
+mod payments;
+mod seen;
+
+pub use payments::{Decline, Paid, PaymentOutcome, Verdict};
+pub use seen::Seen;
+
 #[derive(Clone)]
 pub struct Engine {
     store: Store,
@@ -198,7 +204,6 @@ impl Engine {
                 let decided = self.action_observed(
                     lead.id,
                     Action::StartBot,
-                    user.is_premium,
                     "started the bot from the click",
                     now,
                 )?;
@@ -219,13 +224,18 @@ impl Engine {
         &self,
         lead: LeadId,
         action: Action,
-        premium: bool,
         evidence: &str,
         now: i64,
     ) -> Result<ActionOutcome> {
-        let out = self
-            .store
-            .write(|tx| observe(tx, lead, action, premium, evidence, now))?;
+        // Premium at decision time: the stored flag, which the bot refreshes
+        // from the update's user object before reporting the action.
+        let out = self.store.write(|tx| {
+            let user = store::leads::get_lead(tx, lead)?
+                .ok_or_else(|| StoreError::Corrupt(format!("no lead {lead}")))?
+                .tg_user_id;
+            let premium = seen::premium(tx, user)?;
+            observe(tx, lead, action, premium, evidence, now)
+        })?;
         if matches!(out, ActionOutcome::Decided(_)) {
             self.waker.wake();
         }
@@ -300,22 +310,9 @@ impl Engine {
         evidence: &str,
         now: i64,
     ) -> Result<ActionOutcome> {
-        let out = self.store.write(|tx| -> Result<ActionOutcome> {
-            let premium = store::leads::get_lead(tx, lead)?.is_some_and(|l| l.premium_at_start);
-            let (offer, conv, subject) = match open(tx, lead, action, premium, now)? {
-                Open::Pending(offer, conv, subject) => (offer, conv, subject),
-                Open::Decided(conv) => return Ok(ActionOutcome::AlreadyDecided(conv)),
-            };
-            store::audit::record(tx, subject, now, "check", evidence)?;
-            Ok(ActionOutcome::Decided(reject(
-                tx,
-                &offer,
-                &conv,
-                RejectReason::AlreadyDone,
-                false,
-                now,
-            )?))
-        })?;
+        let out = self
+            .store
+            .write(|tx| seen::already_done(tx, lead, action, evidence, now))?;
         self.waker.wake();
         Ok(out)
     }
@@ -540,13 +537,7 @@ fn reject(
     refund: bool,
     now: i64,
 ) -> Result<Conversion> {
-    store::conversions::set_status(
-        tx,
-        conv.id,
-        ConversionStatus::Rejected,
-        Some(reason.as_str()),
-        now,
-    )?;
+    store::conversions::set_status(tx, conv.id, ConversionStatus::Rejected, Some(reason), now)?;
     if refund && conv.price > 0 {
         store::offers::spend_budget(tx, conv.offer_id, -conv.price, now)?;
     }

@@ -1,0 +1,1 @@
+//! The /ads wizard's pure core (state, step, screens); see the wizard branch.

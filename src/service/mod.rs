@@ -1,0 +1,5 @@
+//! Use cases shared by the CLI, the demo and the bot: the one implementation
+//! of creating, submitting, moderating and running campaigns. Each is a
+//! transaction on the store with its audit entry; callers only present results.
+
+pub mod offers;

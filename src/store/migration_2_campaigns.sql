@@ -1,0 +1,31 @@
+-- Migration 2: campaigns made by advertisers in the bot.
+
+-- A short unique name advertisers and admins use for a campaign (NULL for CLI offers).
+ALTER TABLE offers ADD COLUMN slug TEXT;
+CREATE UNIQUE INDEX offers_slug ON offers(slug) WHERE slug IS NOT NULL;
+-- Bumped on every edit of a draft: an invoice names the revision it was sent
+-- for, so a payment for an older version of the draft is refused.
+ALTER TABLE offers ADD COLUMN revision INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX offers_advertiser ON offers(advertiser_id, status);
+
+-- The review card each admin was sent for a campaign, so the first decision
+-- can update every other admin's card.
+CREATE TABLE review_cards (
+    offer_id   INTEGER NOT NULL REFERENCES offers(id),
+    admin_id   INTEGER NOT NULL,
+    msg_id     INTEGER NOT NULL,
+    PRIMARY KEY (offer_id, admin_id)
+) WITHOUT ROWID;
+
+-- The ledger: campaign budgets, task invoices, refunds and credits by payer.
+CREATE INDEX payments_user ON payments(tg_user_id, kind);
+CREATE INDEX payments_offer ON payments(offer_id);
+
+-- What an admin's next message answers (a reject reason, a postback URL, a
+-- price), one row per admin, as versioned JSON like wizard_state.
+CREATE TABLE admin_state (
+    chat_id    INTEGER PRIMARY KEY,
+    version    INTEGER NOT NULL,
+    state      TEXT    NOT NULL,
+    updated_at INTEGER NOT NULL
+);
