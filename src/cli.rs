@@ -443,14 +443,18 @@ fn price_cmd(cfg: &Config, store: &Store, cmd: &PriceCmd) -> anyhow::Result<()> 
             let action: Action = action
                 .parse()
                 .map_err(|e| usage(format!("--action: {e}")))?;
-            if !(0..=1_000_000).contains(regular) || !(0..=1_000_000).contains(premium) {
-                return Err(usage("prices must be 0..=1000000 Stars"));
-            }
             let price = PricePair {
                 regular: *regular,
                 premium: *premium,
             };
-            store.write(|tx| store::settings::set_min_price(tx, action, price))?;
+            crate::service::settings::set_min_price(
+                store,
+                action,
+                price,
+                crate::service::offers::Actor::Cli,
+                store::unix_now(),
+            )
+            .map_err(|e| usage(e.to_string()))?;
             println!("minimum price of {action}: {regular} / {premium} Stars (regular / Premium)");
             Ok(())
         }
@@ -627,8 +631,13 @@ fn offer_cmd(cfg: &Config, store: &Store, cmd: &OfferCmd) -> anyhow::Result<()> 
         OfferCmd::Resume { id } => set_status(store, *id, OfferStatus::Active, now),
         OfferCmd::SetPostback(a) => {
             let spec = postback_spec(&a.postback)?;
-            let ok =
-                store.write(|tx| store::offers::set_postback(tx, OfferId(a.id), &spec, now))?;
+            let ok = crate::service::offers::set_postback(
+                store,
+                OfferId(a.id),
+                &spec,
+                crate::service::offers::Actor::Cli,
+                now,
+            )?;
             if !ok {
                 return Err(usage(format!("no offer {}", a.id)));
             }

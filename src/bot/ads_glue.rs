@@ -3,12 +3,10 @@
 //! against Telegram and the store.
 
 use super::Shared;
-use crate::store::{self, dialogues::Dialogue};
+use crate::service::dialogues::{self, Dialogue};
 
 /// The wizard is over (paid, or cancelled): its row goes.
 pub fn finished(sh: &Shared, user: i64) -> anyhow::Result<()> {
-    sh.ctx
-        .store
-        .write(|tx| store::dialogues::clear(tx, Dialogue::Ads, user))?;
+    dialogues::clear(&sh.ctx.store, Dialogue::Ads, user)?;
     Ok(())
 }

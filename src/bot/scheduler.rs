@@ -102,11 +102,7 @@ async fn end_holds(sh: &Shared) -> anyhow::Result<()> {
 
 fn postpone(sh: &Shared, id: store::ConversionId, secs: i64) {
     let until = sh.ctx.clock.now() + secs;
-    if let Err(e) = sh
-        .ctx
-        .store
-        .write(|tx| store::conversions::postpone(tx, id, until))
-    {
+    if let Err(e) = sh.ctx.engine.postpone(id, until) {
         log::error!("scheduler: postponing conversion {id}: {e}");
     }
 }

@@ -408,6 +408,13 @@ impl Engine {
         Ok(changed)
     }
 
+    /// Moves a conversion to the back of the scheduler's queue: Telegram could
+    /// not be asked about it now, or it was just checked.
+    pub fn postpone(&self, conversion: ConversionId, until: i64) -> Result<()> {
+        self.store
+            .write(|tx| store::conversions::postpone(tx, conversion, until))
+    }
+
     /// Records a check that changed nothing (e.g. "Check" pressed before joining).
     pub fn note(
         &self,

@@ -2,4 +2,6 @@
 //! of creating, submitting, moderating and running campaigns. Each is a
 //! transaction on the store with its audit entry; callers only present results.
 
+pub mod dialogues;
 pub mod offers;
+pub mod settings;

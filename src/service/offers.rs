@@ -313,3 +313,41 @@ fn audit(
     let _ = id;
     store::audit::record(tx, Subject::default(), now, kind, detail)
 }
+
+/// Wires a campaign to its CPA network (CLI `offer set-postback`, the admins' card).
+pub fn set_postback(
+    store: &Store,
+    id: OfferId,
+    spec: &PostbackSpec,
+    actor: Actor,
+    now: i64,
+) -> Result<bool, StoreError> {
+    store.write(|tx| {
+        let ok = store::offers::set_postback(tx, id, spec, now)?;
+        if ok {
+            audit(
+                tx,
+                id,
+                now,
+                "postback set",
+                &format!(
+                    "offer {id}: postback {} {} ({}) by {actor}",
+                    spec.method.as_str(),
+                    spec.url.as_deref().unwrap_or("(none)"),
+                    spec.preset
+                ),
+            )?;
+        }
+        Ok(ok)
+    })
+}
+
+/// Remembers the review card an admin was sent, so the first decision updates all of them.
+pub fn review_card_sent(
+    store: &Store,
+    id: OfferId,
+    admin: i64,
+    msg_id: i32,
+) -> Result<(), StoreError> {
+    store.write(|tx| store::offers::add_review_card(tx, id, admin, msg_id))
+}

@@ -23,8 +23,9 @@ use super::buttons::Button;
 use super::texts::Lang;
 use super::{payments, Shared};
 use crate::domain::offer::{Offer, OfferStatus, ALL_ACTIONS};
+use crate::service::dialogues::{self, Dialogue};
 use crate::service::offers::{self as service, Actor, StatusError};
-use crate::store::dialogues::Dialogue;
+use crate::service::settings as settings_service;
 use crate::store::{self, OfferId};
 use step::{Effect, Input};
 
@@ -66,18 +67,17 @@ fn load(sh: &Shared, admin: i64) -> step::AdminState {
 }
 
 fn save(sh: &Shared, admin: i64, s: &step::AdminState) -> anyhow::Result<()> {
-    let now = sh.now();
-    sh.ctx.store.write(|tx| match s {
-        step::AdminState::Idle => store::dialogues::clear(tx, Dialogue::Admin, admin),
-        s => store::dialogues::save(
-            tx,
+    match s {
+        step::AdminState::Idle => dialogues::clear(&sh.ctx.store, Dialogue::Admin, admin)?,
+        s => dialogues::save(
+            &sh.ctx.store,
             Dialogue::Admin,
             admin,
             step::VERSION,
             &serde_json::to_string(s).expect("state serializes"),
-            now,
-        ),
-    })?;
+            sh.now(),
+        )?,
+    }
     Ok(())
 }
 
@@ -192,9 +192,7 @@ pub async fn campaign_paid(sh: &Shared, offer: OfferId) -> anyhow::Result<()> {
         let l = sh.lang_of(admin);
         match send_review_card(sh, admin, l, &o).await {
             Ok(Some(msg)) => {
-                sh.ctx
-                    .store
-                    .write(|tx| store::offers::add_review_card(tx, offer, admin, msg))?;
+                service::review_card_sent(&sh.ctx.store, offer, admin, msg)?;
             }
             Ok(None) => {}
             // Admins who never started the bot cannot be messaged; /campaigns still lists it.
@@ -353,14 +351,11 @@ async fn apply(sh: &Shared, admin: i64, l: Lang, e: Effect) -> anyhow::Result<Op
             };
             match crate::postback::spec::parse_line(&line, &o.postback) {
                 Ok(spec) => {
-                    sh.ctx
-                        .store
-                        .write(|tx| store::offers::set_postback(tx, OfferId(id), &spec, now))?;
-                    sh.ctx.engine.note(
-                        None,
-                        None,
-                        "postback set",
-                        &format!("offer {id}: postback set by admin {admin}"),
+                    service::set_postback(
+                        &sh.ctx.store,
+                        OfferId(id),
+                        &spec,
+                        Actor::Admin(admin),
                         now,
                     )?;
                     sh.say(admin, texts::postback_set(l, id, &spec)).await?;
@@ -428,33 +423,28 @@ async fn apply(sh: &Shared, admin: i64, l: Lang, e: Effect) -> anyhow::Result<Op
             }
         }
         Effect::SetMinPrice { action, price } => {
-            sh.ctx
-                .store
-                .write(|tx| store::settings::set_min_price(tx, action, price))?;
-            sh.ctx.engine.note(
-                None,
-                None,
-                "settings",
-                &format!(
-                    "minimum price of {action} set to {}/{} by admin {admin}",
-                    price.regular, price.premium
-                ),
+            if let Err(e) = settings_service::set_min_price(
+                &sh.ctx.store,
+                action,
+                price,
+                Actor::Admin(admin),
                 now,
-            )?;
+            ) {
+                return Ok(Some(e.to_string()));
+            }
             settings(sh, admin, l).await?;
             Ok(None)
         }
         Effect::SetHold { action, seconds } => {
-            sh.ctx
-                .store
-                .write(|tx| store::settings::set_default_hold(tx, action, seconds))?;
-            sh.ctx.engine.note(
-                None,
-                None,
-                "settings",
-                &format!("default hold of {action} set to {seconds} s by admin {admin}"),
+            if let Err(e) = settings_service::set_default_hold(
+                &sh.ctx.store,
+                action,
+                seconds,
+                Actor::Admin(admin),
                 now,
-            )?;
+            ) {
+                return Ok(Some(e.to_string()));
+            }
             settings(sh, admin, l).await?;
             Ok(None)
         }
