@@ -198,6 +198,17 @@ fn arg<T: serde::de::DeserializeOwned>(body: &Value, key: &str) -> Result<T, Rou
         .map_err(|e| RouteError::Bad(format!("field {key}: {e}")))
 }
 
+/// `rights` of `/bot_admin`: absent or null = all rights; a list of flag names
+/// (`["invite_users", "post_messages"]`, `[]` = an admin with no rights); or an object of
+/// booleans (`{"invite_users": true}`, missing flags false).
+fn rights_arg(b: &Value) -> Result<AdminRights, RouteError> {
+    match b.get("rights") {
+        None | Some(Value::Null) => Ok(AdminRights::all()),
+        Some(Value::Array(_)) => Ok(AdminRights::from_names(&arg::<Vec<String>>(b, "rights")?)?),
+        Some(_) => arg(b, "rights"),
+    }
+}
+
 fn route(
     sim: &Sim,
     world: &BTreeMap<String, i64>,
@@ -249,8 +260,7 @@ fn route(
             ok()
         }
         "/bot_admin" => {
-            let rights: Option<AdminRights> = arg(&b, "rights")?;
-            sim.set_bot_admin(arg(&b, "chat")?, rights.unwrap_or_else(AdminRights::all))?;
+            sim.set_bot_admin(arg(&b, "chat")?, rights_arg(&b)?)?;
             ok()
         }
         "/bot_member" => {

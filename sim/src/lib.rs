@@ -180,7 +180,7 @@ impl ChatSpec {
 
 /// Admin rights (the subset of `chatAdminRights` the daemon cares about).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct AdminRights {
     pub change_info: bool,
     pub post_messages: bool,
@@ -193,6 +193,45 @@ pub struct AdminRights {
 }
 
 impl AdminRights {
+    /// The right names [`AdminRights::from_names`] accepts (the `chatAdminRights` flag names,
+    /// <https://core.telegram.org/constructor/chatAdminRights>).
+    pub const NAMES: [&'static str; 8] = [
+        "change_info",
+        "post_messages",
+        "edit_messages",
+        "delete_messages",
+        "ban_users",
+        "invite_users",
+        "pin_messages",
+        "add_admins",
+    ];
+
+    /// Rights from a list of flag names, e.g. `["invite_users", "post_messages"]`; an unknown
+    /// name is an error.
+    pub fn from_names<S: AsRef<str>>(names: &[S]) -> Result<Self, SimError> {
+        let mut r = AdminRights::default();
+        for n in names {
+            let flag = match n.as_ref() {
+                "change_info" => &mut r.change_info,
+                "post_messages" => &mut r.post_messages,
+                "edit_messages" => &mut r.edit_messages,
+                "delete_messages" => &mut r.delete_messages,
+                "ban_users" => &mut r.ban_users,
+                "invite_users" => &mut r.invite_users,
+                "pin_messages" => &mut r.pin_messages,
+                "add_admins" => &mut r.add_admins,
+                other => {
+                    return Err(SimError::new(format!(
+                        "unknown admin right {other:?} (known: {})",
+                        Self::NAMES.join(", ")
+                    )))
+                }
+            };
+            *flag = true;
+        }
+        Ok(r)
+    }
+
     pub fn all() -> Self {
         Self {
             change_info: true,

@@ -405,7 +405,14 @@ fn handle(w: &mut World, caller: &Caller, id: u32, body: &[u8]) -> R {
             .members
             .get(&user)
             .ok_or_else(|| bad("USER_NOT_PARTICIPANT"))?;
-        let participant: tl::enums::ChannelParticipant = if c.creator == Some(user) {
+        let participant: tl::enums::ChannelParticipant = if user == me && me == w.bot() {
+            // The bot asking about itself (`inputPeerSelf`, e.g. to check its own admin rights)
+            // sees the same participant its membership updates carry: `channelParticipantAdmin
+            // {self, admin_rights}` with the rights it was given, or `channelParticipantSelf`
+            // as a plain member (<https://core.telegram.org/method/channels.getParticipant>,
+            // <https://core.telegram.org/constructor/channelParticipantSelf>).
+            w.bot_channel_participant(m, c.creator.unwrap_or(me))
+        } else if c.creator == Some(user) {
             tl::types::ChannelParticipantCreator {
                 user_id: user,
                 admin_rights: tlb::admin_rights(&m.admin.unwrap_or_default()),
@@ -437,7 +444,7 @@ fn handle(w: &mut World, caller: &Caller, id: u32, body: &[u8]) -> R {
             tl::types::channels::ChannelParticipant {
                 participant,
                 chats: w.render_chats(&[chat], me),
-                users: w.render_users(&[user], me),
+                users: w.render_users(&[user, c.creator.unwrap_or(user)], me),
             },
         )
         .to_bytes());

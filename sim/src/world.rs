@@ -751,7 +751,7 @@ impl World {
 
     /// The bot's participant object as the bot sees it (`channelParticipantSelf` /
     /// `channelParticipantAdmin{self}`).
-    fn bot_channel_participant(&self, m: &Member, actor: i64) -> tl::enums::ChannelParticipant {
+    pub fn bot_channel_participant(&self, m: &Member, actor: i64) -> tl::enums::ChannelParticipant {
         let bot = self.bot();
         match &m.admin {
             Some(a) => tl::types::ChannelParticipantAdmin {
