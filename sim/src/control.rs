@@ -263,6 +263,11 @@ fn route(
             sim.set_bot_admin(arg(&b, "chat")?, rights_arg(&b)?)?;
             ok()
         }
+        "/invite_links" => {
+            let link = sim.create_invite_link(serde_json::from_value(b)?)?;
+            let hash = crate::world::invite_hash(&link).to_string();
+            Ok(json!({"link": link, "hash": hash}))
+        }
         "/bot_member" => {
             sim.set_bot_member(arg(&b, "chat")?)?;
             ok()

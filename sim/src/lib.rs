@@ -178,6 +178,23 @@ impl ChatSpec {
     }
 }
 
+/// An invite link made by the chat's owner (not the bot), e.g. one an advertiser pastes into
+/// the bot as `t.me/+HASH` ([`Sim::create_invite_link`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct InviteSpec {
+    pub chat: i64,
+    /// The link's hash (`t.me/+HASH`), 1-64 of `[A-Za-z0-9_-]`; generated when None.
+    pub hash: Option<String>,
+    /// Joining needs approval (a join request).
+    pub request_needed: bool,
+    pub title: Option<String>,
+    pub expire_date: Option<i32>,
+    pub usage_limit: Option<i32>,
+    /// Revoked at once (checkChatInvite then answers INVITE_HASH_EXPIRED).
+    pub revoked: bool,
+}
+
 /// Admin rights (the subset of `chatAdminRights` the daemon cares about).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -454,6 +471,28 @@ impl Sim {
     /// Makes `user` the chat's creator (all admin rights), e.g. the owner account.
     pub fn set_chat_owner(&self, chat: i64, user: i64) -> Result<(), SimError> {
         self.with(|w| w.set_chat_owner(chat, user))
+    }
+
+    /// An invite link for `chat` created by its owner (or by the bot's account when the chat
+    /// has no owner, but never counted as the bot's: it is not in the observations). Returns
+    /// the link, `https://t.me/+HASH`.
+    pub fn create_invite_link(&self, spec: InviteSpec) -> Result<String, SimError> {
+        self.with(|w| {
+            let admin = w.chat(spec.chat)?.creator.unwrap_or(w.cfg.bot_id);
+            let link = w.create_invite_as(
+                spec.chat,
+                admin,
+                spec.hash,
+                spec.title,
+                spec.expire_date,
+                spec.usage_limit,
+                spec.request_needed,
+            )?;
+            if spec.revoked {
+                w.invites.get_mut(&link).unwrap().revoked = true;
+            }
+            Ok(link)
+        })
     }
 
     pub fn post_to_channel(&self, channel: i64, text: &str) -> Result<i32, SimError> {

@@ -283,6 +283,19 @@ fn handle(w: &mut World, caller: &Caller, id: u32, body: &[u8]) -> R {
     }
     if is!(id, f::contacts::ResolveUsername) {
         let r: f::contacts::ResolveUsername = decode(body)?;
+        // "USERNAME_INVALID: The provided username is not valid", "USERNAME_NOT_OCCUPIED: The
+        // provided username is not occupied" (<https://core.telegram.org/method/contacts.resolveUsername>).
+        // Usernames are a-z, 0-9 and underscores, up to 32 characters, starting with a letter
+        // (<https://core.telegram.org/api/username>); shorter (collectible) names exist, so only
+        // the shape is checked, not the minimum length.
+        let u = r.username.as_str();
+        if u.is_empty()
+            || u.len() > 32
+            || !u.starts_with(|c: char| c.is_ascii_alphabetic())
+            || !u.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
+            return Err(bad("USERNAME_INVALID"));
+        }
         let peer = *w
             .usernames
             .get(&r.username.to_lowercase())
@@ -302,9 +315,15 @@ fn handle(w: &mut World, caller: &Caller, id: u32, body: &[u8]) -> R {
     }
     if is!(id, f::channels::GetChannels) {
         let r: f::channels::GetChannels = decode(body)?;
+        // <https://core.telegram.org/method/channels.getChannels>: CHANNEL_INVALID for a wrong
+        // id or access hash (e.g. a bot that only has the id of a `t.me/c/ID/POST` link and
+        // never got the channel's access hash), CHANNEL_PRIVATE for a private channel the
+        // caller is not in.
         let mut ids = Vec::new();
         for c in &r.id {
-            ids.push(input_channel(w, c)?);
+            let chat = input_channel(w, c)?;
+            check_visible(w, me, chat)?;
+            ids.push(chat);
         }
         return Ok(
             tl::enums::messages::Chats::from(tl::types::messages::Chats {
@@ -981,6 +1000,17 @@ fn handle(w: &mut World, caller: &Caller, id: u32, body: &[u8]) -> R {
         );
     }
 
+    if is!(id, f::messages::CheckChatInvite) {
+        let r: f::messages::CheckChatInvite = decode(body)?;
+        // "Only users can use this method"
+        // (<https://core.telegram.org/method/messages.checkChatInvite>): a bot cannot look a
+        // `t.me/+HASH` link up; it learns a private chat when it is added to it.
+        if is_bot {
+            return Err(bad("BOT_METHOD_INVALID"));
+        }
+        return check_chat_invite(w, me, &r.hash);
+    }
+
     // Owner-account methods: "Can bots use this method: NO" (telegram.md §1.2, §1.4 [S7][S13][S14][S31];
     // messages.getDialogs: <https://core.telegram.org/method/messages.getDialogs>).
     let user_only = is!(id, f::messages::GetReplies)
@@ -1122,6 +1152,60 @@ fn handle(w: &mut World, caller: &Caller, id: u32, body: &[u8]) -> R {
 
     log::info!("tgsim: method not implemented: {}", tl::name_for_id(id));
     Err(bad("METHOD_NOT_IMPLEMENTED_BY_TGSIM"))
+}
+
+/// `messages.checkChatInvite` (<https://core.telegram.org/method/messages.checkChatInvite>):
+/// `chatInviteAlready{chat}` for a member, otherwise `chatInvite` with the chat's title, kind
+/// flags, `request_needed` and member count
+/// (<https://core.telegram.org/constructor/chatInvite>). Errors: 400 INVITE_HASH_EMPTY,
+/// 400 INVITE_HASH_INVALID (unknown), 406 INVITE_HASH_EXPIRED (revoked, expired, or used up).
+fn check_chat_invite(w: &World, me: i64, hash: &str) -> R {
+    if hash.is_empty() {
+        return Err(bad("INVITE_HASH_EMPTY"));
+    }
+    let inv = w
+        .invites
+        .values()
+        .find(|i| i.hash == hash)
+        .ok_or_else(|| bad("INVITE_HASH_INVALID"))?;
+    let c = &w.chats[&inv.chat];
+    if c.members.contains_key(&me) {
+        return Ok(tl::enums::ChatInvite::from(tl::types::ChatInviteAlready {
+            chat: w.render_chat(inv.chat, me).unwrap(),
+        })
+        .to_bytes());
+    }
+    let used_up = inv.usage_limit.is_some_and(|l| {
+        inv.joined
+            .iter()
+            .filter(|u| c.members.contains_key(u))
+            .count() as i32
+            >= l
+    });
+    if inv.revoked || inv.expire_date.is_some_and(|d| d <= now()) || used_up {
+        return Err(RpcErr(406, "INVITE_HASH_EXPIRED".into()));
+    }
+    Ok(tl::enums::ChatInvite::from(tl::types::ChatInvite {
+        channel: c.is_channel_like(),
+        broadcast: c.kind == ChatKind::Channel,
+        public: c.spec.username.is_some(),
+        megagroup: c.kind == ChatKind::Supergroup,
+        request_needed: inv.request_needed,
+        verified: false,
+        scam: false,
+        fake: false,
+        can_refulfill_subscription: false,
+        title: c.spec.title.clone(),
+        about: (!c.spec.about.is_empty()).then(|| c.spec.about.clone()),
+        photo: tl::types::PhotoEmpty { id: 0 }.into(),
+        participants_count: c.members.len() as i32,
+        participants: None,
+        color: 0,
+        subscription_pricing: None,
+        subscription_form_id: None,
+        bot_verification: None,
+    })
+    .to_bytes())
 }
 
 fn authorization(w: &World, user: i64) -> Vec<u8> {

@@ -196,6 +196,10 @@ pub struct Account {
 pub struct InviteRec {
     pub chat: i64,
     pub link: String,
+    /// The part after `t.me/+` (or `t.me/joinchat/`), what `messages.checkChatInvite` takes.
+    pub hash: String,
+    /// Who created it: the bot (`exportChatInvite`) or the chat's owner (control API).
+    pub admin: i64,
     pub title: Option<String>,
     pub expire_date: Option<i32>,
     pub usage_limit: Option<i32>,
@@ -1415,10 +1419,10 @@ impl World {
     pub fn user_join_via_link(&mut self, user: i64, link: &str) -> SimResult<JoinOutcome> {
         self.user(user)?;
         let inv = self
-            .invites
-            .get(link)
+            .invite_by_link(link)
             .cloned()
             .ok_or_else(|| SimError::new("INVITE_HASH_INVALID"))?;
+        let link = inv.link.as_str();
         if inv.revoked || inv.expire_date.is_some_and(|d| d <= now()) {
             return Err(SimError::new("INVITE_HASH_EXPIRED"));
         }
@@ -2075,7 +2079,7 @@ impl World {
 
     pub fn invite_tl(&self, link: &str) -> Option<tl::enums::ExportedChatInvite> {
         let i = self.invites.get(link)?;
-        let mut t = tlb::invite(&i.link, self.bot(), i.date);
+        let mut t = tlb::invite(&i.link, i.admin, i.date);
         t.title = i.title.clone();
         t.expire_date = i.expire_date;
         t.usage_limit = i.usage_limit;
@@ -2088,6 +2092,17 @@ impl World {
         Some(t.into())
     }
 
+    /// The invite a link or hash names: `https://t.me/+HASH`, `t.me/joinchat/HASH`, `+HASH`
+    /// or the bare hash (<https://core.telegram.org/api/links#chat-invite-links>).
+    pub fn invite_by_link(&self, link: &str) -> Option<&InviteRec> {
+        if let Some(i) = self.invites.get(link) {
+            return Some(i);
+        }
+        let hash = invite_hash(link);
+        self.invites.values().find(|i| i.hash == hash)
+    }
+
+    /// A bot-exported invite (`messages.exportChatInvite`, observed) with a generated hash.
     pub fn create_invite(
         &mut self,
         chat: i64,
@@ -2096,24 +2111,19 @@ impl World {
         usage_limit: Option<i32>,
         request_needed: bool,
     ) -> String {
-        let n = self.invites.len() + 1;
-        let link = format!("https://t.me/+sim{chat}x{n}");
-        let peer = self.chats[&chat].peer();
-        self.invites.insert(
-            link.clone(),
-            InviteRec {
+        let bot = self.bot();
+        let link = self
+            .create_invite_as(
                 chat,
-                link: link.clone(),
-                title: title.clone(),
+                bot,
+                None,
+                title.clone(),
                 expire_date,
                 usage_limit,
                 request_needed,
-                revoked: false,
-                date: now(),
-                joined: Vec::new(),
-                requested: Vec::new(),
-            },
-        );
+            )
+            .expect("generated invite hashes are unique");
+        let peer = self.chats[&chat].peer();
         self.obs.invite_links.push(ObservedInvite {
             chat: peer,
             link: link.clone(),
@@ -2125,6 +2135,70 @@ impl World {
             usage: 0,
         });
         link
+    }
+
+    /// Creates an invite link for `chat` by `admin` with `hash` (generated when None), not
+    /// recorded in the observations ([`World::create_invite`] records the bot's).
+    #[allow(clippy::too_many_arguments)]
+    pub fn create_invite_as(
+        &mut self,
+        chat: i64,
+        admin: i64,
+        hash: Option<String>,
+        title: Option<String>,
+        expire_date: Option<i32>,
+        usage_limit: Option<i32>,
+        request_needed: bool,
+    ) -> SimResult<String> {
+        self.chat(chat)?;
+        let hash = match hash {
+            Some(h) => {
+                if h.is_empty()
+                    || h.len() > 64
+                    || !h
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+                {
+                    return Err(SimError::new(format!(
+                        "invite hash {h:?}: 1-64 characters of [A-Za-z0-9_-]"
+                    )));
+                }
+                if self.invites.values().any(|i| i.hash == h) {
+                    return Err(SimError::new(format!("invite hash {h} exists")));
+                }
+                h
+            }
+            None => {
+                let mut n = self.invites.len() + 1;
+                while self
+                    .invites
+                    .values()
+                    .any(|i| i.hash == format!("sim{chat}x{n}"))
+                {
+                    n += 1;
+                }
+                format!("sim{chat}x{n}")
+            }
+        };
+        let link = format!("https://t.me/+{hash}");
+        self.invites.insert(
+            link.clone(),
+            InviteRec {
+                chat,
+                link: link.clone(),
+                hash,
+                admin,
+                title: title.clone(),
+                expire_date,
+                usage_limit,
+                request_needed,
+                revoked: false,
+                date: now(),
+                joined: Vec::new(),
+                requested: Vec::new(),
+            },
+        );
+        Ok(link)
     }
 
     // ----- bot output --------------------------------------------------------------------------
@@ -2263,6 +2337,20 @@ pub fn set_msg_id(m: &mut tl::enums::Message, id: i32) {
         tl::enums::Message::Service(m) => m.id = id,
         tl::enums::Message::Empty(m) => m.id = id,
     }
+}
+
+/// The hash of an invite link: what follows `t.me/+` or `t.me/joinchat/` (or the text itself).
+pub fn invite_hash(link: &str) -> &str {
+    let l = link.trim();
+    let l = l
+        .strip_prefix("https://")
+        .or_else(|| l.strip_prefix("http://"))
+        .unwrap_or(l);
+    let l = l.strip_prefix("telegram.me/").unwrap_or(l);
+    let l = l.strip_prefix("t.me/").unwrap_or(l);
+    let l = l.strip_prefix("joinchat/").unwrap_or(l);
+    let l = l.strip_prefix('+').unwrap_or(l);
+    l.trim_end_matches('/')
 }
 
 pub fn reply_header(msg: i32, top: Option<i32>) -> tl::enums::MessageReplyHeader {
