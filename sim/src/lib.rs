@@ -272,6 +272,26 @@ pub enum JoinOutcome {
     AlreadyMember,
 }
 
+/// One payment a user started (`Sim::payments_of`), as the control API's
+/// `GET /payments?user=ID` shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PaymentInfo {
+    pub payment_id: i64,
+    pub user: i64,
+    /// The invoice message in the user's private chat with the bot.
+    pub msg_id: i32,
+    pub title: String,
+    pub currency: String,
+    pub amount: i64,
+    /// The invoice payload, as UTF-8 (lossy) and as base64.
+    pub payload: String,
+    pub payload_b64: String,
+    /// None while the bot has not answered the pre-checkout query.
+    pub outcome: Option<PaymentOutcome>,
+    /// The charge was refunded (`payments.refundStarsCharge`).
+    pub refunded: bool,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum PaymentOutcome {
@@ -537,6 +557,41 @@ impl Sim {
         self.with(|w| w.user_press_button(user, Some(chat), msg_id, data))
     }
 
+    /// Presses the callback button labelled `label` on the bot's message `msg_id` (`chat`
+    /// None = the private chat), with the data the message's current (possibly edited)
+    /// keyboard carries. Returns the query id.
+    pub fn user_press_button_labelled(
+        &self,
+        user: i64,
+        chat: Option<i64>,
+        msg_id: i32,
+        label: &str,
+    ) -> Result<i64, SimError> {
+        self.with(|w| {
+            let data = w.callback_data_by_label(user, chat, msg_id, label)?;
+            w.user_press_button(user, chat, msg_id, &data)
+        })
+    }
+
+    /// The bot's answer to callback query `query_id`, if it answered.
+    pub fn callback_answer(&self, query_id: i64) -> Option<CallbackAnswer> {
+        self.world()
+            .obs
+            .callback_answers
+            .iter()
+            .find(|a| a.query_id == query_id)
+            .cloned()
+    }
+
+    /// Blocks until the bot answers callback query `query_id` or `timeout` passes.
+    pub fn wait_callback_answer(&self, query_id: i64, timeout: Duration) -> Option<CallbackAnswer> {
+        self.wait_for(
+            |o| o.callback_answers.iter().any(|a| a.query_id == query_id),
+            timeout,
+        );
+        self.callback_answer(query_id)
+    }
+
     pub fn user_join(&self, user: i64, chat: i64) -> Result<(), SimError> {
         self.with(|w| w.user_join(user, chat))
     }
@@ -603,6 +658,27 @@ impl Sim {
             shared.changed();
         });
         Ok(id)
+    }
+
+    /// Every payment `user` started, oldest first, with its outcome and refund state.
+    pub fn payments_of(&self, user: i64) -> Vec<PaymentInfo> {
+        let w = self.world();
+        let mut out: Vec<PaymentInfo> = w
+            .payments
+            .iter()
+            .filter(|(_, p)| p.user == user)
+            .map(|(id, _)| payment_info(&w, *id))
+            .collect();
+        out.sort_by_key(|p| p.payment_id);
+        out
+    }
+
+    /// One payment by id.
+    pub fn payment(&self, payment_id: i64) -> Option<PaymentInfo> {
+        let w = self.world();
+        w.payments
+            .contains_key(&payment_id)
+            .then(|| payment_info(&w, payment_id))
     }
 
     pub fn payment_outcome(&self, payment_id: i64) -> Option<PaymentOutcome> {
@@ -788,6 +864,29 @@ impl Sim {
 impl Drop for Sim {
     fn drop(&mut self) {
         self.stop_now();
+    }
+}
+
+fn payment_info(w: &World, id: i64) -> PaymentInfo {
+    let p = &w.payments[&id];
+    let refunded = match &p.outcome {
+        Some(PaymentOutcome::Paid { charge_id }) => w
+            .stars
+            .iter()
+            .any(|t| t.refund && t.id == format!("{charge_id}refund")),
+        _ => false,
+    };
+    PaymentInfo {
+        payment_id: id,
+        user: p.user,
+        msg_id: p.msg_id,
+        title: p.invoice.title.clone(),
+        currency: p.invoice.currency.clone(),
+        amount: p.invoice.amount,
+        payload: String::from_utf8_lossy(&p.invoice.payload).into_owned(),
+        payload_b64: obs::b64(&p.invoice.payload),
+        outcome: p.outcome.clone(),
+        refunded,
     }
 }
 

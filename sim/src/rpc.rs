@@ -653,9 +653,12 @@ fn handle(w: &mut World, caller: &Caller, id: u32, body: &[u8]) -> R {
             m.message = t;
             m.entities = r.entities;
         }
-        if r.reply_markup.is_some() {
-            m.reply_markup = r.reply_markup;
-        }
+        // An edit replaces the inline keyboard with the one it carries; an edit without
+        // `reply_markup` removes the keyboard. Undocumented on
+        // <https://core.telegram.org/method/messages.editMessage>; it is how Bot API's
+        // editMessageText/editMessageReplyMarkup behave without `reply_markup` (the usual way
+        // to remove a keyboard), and the Bot API passes the edit on as this method.
+        m.reply_markup = r.reply_markup;
         m.edit_date = Some(now());
         let edited = m.clone();
         let snapshot = msg.clone();

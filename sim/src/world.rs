@@ -1230,6 +1230,40 @@ impl World {
         Ok(query_id)
     }
 
+    /// The callback data of the button labelled `label` on the bot's message (current markup).
+    pub fn callback_data_by_label(
+        &self,
+        user: i64,
+        chat: Option<i64>,
+        msg_id: i32,
+        label: &str,
+    ) -> SimResult<Vec<u8>> {
+        let bot = self.bot();
+        let msgs = match chat {
+            Some(c) if self.chat(c)?.kind != ChatKind::Basic => &self.chat(c)?.msgs,
+            _ => &self.accounts[&bot].msgs,
+        };
+        let msg = msgs
+            .get(&msg_id)
+            .ok_or_else(|| SimError::new(format!("no bot message {msg_id}")))?;
+        let tl::enums::Message::Message(m) = &msg.tl else {
+            return Err(SimError::new("not a message with buttons"));
+        };
+        if chat.is_none() && m.peer_id != PeerKey::User(user).into_tl() {
+            return Err(SimError::new(format!(
+                "message {msg_id} is not in this chat"
+            )));
+        }
+        buttons_of(&m.reply_markup)
+            .into_iter()
+            .flatten()
+            .find_map(|b| match b.kind {
+                ButtonKind::Callback(d) if b.text == label => Some(d),
+                _ => None,
+            })
+            .ok_or_else(|| SimError::new(format!("no callback button labelled {label:?}")))
+    }
+
     /// `updateBotStopped` (qts): telegram.md §1.5.
     pub fn user_block_bot(&mut self, user: i64, stopped: bool) -> SimResult<()> {
         let u = self
@@ -1897,6 +1931,11 @@ impl World {
             .invoice
             .clone()
             .ok_or_else(|| SimError::new("message is not an invoice"))?;
+        if message_peer(&msg.tl) != Some(PeerKey::User(user)) {
+            return Err(SimError::new(format!(
+                "invoice {msg_id} was not sent to user {user}"
+            )));
+        }
         let query_id = self.alloc_query();
         let payment_id = query_id;
         self.payments.insert(
@@ -2214,6 +2253,7 @@ impl World {
                 buttons: buttons_of(&m.reply_markup),
                 media: observed_media(msg),
                 edits: 0,
+                edited: false,
                 deleted: false,
             });
         }
@@ -2227,6 +2267,7 @@ impl World {
             o.buttons = buttons_of(&m.reply_markup);
             o.media = media;
             o.edits += 1;
+            o.edited = true;
         }
     }
 
@@ -2369,21 +2410,23 @@ pub fn buttons_of(markup: &Option<tl::enums::ReplyMarkup>) -> Vec<Vec<Button>> {
         .map(|tl::enums::KeyboardInlineButtonRow::Row(r)| {
             r.buttons
                 .iter()
-                .map(|tl::enums::KeyboardInlineButton::Button(b)| Button {
-                    text: b.text.clone(),
-                    kind: match &b.r#type {
-                        tl::enums::InlineButtonType::Callback(c) => {
-                            ButtonKind::Callback(c.data.clone())
-                        }
-                        tl::enums::InlineButtonType::Url(u) => ButtonKind::Url(u.url.clone()),
-                        other => ButtonKind::Other(
-                            format!("{other:?}")
-                                .split('(')
-                                .next()
-                                .unwrap_or_default()
-                                .to_string(),
-                        ),
-                    },
+                .map(|tl::enums::KeyboardInlineButton::Button(b)| {
+                    Button::new(
+                        b.text.clone(),
+                        match &b.r#type {
+                            tl::enums::InlineButtonType::Callback(c) => {
+                                ButtonKind::Callback(c.data.clone())
+                            }
+                            tl::enums::InlineButtonType::Url(u) => ButtonKind::Url(u.url.clone()),
+                            other => ButtonKind::Other(
+                                format!("{other:?}")
+                                    .split('(')
+                                    .next()
+                                    .unwrap_or_default()
+                                    .to_string(),
+                            ),
+                        },
+                    )
                 })
                 .collect()
         })

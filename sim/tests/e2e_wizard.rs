@@ -11,6 +11,8 @@ use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
 
 use common::*;
+use grammers_client::message::{Button, InputMessage, ReplyMarkup};
+use grammers_client::update::Update;
 use grammers_client::InvocationError;
 use grammers_tl_types as tl;
 use serde_json::{json, Value};
@@ -504,4 +506,388 @@ async fn resolving_links_as_a_bot() {
     assert_eq!(out["outcome"], "joined");
     assert!(sim.is_member(private, alice));
     let _ = &mut bot;
+}
+
+fn xtr_invoice(amount: i64, payload: &str) -> tl::types::InputMediaInvoice {
+    tl::types::InputMediaInvoice {
+        title: "Ad campaign".into(),
+        description: "1,000 clicks".into(),
+        photo: None,
+        invoice: tl::types::Invoice {
+            test: false,
+            name_requested: false,
+            phone_requested: false,
+            email_requested: false,
+            shipping_address_requested: false,
+            flexible: false,
+            phone_to_provider: false,
+            email_to_provider: false,
+            recurring: false,
+            currency: "XTR".into(),
+            prices: vec![tl::types::LabeledPrice {
+                label: "Campaign".into(),
+                amount,
+            }
+            .into()],
+            max_tip_amount: None,
+            suggested_tip_amounts: None,
+            terms_url: None,
+            subscription_period: None,
+        }
+        .into(),
+        payload: payload.as_bytes().to_vec(),
+        provider: None,
+        provider_data: tl::types::DataJson { data: "{}".into() }.into(),
+        start_param: None,
+        extended_media: None,
+    }
+}
+
+async fn precheckout(bot: &mut Bot) -> tl::types::UpdateBotPrecheckoutQuery {
+    bot.next_matching(|u| match u {
+        Update::Raw(r) => match &r.raw {
+            tl::enums::Update::BotPrecheckoutQuery(q) => Some(q.clone()),
+            _ => None,
+        },
+        _ => None,
+    })
+    .await
+}
+
+async fn answer_precheckout(bot: &Bot, query_id: i64, error: Option<&str>) {
+    bot.client
+        .invoke(&tl::functions::messages::SetBotPrecheckoutResults {
+            success: error.is_none(),
+            query_id,
+            error: error.map(str::to_string),
+        })
+        .await
+        .unwrap();
+}
+
+/// Invoices to advertisers: paid, declined with the bot's message (no payment), abandoned,
+/// refunded once (twice is CHARGE_ALREADY_REFUNDED), all visible through the control API.
+#[tokio::test]
+async fn invoices_declines_abandons_and_refunds() {
+    let (sim, ctl) = sim_with_control(SimConfig {
+        precheckout_timeout: std::time::Duration::from_secs(5),
+        ..SimConfig::default()
+    });
+    let adv = sim.add_user(UserSpec::new("Advertiser")).unwrap();
+    let other = sim.add_user(UserSpec::new("Other")).unwrap();
+    let mut bot = bot(&sim).await;
+    http_async(&ctl, "POST", "/actions/start", Some(json!({"user": adv}))).await;
+    let peer = bot
+        .next_message()
+        .await
+        .peer()
+        .unwrap()
+        .to_ref()
+        .await
+        .unwrap()
+        .unwrap();
+    http_async(&ctl, "POST", "/actions/start", Some(json!({"user": other}))).await;
+    bot.next_message().await;
+
+    let send = |amount: i64, payload: &'static str| {
+        let client = bot.client.clone();
+        async move {
+            client
+                .send_message(
+                    peer,
+                    InputMessage::new()
+                        .text("")
+                        .media(xtr_invoice(amount, payload)),
+                )
+                .await
+                .unwrap()
+                .id()
+        }
+    };
+    let paid = send(300, "camp-1").await;
+    let declined = send(500, "camp-2").await;
+    let abandoned = send(700, "camp-3").await;
+    let sent = http_async(&ctl, "GET", &format!("/sent/{adv}"), None).await;
+    assert_eq!(sent.as_array().unwrap().len(), 3);
+    assert_eq!(sent[0]["media"]["type"], "invoice");
+    assert_eq!(sent[0]["media"]["amount"], 300);
+
+    // Only the advertiser can pay the invoices sent to them.
+    let (code, _) = tokio::task::spawn_blocking({
+        let ctl = ctl.clone();
+        move || {
+            call(
+                &ctl,
+                "POST",
+                "/actions/pay",
+                Some(json!({"user": other, "msg_id": paid})),
+            )
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, 400);
+
+    // Paid.
+    let pay = {
+        let ctl = ctl.clone();
+        tokio::task::spawn_blocking(move || {
+            http(
+                &ctl,
+                "POST",
+                "/actions/pay",
+                Some(json!({"user": adv, "msg_id": paid, "wait_ms": 5000})),
+            )
+        })
+    };
+    let q = precheckout(&mut bot).await;
+    assert_eq!(
+        (q.total_amount, q.payload.as_slice()),
+        (300, &b"camp-1"[..])
+    );
+    answer_precheckout(&bot, q.query_id, None).await;
+    let pay = pay.await.unwrap();
+    assert_eq!(pay["outcome"]["outcome"], "paid");
+    let charge = pay["outcome"]["charge_id"].as_str().unwrap().to_string();
+    let m = bot.next_message().await;
+    assert!(
+        matches!(m.action(), Some(tl::enums::MessageAction::PaymentSentMe(p)) if p.total_amount == 300)
+    );
+
+    // Declined by the bot with a message: no payment, the message is visible.
+    let pay2 = http_async(
+        &ctl,
+        "POST",
+        "/actions/pay",
+        Some(json!({"user": adv, "msg_id": declined})),
+    )
+    .await;
+    let q = precheckout(&mut bot).await;
+    answer_precheckout(&bot, q.query_id, Some("Campaign sold out")).await;
+    let id2 = pay2["payment_id"].as_i64().unwrap();
+    let out = http_async(&ctl, "GET", &format!("/payments/{id2}?wait_ms=3000"), None).await;
+    assert_eq!(out["outcome"]["outcome"], "declined");
+    assert_eq!(out["outcome"]["error"], "Campaign sold out");
+    assert_eq!(out["payment"]["amount"], 500);
+    let obs = http_async(&ctl, "GET", "/observations", None).await;
+    let answers = obs["precheckout_answers"].as_array().unwrap();
+    assert_eq!(answers[1]["ok"], false);
+    assert_eq!(answers[1]["error"], "Campaign sold out");
+
+    // The bot's Stars: only the paid invoice counts.
+    let stars = |client: grammers_client::Client| async move {
+        let tl::enums::payments::StarsStatus::Status(s) = client
+            .invoke(&tl::functions::payments::GetStarsStatus {
+                ton: false,
+                peer: tl::enums::InputPeer::PeerSelf,
+            })
+            .await
+            .unwrap();
+        match s.balance {
+            tl::enums::StarsAmount::Amount(a) => a.amount,
+            other => panic!("{other:?}"),
+        }
+    };
+    assert_eq!(stars(bot.client.clone()).await, 300);
+
+    // Refund once; twice is refused.
+    let refund = || {
+        let client = bot.client.clone();
+        let charge_id = charge.clone();
+        async move {
+            client
+                .invoke(&tl::functions::payments::RefundStarsCharge {
+                    user_id: tl::types::InputUser {
+                        user_id: adv,
+                        access_hash: tgsim::world::access_hash(adv),
+                    }
+                    .into(),
+                    charge_id,
+                })
+                .await
+        }
+    };
+    refund().await.unwrap();
+    assert_eq!(
+        rpc_name(&refund().await.unwrap_err()),
+        "CHARGE_ALREADY_REFUNDED"
+    );
+    assert_eq!(stars(bot.client.clone()).await, 0);
+
+    // The advertiser's payments: paid+refunded, declined; the abandoned invoice has none.
+    let list = http_async(&ctl, "GET", &format!("/payments?user={adv}"), None).await;
+    let list = list.as_array().unwrap();
+    assert_eq!(list.len(), 2);
+    assert_eq!(list[0]["msg_id"], paid);
+    assert_eq!(list[0]["outcome"]["outcome"], "paid");
+    assert_eq!(list[0]["refunded"], true);
+    assert_eq!(list[0]["payload"], "camp-1");
+    assert_eq!(list[1]["msg_id"], declined);
+    assert_eq!(list[1]["refunded"], false);
+    assert!(list.iter().all(|p| p["msg_id"] != abandoned));
+    let obs = http_async(&ctl, "GET", "/observations", None).await;
+    assert_eq!(obs["refunds"][0]["charge_id"], charge.as_str());
+}
+
+/// Edits (text, keyboard, keyboard removed) show in `/sent`, with button data and labels;
+/// pressing by label uses the edited keyboard; the callback answer comes back on the press.
+#[tokio::test]
+async fn edits_buttons_by_label_and_callback_answers() {
+    let (sim, ctl) = sim_with_control(SimConfig::default());
+    let adv = sim.add_user(UserSpec::new("Advertiser")).unwrap();
+    let mut bot = bot(&sim).await;
+    http_async(
+        &ctl,
+        "POST",
+        "/actions/text",
+        Some(json!({"user": adv, "text": "/ads"})),
+    )
+    .await;
+    let m = bot.next_message().await;
+    assert_eq!(m.text(), "/ads");
+    let peer = m.peer().unwrap().to_ref().await.unwrap().unwrap();
+    let sent = bot
+        .client
+        .send_message(
+            peer,
+            InputMessage::new()
+                .text("Pick a goal")
+                .reply_markup(ReplyMarkup::from_buttons(&[
+                    vec![
+                        Button::data("Subscribers", b"goal:sub".to_vec()),
+                        Button::data("Views", vec![0xff, 0x00, 0x01]),
+                    ],
+                    vec![Button::url("Help", "https://example.com/help")],
+                ])),
+        )
+        .await
+        .unwrap();
+    let s = http_async(&ctl, "GET", &format!("/sent/{adv}"), None).await;
+    let b = &s[0]["buttons"];
+    assert_eq!(s[0]["edited"], false);
+    assert_eq!(b[0][0]["text"], "Subscribers");
+    assert_eq!(b[0][0]["kind"], "callback");
+    assert_eq!(b[0][0]["data"], "goal:sub");
+    assert_eq!(b[0][0]["data_b64"], "Z29hbDpzdWI=");
+    assert!(b[0][1].get("data").is_none(), "not UTF-8");
+    assert_eq!(b[0][1]["data_b64"], "/wAB");
+    assert_eq!(b[1][0]["kind"], "url");
+
+    // Press by label and by binary data; the alert comes back with the press.
+    let press = {
+        let ctl = ctl.clone();
+        let sent_id = sent.id();
+        tokio::task::spawn_blocking(move || {
+            http(
+                &ctl,
+                "POST",
+                "/actions/press",
+                Some(
+                    json!({"user": adv, "msg_id": sent_id, "label": "Subscribers", "wait_ms": 5000}),
+                ),
+            )
+        })
+    };
+    let q = bot
+        .next_matching(|u| match u {
+            Update::CallbackQuery(q) => Some(q.clone()),
+            _ => None,
+        })
+        .await;
+    assert_eq!(q.data(), b"goal:sub");
+    q.answer().alert("Budget too low").send().await.unwrap();
+    let press = press.await.unwrap();
+    assert_eq!(press["answer"]["message"], "Budget too low");
+    assert_eq!(press["answer"]["alert"], true);
+    let qid = press["query_id"].as_i64().unwrap();
+    let a = http_async(&ctl, "GET", &format!("/callback_answers/{qid}"), None).await;
+    assert_eq!(a["answer"]["message"], "Budget too low");
+    let p = http_async(
+        &ctl,
+        "POST",
+        "/actions/press",
+        Some(json!({"user": adv, "msg_id": sent.id(), "data_b64": "/wAB"})),
+    )
+    .await;
+    let q = bot
+        .next_matching(|u| match u {
+            Update::CallbackQuery(q) => Some(q.clone()),
+            _ => None,
+        })
+        .await;
+    assert_eq!(q.data(), &[0xff, 0x00, 0x01]);
+    let unanswered = http_async(
+        &ctl,
+        "GET",
+        &format!("/callback_answers/{}?wait_ms=50", p["query_id"]),
+        None,
+    )
+    .await;
+    assert!(unanswered["answer"].is_null());
+    q.answer().send().await.unwrap();
+
+    // Edit the keyboard only (text kept), then press the new button by label.
+    bot.client
+        .edit_message(
+            peer,
+            sent.id(),
+            InputMessage::new().reply_markup(ReplyMarkup::from_buttons(&[vec![Button::data(
+                "Confirm 300 ⭐",
+                b"confirm:300".to_vec(),
+            )]])),
+        )
+        .await
+        .unwrap();
+    let s = http_async(&ctl, "GET", &format!("/sent/{adv}"), None).await;
+    assert_eq!(s[0]["text"], "Pick a goal");
+    assert_eq!(s[0]["edited"], true);
+    assert_eq!(s[0]["edits"], 1);
+    assert_eq!(s[0]["buttons"][0][0]["text"], "Confirm 300 ⭐");
+    // The old buttons are gone.
+    let (code, _) = tokio::task::spawn_blocking({
+        let ctl = ctl.clone();
+        let id = sent.id();
+        move || {
+            call(
+                &ctl,
+                "POST",
+                "/actions/press",
+                Some(json!({"user": adv, "msg_id": id, "label": "Subscribers"})),
+            )
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, 400);
+    http_async(
+        &ctl,
+        "POST",
+        "/actions/press",
+        Some(json!({"user": adv, "msg_id": sent.id(), "label": "Confirm 300 ⭐"})),
+    )
+    .await;
+    let q = bot
+        .next_matching(|u| match u {
+            Update::CallbackQuery(q) => Some(q.clone()),
+            _ => None,
+        })
+        .await;
+    assert_eq!(q.data(), b"confirm:300");
+    q.answer().text("Confirmed").send().await.unwrap();
+
+    // Edit the text without a keyboard: the keyboard is removed, as in Telegram.
+    bot.client
+        .edit_message(
+            peer,
+            sent.id(),
+            InputMessage::new().text("Campaign confirmed"),
+        )
+        .await
+        .unwrap();
+    let s = http_async(&ctl, "GET", &format!("/sent/{adv}"), None).await;
+    assert_eq!(s[0]["text"], "Campaign confirmed");
+    assert_eq!(s[0]["edits"], 2);
+    assert_eq!(s[0]["buttons"], json!([]));
+    let obs = sim.observations();
+    assert_eq!(obs.callback_answers.len(), 3);
 }
