@@ -274,6 +274,23 @@ fn route(
                 let user: i64 = p["/sent/".len()..].parse()?;
                 Ok(serde_json::to_value(sim.sent_to(user))?)
             }
+            p if p.starts_with("/files/") => {
+                let peer: i64 = p["/files/".len()..].parse()?;
+                Ok(serde_json::to_value(sim.files_sent_to(peer))?)
+            }
+            p if p.starts_with("/file/") => {
+                let msg_id: i32 = p["/file/".len()..].parse()?;
+                let peer = match q_i64("peer")? {
+                    Some(p) => p,
+                    None => q_i64("user")?.ok_or("query peer= (or user=) is required")?,
+                };
+                let f = sim
+                    .sent_file(peer, msg_id)
+                    .ok_or_else(|| format!("no photo or document {msg_id} sent to {peer}"))?;
+                let mut v = serde_json::to_value(&f)?;
+                v["data_b64"] = Value::String(crate::obs::b64(&f.bytes));
+                Ok(v)
+            }
             p if p.starts_with("/payments/") => {
                 let id: i64 = p["/payments/".len()..].parse()?;
                 if let Some(ms) = q_i64("wait_ms")? {

@@ -16,6 +16,7 @@
 //! * [`crypto`]: the server half of MTProto 2.0 message encryption.
 //! * [`rpc`]: unwraps `invokeWithLayer`/`initConnection` and answers each method.
 //! * [`world`]: users, chats, messages, invites, payments and the pts/qts/seq update engine.
+//! * [`files`]: uploads (`upload.saveFilePart`/`saveBigFilePart`) and the files the bot sent.
 //! * [`srp`]: two-step verification (SRP) for owner accounts.
 //! * [`tlb`]: builders for layer-230 TL objects.
 //! * [`obs`]: observations (what the bot did), the test-facing view.
@@ -31,6 +32,7 @@
 
 pub mod control;
 pub mod crypto;
+pub mod files;
 pub mod net;
 pub mod obs;
 pub mod rpc;
@@ -571,6 +573,26 @@ impl Sim {
             let data = w.callback_data_by_label(user, chat, msg_id, label)?;
             w.user_press_button(user, chat, msg_id, &data)
         })
+    }
+
+    /// Photos and documents the bot sent into the chat with `peer` (a user, group or channel
+    /// id), oldest first, with their exact bytes (`SentFile::bytes`).
+    pub fn files_sent_to(&self, peer: i64) -> Vec<files::SentFile> {
+        self.world()
+            .files
+            .iter()
+            .filter(|f| f.peer.id() == peer)
+            .cloned()
+            .collect()
+    }
+
+    /// The photo or document of the bot's message `msg_id` in the chat with `peer`.
+    pub fn sent_file(&self, peer: i64, msg_id: i32) -> Option<files::SentFile> {
+        self.world()
+            .files
+            .iter()
+            .find(|f| f.peer.id() == peer && f.msg_id == msg_id)
+            .cloned()
     }
 
     /// The bot's answer to callback query `query_id`, if it answered.

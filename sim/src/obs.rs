@@ -97,6 +97,20 @@ pub enum ObservedMedia {
         stars: i64,
         payload: Option<String>,
     },
+    /// An uploaded photo (`messageMediaPhoto`); the bytes: `Sim::sent_file`.
+    Photo {
+        id: i64,
+        width: i32,
+        height: i32,
+        size: i64,
+    },
+    /// An uploaded document (`messageMediaDocument`); the bytes: `Sim::sent_file`.
+    Document {
+        id: i64,
+        file_name: String,
+        mime_type: String,
+        size: i64,
+    },
     Other {
         name: String,
     },

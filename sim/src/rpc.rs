@@ -4,6 +4,7 @@
 
 use grammers_tl_types::{self as tl, Deserializable, Identifiable, Serializable};
 
+use crate::files::SentFile;
 use crate::obs::{CallbackAnswer, PeerKey, Refund};
 use crate::tlb;
 use crate::world::{
@@ -612,11 +613,16 @@ fn handle(w: &mut World, caller: &Caller, id: u32, body: &[u8]) -> R {
         m.reply_markup = r.reply_markup.clone();
         m.entities = r.entities.clone();
         let mut msg = Msg::new(tl::enums::Message::Message(m.clone()));
-        attach_media(w, peer, &mut msg, r.media)?;
+        let file = attach_media(w, me, peer, &mut msg, r.media)?;
         let (mid, pts) = w
             .store_bot_message(peer, msg.clone())
             .map_err(|e| bad(&e.0))?;
         crate::world::set_msg_id(&mut msg.tl, mid);
+        if let Some(mut f) = file {
+            f.msg_id = mid;
+            f.caption = r.message.clone();
+            w.files.push(f);
+        }
         if let PeerKey::Channel(c) = peer {
             if w.chats[&c].kind == ChatKind::Channel {
                 w.auto_forward(c, mid, &r.message).map_err(|e| bad(&e.0))?;
@@ -631,6 +637,27 @@ fn handle(w: &mut World, caller: &Caller, id: u32, body: &[u8]) -> R {
             Some(r.random_id),
             false,
         ));
+    }
+    if is!(id, f::upload::SaveFilePart) {
+        // <https://core.telegram.org/method/upload.saveFilePart>: a part of a file up to 10 MB.
+        let r: f::upload::SaveFilePart = decode(body)?;
+        w.uploads
+            .entry((me, r.file_id))
+            .or_default()
+            .save_part(r.file_part, None, r.bytes)
+            .map_err(bad)?;
+        return Ok(true.to_bytes());
+    }
+    if is!(id, f::upload::SaveBigFilePart) {
+        // <https://core.telegram.org/method/upload.saveBigFilePart>: a part of a file over
+        // 10 MB, with the total number of parts.
+        let r: f::upload::SaveBigFilePart = decode(body)?;
+        w.uploads
+            .entry((me, r.file_id))
+            .or_default()
+            .save_part(r.file_part, Some(r.file_total_parts), r.bytes)
+            .map_err(bad)?;
+        return Ok(true.to_bytes());
     }
     if is!(id, f::messages::EditMessage) {
         let r: f::messages::EditMessage = decode(body)?;
@@ -1358,13 +1385,15 @@ fn own_message_updates(
     w.updates_for(me, ups, &users, &chats, seq).to_bytes()
 }
 
-/// Media the bot may send: Stars invoices, polls and paid media (issue 3 item 5).
+/// Media the bot may send: Stars invoices, polls, paid media (issue 3 item 5), and uploaded
+/// photos and documents (returned as the file to record once the message has its id).
 fn attach_media(
     w: &mut World,
+    me: i64,
     peer: PeerKey,
     msg: &mut Msg,
     media: tl::enums::InputMedia,
-) -> Result<(), RpcErr> {
+) -> Result<Option<SentFile>, RpcErr> {
     let tl::enums::Message::Message(m) = &mut msg.tl else {
         unreachable!()
     };
@@ -1459,12 +1488,165 @@ fn attach_media(
             );
             msg.paid_media = Some((p.stars_amount, p.payload));
         }
+        tl::enums::InputMedia::UploadedPhoto(p) => {
+            let (name, bytes) = uploaded_file(w, me, &p.file)?;
+            // "IMAGE_PROCESS_FAILED: Failure while processing image"
+            // (<https://core.telegram.org/method/messages.sendMedia>): only PNG and JPEG
+            // are understood here.
+            let (width, height, mime) =
+                crate::files::image_size(&bytes).ok_or_else(|| bad("IMAGE_PROCESS_FAILED"))?;
+            let id = w.alloc_query();
+            // Telegram re-encodes photos and stores several sizes; the simulator keeps the
+            // uploaded bytes and describes them as one size
+            // (<https://core.telegram.org/constructor/photo>).
+            let photo = tl::types::Photo {
+                has_stickers: false,
+                id,
+                access_hash: access_hash(id),
+                file_reference: id.to_le_bytes().to_vec(),
+                date: now(),
+                sizes: vec![tl::types::PhotoSize {
+                    r#type: crate::files::photo_size_type(width, height).into(),
+                    w: width,
+                    h: height,
+                    size: bytes.len() as i32,
+                }
+                .into()],
+                video_sizes: None,
+                dc_id: crate::DC_ID,
+            };
+            m.media = Some(
+                tl::types::MessageMediaPhoto {
+                    spoiler: p.spoiler,
+                    live_photo: false,
+                    photo: Some(photo.into()),
+                    ttl_seconds: p.ttl_seconds,
+                    video: None,
+                }
+                .into(),
+            );
+            return Ok(Some(SentFile {
+                peer,
+                msg_id: 0,
+                kind: "photo".into(),
+                file_name: name,
+                mime_type: mime.into(),
+                size: bytes.len(),
+                width: Some(width),
+                height: Some(height),
+                caption: String::new(),
+                media_id: id,
+                bytes,
+            }));
+        }
+        tl::enums::InputMedia::UploadedDocument(d) => {
+            let (name, bytes) = uploaded_file(w, me, &d.file)?;
+            let mut attributes = d.attributes.clone();
+            let file_name = attributes
+                .iter()
+                .find_map(|a| match a {
+                    tl::enums::DocumentAttribute::Filename(f) => Some(f.file_name.clone()),
+                    _ => None,
+                })
+                .unwrap_or_else(|| {
+                    attributes.push(
+                        tl::types::DocumentAttributeFilename {
+                            file_name: name.clone(),
+                        }
+                        .into(),
+                    );
+                    name.clone()
+                });
+            let (width, height) = attributes
+                .iter()
+                .find_map(|a| match a {
+                    tl::enums::DocumentAttribute::ImageSize(s) => Some((Some(s.w), Some(s.h))),
+                    _ => None,
+                })
+                .unwrap_or((None, None));
+            let mime_type = if d.mime_type.is_empty() {
+                "application/octet-stream".to_string()
+            } else {
+                d.mime_type.clone()
+            };
+            let id = w.alloc_query();
+            // <https://core.telegram.org/constructor/document>: the mime type and attributes
+            // the client gave (<https://core.telegram.org/constructor/inputMediaUploadedDocument>).
+            let doc = tl::types::Document {
+                id,
+                access_hash: access_hash(id),
+                file_reference: id.to_le_bytes().to_vec(),
+                date: now(),
+                mime_type: mime_type.clone(),
+                size: bytes.len() as i64,
+                thumbs: None,
+                video_thumbs: None,
+                dc_id: crate::DC_ID,
+                attributes,
+            };
+            m.media = Some(
+                tl::types::MessageMediaDocument {
+                    nopremium: false,
+                    spoiler: d.spoiler,
+                    video: false,
+                    round: false,
+                    voice: false,
+                    document: Some(doc.into()),
+                    alt_documents: None,
+                    video_cover: None,
+                    video_timestamp: None,
+                    ttl_seconds: d.ttl_seconds,
+                }
+                .into(),
+            );
+            return Ok(Some(SentFile {
+                peer,
+                msg_id: 0,
+                kind: "document".into(),
+                file_name,
+                mime_type,
+                size: bytes.len(),
+                width,
+                height,
+                caption: String::new(),
+                media_id: id,
+                bytes,
+            }));
+        }
         other => {
             log::info!("tgsim: unsupported media {other:?}");
             return Err(bad("MEDIA_NOT_IMPLEMENTED_BY_TGSIM"));
         }
     }
-    Ok(())
+    Ok(None)
+}
+
+/// The bytes of an uploaded `InputFile` (<https://core.telegram.org/api/files>): all parts
+/// present (else `FILE_PART_N_MISSING`), sizes as documented, and the MD5 of `inputFile`
+/// when given (`MD5_CHECKSUM_INVALID`). Returns (file name, bytes).
+fn uploaded_file(
+    w: &World,
+    me: i64,
+    f: &tl::enums::InputFile,
+) -> Result<(String, Vec<u8>), RpcErr> {
+    let (id, parts, name, md5, big) = match f {
+        tl::enums::InputFile::File(f) => (f.id, f.parts, &f.name, Some(&f.md5_checksum), false),
+        tl::enums::InputFile::Big(f) => (f.id, f.parts, &f.name, None, true),
+        tl::enums::InputFile::StoryDocument(_) => {
+            return Err(bad("MEDIA_NOT_IMPLEMENTED_BY_TGSIM"))
+        }
+    };
+    let up = w
+        .uploads
+        .get(&(me, id))
+        .ok_or_else(|| bad("FILE_PART_0_MISSING"))?;
+    let bytes = up.assemble(parts, big).map_err(|e| bad(&e))?;
+    if let Some(sum) = md5.filter(|s| !s.is_empty()) {
+        if !sum.eq_ignore_ascii_case(&format!("{:x}", md5::compute(&bytes))) {
+            return Err(bad("MD5_CHECKSUM_INVALID"));
+        }
+    }
+    Ok((name.clone(), bytes))
 }
 
 fn check_can_send(w: &World, me: i64, peer: PeerKey) -> Result<(), RpcErr> {

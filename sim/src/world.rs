@@ -278,6 +278,10 @@ pub struct World {
     /// with `SimConfig::short_messages_for_known_users`, their private messages are pushed as
     /// `updateShortMessage` (no user object), as Telegram does for peers the client knows.
     pub bot_known_users: HashSet<i64>,
+    /// Files being uploaded: (account, file_id) -> parts.
+    pub uploads: HashMap<(i64, i64), crate::files::Upload>,
+    /// Photos and documents the bot sent, with their bytes.
+    pub files: Vec<crate::files::SentFile>,
     /// SRP verifiers, computed on first use (PBKDF2 with 100,000 rounds is slow).
     pub verifiers: HashMap<i64, crate::srp::Verifier>,
     /// Outstanding `account.getPassword` challenges by auth key.
@@ -324,6 +328,8 @@ impl World {
             verifiers: HashMap::new(),
             bot_known_users: HashSet::new(),
             srp_challenges: HashMap::new(),
+            uploads: HashMap::new(),
+            files: Vec::new(),
             cfg,
         };
         w.keys.insert(key.id, KeyState { key, account: None });
@@ -2457,6 +2463,37 @@ fn observed_media(msg: &Msg) -> Option<ObservedMedia> {
         });
     }
     match &m.media {
+        Some(tl::enums::MessageMedia::Photo(tl::types::MessageMediaPhoto {
+            photo: Some(tl::enums::Photo::Photo(p)),
+            ..
+        })) => {
+            let (width, height, size) = match p.sizes.first() {
+                Some(tl::enums::PhotoSize::Size(s)) => (s.w, s.h, s.size as i64),
+                _ => (0, 0, 0),
+            };
+            Some(ObservedMedia::Photo {
+                id: p.id,
+                width,
+                height,
+                size,
+            })
+        }
+        Some(tl::enums::MessageMedia::Document(tl::types::MessageMediaDocument {
+            document: Some(tl::enums::Document::Document(d)),
+            ..
+        })) => Some(ObservedMedia::Document {
+            id: d.id,
+            file_name: d
+                .attributes
+                .iter()
+                .find_map(|a| match a {
+                    tl::enums::DocumentAttribute::Filename(f) => Some(f.file_name.clone()),
+                    _ => None,
+                })
+                .unwrap_or_default(),
+            mime_type: d.mime_type.clone(),
+            size: d.size,
+        }),
         Some(tl::enums::MessageMedia::Poll(p)) => {
             let tl::enums::Poll::Poll(poll) = &p.poll;
             Some(ObservedMedia::Poll {

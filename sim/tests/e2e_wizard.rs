@@ -71,7 +71,11 @@ fn input_channel(id: i64, hash: i64) -> tl::enums::InputChannel {
 
 fn rpc_name(e: &InvocationError) -> String {
     match e {
-        InvocationError::Rpc(r) => r.name.clone(),
+        // grammers moves the number of e.g. FILE_PART_1_MISSING into `value`.
+        InvocationError::Rpc(r) => match r.value {
+            Some(v) => format!("{}({v})", r.name),
+            None => r.name.clone(),
+        },
         other => format!("{other:?}"),
     }
 }
@@ -890,4 +894,333 @@ async fn edits_buttons_by_label_and_callback_answers() {
     assert_eq!(s[0]["buttons"], json!([]));
     let obs = sim.observations();
     assert_eq!(obs.callback_answers.len(), 3);
+}
+
+fn png(w: u32, h: u32) -> Vec<u8> {
+    let mut b = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
+    b.extend_from_slice(&w.to_be_bytes());
+    b.extend_from_slice(&h.to_be_bytes());
+    b.extend_from_slice(&[8, 6, 0, 0, 0, 0x12, 0x34, 0x56, 0x78]);
+    b.extend((0..3000u32).map(|i| (i * 7 % 251) as u8));
+    b
+}
+
+fn b64_decode(v: &Value) -> Vec<u8> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD
+        .decode(v.as_str().unwrap())
+        .unwrap()
+}
+
+/// PNG charts and CSV exports: uploaded by the real grammers client (saveFilePart, and
+/// saveBigFilePart over 10 MB), sent as photo / document with a caption, read back byte for
+/// byte through the control API.
+#[tokio::test]
+async fn uploads_photos_and_documents() {
+    let (sim, ctl) = sim_with_control(SimConfig::default());
+    let admin = sim.add_user(UserSpec::new("Admin")).unwrap();
+    let mut bot = bot(&sim).await;
+    http_async(
+        &ctl,
+        "POST",
+        "/actions/text",
+        Some(json!({"user": admin, "text": "/statistic"})),
+    )
+    .await;
+    let peer = bot
+        .next_message()
+        .await
+        .peer()
+        .unwrap()
+        .to_ref()
+        .await
+        .unwrap()
+        .unwrap();
+
+    // A PNG chart as a photo.
+    let chart = png(640, 480);
+    let up = bot
+        .client
+        .upload_stream(
+            &mut std::io::Cursor::new(chart.clone()),
+            chart.len(),
+            "chart.png".into(),
+        )
+        .await
+        .unwrap();
+    let photo_msg = bot
+        .client
+        .send_message(
+            peer,
+            InputMessage::new().text("Clicks, last 7 days").photo(up),
+        )
+        .await
+        .unwrap();
+    match photo_msg.media() {
+        Some(grammers_client::media::Media::Photo(p)) => assert!(p.id() != 0),
+        other => panic!("{other:?}"),
+    }
+
+    // A CSV export as a document (mime type from the name).
+    let csv = b"date,clicks,joins\n2026-12-01,120,31\n2026-12-02,98,20\n".to_vec();
+    let up = bot
+        .client
+        .upload_stream(
+            &mut std::io::Cursor::new(csv.clone()),
+            csv.len(),
+            "stats.csv".into(),
+        )
+        .await
+        .unwrap();
+    let csv_msg = bot
+        .client
+        .send_message(peer, InputMessage::new().text("Export").document(up))
+        .await
+        .unwrap();
+    match csv_msg.media() {
+        Some(grammers_client::media::Media::Document(d)) => {
+            assert_eq!(d.name(), Some("stats.csv"));
+            assert_eq!(d.mime_type(), Some("text/csv"));
+            assert_eq!(d.size(), Some(csv.len()));
+        }
+        other => panic!("{other:?}"),
+    }
+
+    // Over 10 MB: grammers switches to saveBigFilePart (4 parallel workers, parts out of order).
+    let big: Vec<u8> = (0..(10 * 1024 * 1024 + 300_000u32))
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
+    let up = bot
+        .client
+        .upload_stream(
+            &mut std::io::Cursor::new(big.clone()),
+            big.len(),
+            "all_clicks.csv".into(),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(up.raw, tl::enums::InputFile::Big(_)));
+    let big_msg = bot
+        .client
+        .send_message(peer, InputMessage::new().text("").document(up))
+        .await
+        .unwrap();
+
+    // The control API: the list, then each file's exact bytes.
+    let list = http_async(&ctl, "GET", &format!("/files/{admin}"), None).await;
+    let list = list.as_array().unwrap().clone();
+    assert_eq!(list.len(), 3);
+    assert_eq!(list[0]["msg_id"], photo_msg.id());
+    assert_eq!(list[0]["kind"], "photo");
+    assert_eq!(list[0]["file_name"], "chart.png");
+    assert_eq!(list[0]["mime_type"], "image/png");
+    assert_eq!(
+        (list[0]["width"].clone(), list[0]["height"].clone()),
+        (json!(640), json!(480))
+    );
+    assert_eq!(list[0]["caption"], "Clicks, last 7 days");
+    assert_eq!(list[1]["kind"], "document");
+    assert_eq!(list[1]["file_name"], "stats.csv");
+    assert_eq!(list[1]["mime_type"], "text/csv");
+    assert_eq!(list[1]["size"], csv.len());
+    assert_eq!(list[2]["size"], big.len());
+    let f = http_async(
+        &ctl,
+        "GET",
+        &format!("/file/{}?user={admin}", photo_msg.id()),
+        None,
+    )
+    .await;
+    assert_eq!(b64_decode(&f["data_b64"]), chart);
+    let f = http_async(
+        &ctl,
+        "GET",
+        &format!("/file/{}?peer={admin}", csv_msg.id()),
+        None,
+    )
+    .await;
+    let text = String::from_utf8(b64_decode(&f["data_b64"])).unwrap();
+    assert_eq!(text.lines().nth(1), Some("2026-12-01,120,31"));
+    let f = http_async(
+        &ctl,
+        "GET",
+        &format!("/file/{}?user={admin}", big_msg.id()),
+        None,
+    )
+    .await;
+    assert!(b64_decode(&f["data_b64"]) == big);
+    // In /sent too, as media of the message.
+    let sent = http_async(&ctl, "GET", &format!("/sent/{admin}"), None).await;
+    assert_eq!(sent[0]["media"]["type"], "photo");
+    assert_eq!(sent[1]["media"]["type"], "document");
+    assert_eq!(sent[1]["media"]["file_name"], "stats.csv");
+    assert_eq!(sent[0]["text"], "Clicks, last 7 days");
+}
+
+/// Upload errors as Telegram documents them.
+#[tokio::test]
+async fn upload_errors() {
+    let (sim, ctl) = sim_with_control(SimConfig::default());
+    let admin = sim.add_user(UserSpec::new("Admin")).unwrap();
+    let mut bot = bot(&sim).await;
+    http_async(
+        &ctl,
+        "POST",
+        "/actions/text",
+        Some(json!({"user": admin, "text": "/statistic"})),
+    )
+    .await;
+    bot.next_message().await;
+    let save = |file_id: i64, part: i32, bytes: Vec<u8>| {
+        let c = bot.client.clone();
+        async move {
+            c.invoke(&tl::functions::upload::SaveFilePart {
+                file_id,
+                file_part: part,
+                bytes,
+            })
+            .await
+            .map_err(|e| rpc_name(&e))
+        }
+    };
+    let save_big = |file_id: i64, part: i32, total: i32, bytes: Vec<u8>| {
+        let c = bot.client.clone();
+        async move {
+            c.invoke(&tl::functions::upload::SaveBigFilePart {
+                file_id,
+                file_part: part,
+                file_total_parts: total,
+                bytes,
+            })
+            .await
+            .map_err(|e| rpc_name(&e))
+        }
+    };
+    assert_eq!(save(1, 0, vec![]).await.unwrap_err(), "FILE_PART_EMPTY");
+    assert_eq!(save(1, -1, vec![1]).await.unwrap_err(), "FILE_PART_INVALID");
+    assert_eq!(
+        save(1, 0, vec![0; 512 * 1024 + 1]).await.unwrap_err(),
+        "FILE_PART_TOO_BIG"
+    );
+    assert_eq!(
+        save_big(2, 0, 0, vec![1; 1024]).await.unwrap_err(),
+        "FILE_PARTS_INVALID"
+    );
+    assert_eq!(
+        save_big(2, 5, 3, vec![1; 1024]).await.unwrap_err(),
+        "FILE_PART_INVALID"
+    );
+    assert_eq!(
+        save_big(2, 0, 3, vec![1; 1000]).await.unwrap_err(),
+        "FILE_PART_SIZE_INVALID"
+    );
+    assert!(save_big(2, 0, 3, vec![1; 1024]).await.unwrap());
+    assert_eq!(
+        save_big(2, 1, 3, vec![1; 2048]).await.unwrap_err(),
+        "FILE_PART_SIZE_CHANGED"
+    );
+    assert_eq!(
+        save_big(2, 1, 4, vec![1; 1024]).await.unwrap_err(),
+        "FILE_PARTS_INVALID"
+    );
+
+    let peer: tl::enums::InputPeer = tl::types::InputPeerUser {
+        user_id: admin,
+        access_hash: tgsim::world::access_hash(admin),
+    }
+    .into();
+    let send = |file: tl::enums::InputFile, photo: bool| {
+        let c = bot.client.clone();
+        let peer = peer.clone();
+        async move {
+            let media: tl::enums::InputMedia = if photo {
+                tl::types::InputMediaUploadedPhoto {
+                    spoiler: false,
+                    live_photo: false,
+                    file,
+                    stickers: None,
+                    ttl_seconds: None,
+                    video: None,
+                }
+                .into()
+            } else {
+                tl::types::InputMediaUploadedDocument {
+                    nosound_video: false,
+                    force_file: true,
+                    spoiler: false,
+                    file,
+                    thumb: None,
+                    mime_type: "text/csv".into(),
+                    attributes: vec![],
+                    stickers: None,
+                    video_cover: None,
+                    video_timestamp: None,
+                    ttl_seconds: None,
+                }
+                .into()
+            };
+            c.invoke(&tl::functions::messages::SendMedia {
+                silent: false,
+                background: false,
+                clear_draft: false,
+                noforwards: false,
+                update_stickersets_order: false,
+                invert_media: false,
+                allow_paid_floodskip: false,
+                peer,
+                reply_to: None,
+                media,
+                message: String::new(),
+                random_id: 77,
+                reply_markup: None,
+                entities: None,
+                schedule_date: None,
+                schedule_repeat_period: None,
+                send_as: None,
+                quick_reply_shortcut: None,
+                effect: None,
+                allow_paid_stars: None,
+                suggested_post: None,
+            })
+            .await
+            .map_err(|e| rpc_name(&e))
+        }
+    };
+    let file = |id: i64, parts: i32, md5: &str| -> tl::enums::InputFile {
+        tl::types::InputFile {
+            id,
+            parts,
+            name: "x.csv".into(),
+            md5_checksum: md5.into(),
+        }
+        .into()
+    };
+    // Part 1 never uploaded.
+    assert!(save(3, 0, vec![b'a'; 1024]).await.unwrap());
+    assert_eq!(
+        send(file(3, 2, ""), false).await.unwrap_err(),
+        "FILE_PART_MISSING(1)"
+    );
+    assert_eq!(
+        send(file(99, 1, ""), false).await.unwrap_err(),
+        "FILE_PART_MISSING(0)"
+    );
+    // A wrong MD5; then the right one (md5 of 1024 'a').
+    assert!(send(file(3, 1, "00"), false)
+        .await
+        .unwrap_err()
+        .starts_with("MD5_CHECKSUM_INVALID"));
+    assert_eq!(
+        send(file(3, 1, ""), true).await.unwrap_err(),
+        "IMAGE_PROCESS_FAILED"
+    );
+    send(file(3, 1, ""), false).await.unwrap();
+    // The document got the upload's name, since no filename attribute was given.
+    let files = sim.files_sent_to(admin);
+    assert_eq!(files.len(), 1);
+    assert_eq!(
+        (files[0].file_name.as_str(), files[0].size),
+        ("x.csv", 1024)
+    );
+    assert_eq!(files[0].bytes, vec![b'a'; 1024]);
 }
