@@ -80,7 +80,7 @@ impl Upload {
     /// The whole file for an `inputFile{parts}` / `inputFileBig{parts}`; the error is the RPC
     /// error name (`FILE_PART_N_MISSING` for a part that never arrived).
     pub fn assemble(&self, parts: i32, big: bool) -> Result<Vec<u8>, String> {
-        if parts < 1 || parts > MAX_PARTS || (big && self.total.is_some_and(|t| t != parts)) {
+        if !(1..=MAX_PARTS).contains(&parts) || (big && self.total.is_some_and(|t| t != parts)) {
             return Err("FILE_PARTS_INVALID".into());
         }
         if let Some(missing) = (0..parts).find(|p| !self.parts.contains_key(p)) {
