@@ -239,10 +239,10 @@ pub enum PriceCmd {
 pub struct StatsArgs {
     #[arg(long)]
     pub offer: Option<i64>,
-    /// First day, YYYY-MM-DD (UTC) [default: 30 days ago]
+    /// First day, YYYY-MM-DD, in each offer's time zone [default: 30 days ago]
     #[arg(long)]
     pub from: Option<String>,
-    /// Last day, inclusive, YYYY-MM-DD (UTC) [default: today]
+    /// Last day, inclusive, YYYY-MM-DD, in each offer's time zone [default: today]
     #[arg(long)]
     pub to: Option<String>,
     #[arg(long)]
@@ -661,31 +661,41 @@ fn set_status(store: &Store, id: i64, to: OfferStatus, now: i64) -> anyhow::Resu
     Ok(())
 }
 
-fn parse_day(s: &str, flag: &str) -> anyhow::Result<i64> {
-    let d = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .map_err(|_| usage(format!("{flag}: {s:?} is not a date like 2026-11-26")))?;
-    Ok(d.and_hms_opt(0, 0, 0)
-        .expect("midnight exists")
-        .and_utc()
-        .timestamp())
+fn parse_day(s: &str, flag: &str) -> anyhow::Result<chrono::NaiveDate> {
+    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map_err(|_| usage(format!("{flag}: {s:?} is not a date like 2026-11-26")))
 }
 
+/// `tgtrack stats`: the same figures as the bot's `/statistic` (`service::stats`),
+/// per day of each offer's time zone. `now` decides "today".
 pub fn stats_cmd(store: &Store, a: &StatsArgs, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
-    let now = store::unix_now();
-    let today = now - now.rem_euclid(86400);
+    stats_at(store, a, store::unix_now(), out)
+}
+
+pub fn stats_at(
+    store: &Store,
+    a: &StatsArgs,
+    now: i64,
+    out: &mut dyn std::io::Write,
+) -> anyhow::Result<()> {
+    let today = chrono::DateTime::from_timestamp(now, 0)
+        .map(|t| t.date_naive())
+        .unwrap_or_default();
     let to = match &a.to {
-        Some(s) => parse_day(s, "--to")? + 86400,
-        None => today + 86400,
-    };
+        Some(s) => parse_day(s, "--to")?,
+        None => today,
+    }
+    .succ_opt()
+    .ok_or_else(|| usage("--to is too far in the future"))?;
     let from = match &a.from {
         Some(s) => parse_day(s, "--from")?,
-        None => to - 30 * 86400,
+        None => to - chrono::Days::new(30),
     };
     if from >= to {
         return Err(usage("--from must not be after --to"));
     }
-    let rows = store.read(|c| store::report::daily(c, a.offer.map(OfferId), from, to))?;
-    let total = store::report::total(&rows);
+    let rows = crate::service::stats::daily(store, a.offer.map(OfferId), from, to)?;
+    let total = crate::service::stats::total(&rows);
     if a.csv {
         writeln!(out, "day,offer_id,clicks,hits,leads,holds,approved,rejected,premium,spent_stars,cr_percent,postbacks_sent,postbacks_failed")?;
         for r in rows.iter().chain(std::iter::once(&total)) {
@@ -694,22 +704,23 @@ pub fn stats_cmd(store: &Store, a: &StatsArgs, out: &mut dyn std::io::Write) -> 
             } else {
                 r.offer_id.to_string()
             };
+            let n = &r.n;
             writeln!(
                 out,
                 "{},{},{},{},{},{},{},{},{},{},{:.2},{},{}",
                 r.day,
                 offer,
-                r.clicks,
-                r.hits,
-                r.leads,
-                r.holds,
-                r.approved,
-                r.rejected,
-                r.premium,
-                r.spent,
+                n.clicks,
+                n.hits,
+                n.leads,
+                n.holds,
+                n.approved,
+                n.rejected,
+                n.premium,
+                n.spent,
                 r.cr(),
-                r.postbacks_sent,
-                r.postbacks_failed
+                n.postbacks_sent,
+                n.postbacks_failed
             )?;
         }
         return Ok(());
@@ -741,22 +752,23 @@ pub fn stats_cmd(store: &Store, a: &StatsArgs, out: &mut dyn std::io::Write) -> 
         } else {
             r.offer_id.to_string()
         };
+        let n = &r.n;
         writeln!(
             out,
             "{:<10} {:>5} {:>7} {:>6} {:>6} {:>6} {:>8} {:>8} {:>7} {:>6.2} {:>6} {:>5}/{:<5}",
             r.day,
             offer,
-            r.clicks,
-            r.leads,
-            r.holds,
-            r.approved,
-            r.rejected,
-            r.premium,
-            r.spent,
+            n.clicks,
+            n.leads,
+            n.holds,
+            n.approved,
+            n.rejected,
+            n.premium,
+            n.spent,
             r.cr(),
             "",
-            r.postbacks_sent,
-            r.postbacks_failed
+            n.postbacks_sent,
+            n.postbacks_failed
         )?;
     }
     Ok(())

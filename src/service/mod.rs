@@ -5,3 +5,4 @@
 pub mod dialogues;
 pub mod offers;
 pub mod settings;
+pub mod stats;

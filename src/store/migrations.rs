@@ -10,6 +10,7 @@ use rusqlite::Connection;
 pub const MIGRATIONS: &[&str] = &[
     include_str!("../../schema.sql"),
     include_str!("migration_2_campaigns.sql"),
+    include_str!("migration_stats.sql"),
 ];
 
 pub fn current_version(conn: &Connection) -> rusqlite::Result<i64> {

@@ -325,7 +325,7 @@ pub fn review_cards(c: &Connection, offer: OfferId) -> Result<Vec<(i64, i32)>> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::domain::offer::{Action, PostbackMethod};
 
