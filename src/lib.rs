@@ -17,5 +17,6 @@ pub mod domain;
 pub mod engine;
 pub mod http;
 pub mod postback;
+pub mod report;
 pub mod service;
 pub mod store;
