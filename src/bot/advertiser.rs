@@ -1,6 +1,6 @@
 //! Advertisers in the bot: the `/ads` wizard's glue (the pure wizard is in
-//! `ads/`), what happens when a campaign is paid, and the advertiser's own
-//! campaigns with pause / resume and their details.
+//! `ads/`), what happens when a campaign is paid, and pause / resume of the
+//! advertiser's own campaigns (the list and figures are `statistic.rs`).
 
 use grammers_client::message::{Button as TgButton, InputMessage, ReplyMarkup};
 
@@ -49,39 +49,6 @@ pub async fn campaign_paid(sh: &Shared, user: i64, offer: OfferId) -> anyhow::Re
     let l = sh.lang_of(user);
     sh.say(user, texts::paid(l, offer.0)).await?;
     admin::campaign_paid(sh, offer).await
-}
-
-/// `/statistic`: the advertiser's campaigns (admins: all), newest first.
-pub async fn campaigns(sh: &Shared, user: i64, l: Lang) -> anyhow::Result<()> {
-    let mut offers = if sh.is_admin(user) {
-        sh.ctx.store.read(store::offers::list_offers)?
-    } else {
-        sh.ctx
-            .store
-            .read(|c| store::offers::offers_of_advertiser(c, user))?
-    };
-    offers.retain(|o| o.status != OfferStatus::Draft);
-    offers.reverse();
-    if offers.is_empty() {
-        return sh.say(user, texts::no_campaigns(l)).await;
-    }
-    let rows: Vec<Vec<TgButton>> = offers
-        .iter()
-        .take(40)
-        .map(|o| {
-            vec![TgButton::data(
-                admin::texts_list_label(l, o),
-                Button::Campaign(CampaignButton::Details(o.id)).encode(),
-            )]
-        })
-        .collect();
-    sh.send(
-        user,
-        InputMessage::new()
-            .text(texts::your_campaigns(l))
-            .reply_markup(ReplyMarkup::from_buttons(&rows)),
-    )
-    .await
 }
 
 /// A button on an advertiser's campaign: ownership is checked here and by the
@@ -171,16 +138,6 @@ mod texts {
         t!(l,
             format!("Оплата получена, спасибо! Кампания #{id} отправлена на проверку; я напишу, когда администратор её рассмотрит."),
             format!("Payment received, thank you! Campaign #{id} is sent for review; I will write when an admin has looked at it."))
-    }
-    pub fn no_campaigns(l: Lang) -> &'static str {
-        t!(
-            l,
-            "У вас пока нет кампаний. Создайте первую: /ads",
-            "You have no campaigns yet. Create one: /ads"
-        )
-    }
-    pub fn your_campaigns(l: Lang) -> &'static str {
-        t!(l, "Ваши кампании:", "Your campaigns:")
     }
     pub fn not_found(l: Lang) -> &'static str {
         t!(l, "Кампания не найдена.", "Campaign not found.")

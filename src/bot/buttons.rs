@@ -4,6 +4,7 @@
 
 use super::admin::AdminButton;
 use super::advertiser::CampaignButton;
+use super::statistic::StatsButton;
 
 /// What an inline button asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -14,6 +15,8 @@ pub enum Button {
     Admin(AdminButton),
     /// An advertiser's campaign list (details, pause, resume).
     Campaign(CampaignButton),
+    /// The /statistic room (list pages, figures, chart, CSV files).
+    Stats(StatsButton),
 }
 
 impl Button {
@@ -22,6 +25,7 @@ impl Button {
             Button::Check { offer } => format!("chk:{offer}"),
             Button::Admin(b) => b.encode(),
             Button::Campaign(b) => b.encode(),
+            Button::Stats(b) => b.encode(),
         }
         .into_bytes()
     }
@@ -38,6 +42,7 @@ impl Button {
             }),
             "m" => AdminButton::decode(rest).map(Button::Admin),
             "c" => CampaignButton::decode(rest).map(Button::Campaign),
+            "s" => StatsButton::decode(rest).map(Button::Stats),
             _ => None,
         }
     }
@@ -55,6 +60,11 @@ mod tests {
             Button::Admin(AdminButton::Approve(i64::MAX)),
             Button::Campaign(CampaignButton::Pause(i64::MAX)),
             Button::Campaign(CampaignButton::Details(3)),
+            Button::Stats(StatsButton::List {
+                page: u32::MAX,
+                advertiser: i64::MAX,
+            }),
+            Button::Stats(StatsButton::ConversionsCsv(i64::MAX)),
         ] {
             assert!(b.encode().len() <= 64);
             assert_eq!(Button::decode(&b.encode()), Some(b));
@@ -67,6 +77,8 @@ mod tests {
             b"c:p:0",
             b"c:x:1",
             b"m:ok:-1",
+            b"s:d:0",
+            b"s:l:1:-2",
             b"\xff\xfe",
             b"",
             &[b'1'; 65],

@@ -22,6 +22,7 @@ mod payments;
 mod router;
 mod scheduler;
 pub mod session;
+mod statistic;
 mod tasks;
 pub mod texts;
 mod tg;

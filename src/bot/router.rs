@@ -10,7 +10,7 @@ use grammers_tl_types as tl;
 use super::buttons::Button;
 use super::event::{self, Command, Event};
 use super::texts::{self, Lang};
-use super::{admin, advertiser, payments, tasks, Shared};
+use super::{admin, advertiser, payments, statistic, tasks, Shared};
 use crate::store::users::TgUser;
 
 /// Updates of one Telegram user are handled in order; this picks the user.
@@ -141,7 +141,7 @@ async fn on_private_text(
             sh.say(user.id, texts::help(l, admin)).await
         }
         Some(Command::PaySupport) => sh.say(user.id, texts::pay_support(l)).await,
-        Some(Command::Statistic) => advertiser::campaigns(sh, user.id, l).await,
+        Some(Command::Statistic) => statistic::open(sh, user.id, l).await,
         Some(Command::Campaigns) if admin => admin::review_queue(sh, user.id, l).await,
         Some(Command::Settings) if admin => admin::settings(sh, user.id, l).await,
         Some(Command::Campaigns | Command::Settings) => {
@@ -176,6 +176,7 @@ async fn on_callback(sh: &Shared, q: CallbackQuery, peers: &PeerMap) -> anyhow::
             }
         }
         Some(Button::Campaign(b)) => advertiser::campaign_button(sh, uid, l, b).await?,
+        Some(Button::Stats(b)) => statistic::button(sh, uid, l, b).await?,
     };
     match alert {
         Some(text) => q.answer().alert(text).send().await?,

@@ -46,6 +46,26 @@ pub enum TgError {
     Call(#[from] InvocationError),
     #[error("session: {0}")]
     Session(String),
+    /// Reading or uploading a file the bot sends failed.
+    #[error("upload: {0}")]
+    Upload(String),
+}
+
+/// How a file is shown in the chat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    /// Compressed and shown inline (charts).
+    Photo,
+    /// Sent as is, with its name and MIME type (CSV exports).
+    Document,
+}
+
+/// A file the bot sends: its bytes are made in memory, never written to disk.
+pub struct OutFile<'a> {
+    pub name: &'a str,
+    pub mime: &'a str,
+    pub kind: FileKind,
+    pub bytes: &'a [u8],
 }
 
 pub type TgResult<T> = Result<T, TgError>;
@@ -110,6 +130,27 @@ impl Tg {
                 },
             }
         }
+    }
+
+    /// Uploads `bytes` and sends them to a user as a photo or a document with a
+    /// caption; returns the message id.
+    pub async fn send_file(
+        &self,
+        user: i64,
+        file: &OutFile<'_>,
+        caption: &str,
+    ) -> TgResult<i32> {
+        let uploaded = self
+            .client
+            .upload_stream(&mut &file.bytes[..], file.bytes.len(), file.name.to_string())
+            .await
+            .map_err(|e| TgError::Upload(e.to_string()))?;
+        let msg = InputMessage::new().text(caption);
+        let msg = match file.kind {
+            FileKind::Photo => msg.photo(uploaded),
+            FileKind::Document => msg.document(uploaded).mime_type(file.mime),
+        };
+        self.send(user, msg).await
     }
 
     /// Edits a message the bot sent to a user (text and buttons).
