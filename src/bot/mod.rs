@@ -18,6 +18,7 @@ mod ads_glue;
 mod advertiser;
 pub mod buttons;
 pub mod event;
+mod notify;
 mod payments;
 mod router;
 mod scheduler;

@@ -60,6 +60,9 @@ async fn tick(sh: &Shared, reconcile: bool) -> anyhow::Result<()> {
     }
     end_holds(sh).await?;
     convert_shares(sh)?;
+    if let Err(e) = super::notify::drain(sh).await {
+        log::error!("scheduler: notifications: {e:#}");
+    }
     if reconcile {
         reconcile_holds(sh).await?;
         find_missed_joins(sh).await?;

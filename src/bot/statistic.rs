@@ -26,7 +26,10 @@ pub const SERIES_DAYS: u64 = 30;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StatsButton {
     /// A page of the list; `advertiser` 0 = every campaign the user may see.
-    List { page: u32, advertiser: i64 },
+    List {
+        page: u32,
+        advertiser: i64,
+    },
     /// Admins: pick an advertiser to filter by.
     Advertisers,
     Details(i64),
@@ -279,7 +282,12 @@ pub async fn button(
 }
 
 /// Sends a file; a user who blocked the bot is skipped like `Shared::send` does.
-async fn send_file(sh: &Shared, user: i64, file: &OutFile<'_>, caption: &str) -> anyhow::Result<()> {
+async fn send_file(
+    sh: &Shared,
+    user: i64,
+    file: &OutFile<'_>,
+    caption: &str,
+) -> anyhow::Result<()> {
     match sh.tg.send_file(user, file, caption).await {
         Ok(_) => Ok(()),
         Err(TgError::Unreachable(why)) => {
@@ -296,8 +304,14 @@ async fn details(sh: &Shared, user: i64, l: Lang, o: &Offer, now: i64) -> anyhow
     };
     let mut rows = vec![
         vec![
-            TgButton::data(texts::chart(l), Button::Stats(StatsButton::Chart(o.id)).encode()),
-            TgButton::data(texts::days_csv(l), Button::Stats(StatsButton::DaysCsv(o.id)).encode()),
+            TgButton::data(
+                texts::chart(l),
+                Button::Stats(StatsButton::Chart(o.id)).encode(),
+            ),
+            TgButton::data(
+                texts::days_csv(l),
+                Button::Stats(StatsButton::DaysCsv(o.id)).encode(),
+            ),
         ],
         vec![TgButton::data(
             texts::conversions_csv(l),
@@ -338,20 +352,30 @@ pub mod texts {
     }
 
     pub fn no_campaigns(l: Lang) -> &'static str {
-        t!(l, "У вас пока нет кампаний. Создайте первую: /ads", "You have no campaigns yet. Create one: /ads")
+        t!(
+            l,
+            "У вас пока нет кампаний. Создайте первую: /ads",
+            "You have no campaigns yet. Create one: /ads"
+        )
     }
     pub fn not_found(l: Lang) -> &'static str {
         t!(l, "Кампания не найдена.", "Campaign not found.")
     }
     pub fn list_head(l: Lang, page: usize, pages: usize, total: usize, advertiser: i64) -> String {
         let filter = if advertiser > 0 {
-            t!(l, format!(" (рекламодатель {advertiser})"), format!(" (advertiser {advertiser})"))
+            t!(
+                l,
+                format!(" (рекламодатель {advertiser})"),
+                format!(" (advertiser {advertiser})")
+            )
         } else {
             String::new()
         };
-        t!(l,
+        t!(
+            l,
             format!("Кампании{filter}: {total}, страница {page}/{pages}. Выберите кампанию:"),
-            format!("Campaigns{filter}: {total}, page {page}/{pages}. Pick a campaign:"))
+            format!("Campaigns{filter}: {total}, page {page}/{pages}. Pick a campaign:")
+        )
     }
     pub fn filter(l: Lang) -> &'static str {
         t!(l, "🔎 По рекламодателю", "🔎 By advertiser")
@@ -390,17 +414,31 @@ pub mod texts {
         t!(l, "Потрачено, ⭐", "Spent, ⭐")
     }
     pub fn chart_title(l: Lang, o: &Offer) -> String {
-        t!(l,
+        t!(
+            l,
             format!("#{} «{}»: {} дней", o.id, o.name, SERIES_DAYS),
-            format!("#{} \"{}\": last {} days", o.id, o.name, SERIES_DAYS))
+            format!("#{} \"{}\": last {} days", o.id, o.name, SERIES_DAYS)
+        )
     }
     pub fn days_caption(l: Lang, o: &Offer) -> String {
-        t!(l,
-            format!("#{}: по дням за {} дней ({})", o.id, SERIES_DAYS, o.timezone),
-            format!("#{}: per day, last {} days ({})", o.id, SERIES_DAYS, o.timezone))
+        t!(
+            l,
+            format!(
+                "#{}: по дням за {} дней ({})",
+                o.id, SERIES_DAYS, o.timezone
+            ),
+            format!(
+                "#{}: per day, last {} days ({})",
+                o.id, SERIES_DAYS, o.timezone
+            )
+        )
     }
     pub fn conversions_caption(l: Lang, o: &Offer) -> String {
-        t!(l, format!("#{}: конверсии", o.id), format!("#{}: conversions", o.id))
+        t!(
+            l,
+            format!("#{}: конверсии", o.id),
+            format!("#{}: conversions", o.id)
+        )
     }
     fn window(l: Lang, w: Window) -> &'static str {
         match w {
@@ -449,12 +487,22 @@ pub mod texts {
             o.timezone
         );
         match (o.budget_total, s.budget_left) {
-            (Some(total), Some(left)) => out.push_str(&t!(l,
-                format!("Бюджет: потрачено {} из {total} ⭐, осталось {left} ⭐\n", o.budget_spent),
-                format!("Budget: spent {} of {total} ⭐, left {left} ⭐\n", o.budget_spent))),
-            _ => out.push_str(&t!(l,
+            (Some(total), Some(left)) => out.push_str(&t!(
+                l,
+                format!(
+                    "Бюджет: потрачено {} из {total} ⭐, осталось {left} ⭐\n",
+                    o.budget_spent
+                ),
+                format!(
+                    "Budget: spent {} of {total} ⭐, left {left} ⭐\n",
+                    o.budget_spent
+                )
+            )),
+            _ => out.push_str(&t!(
+                l,
                 format!("Бюджет: без ограничения, потрачено {} ⭐\n", o.budget_spent),
-                format!("Budget: unlimited, spent {} ⭐\n", o.budget_spent))),
+                format!("Budget: unlimited, spent {} ⭐\n", o.budget_spent)
+            )),
         }
         if !s.caps.is_empty() {
             let caps: Vec<String> = s
@@ -462,17 +510,43 @@ pub mod texts {
                 .iter()
                 .map(|c| format!("{} {}/{}", cap(l, c.kind), c.used, c.limit))
                 .collect();
-            out.push_str(&format!("{}: {}\n", t!(l, "Лимиты", "Caps"), caps.join(", ")));
+            out.push_str(&format!(
+                "{}: {}\n",
+                t!(l, "Лимиты", "Caps"),
+                caps.join(", ")
+            ));
         }
         for (w, f) in &s.windows {
             let n = &f.n;
             out.push_str(&format!("\n📅 {}\n", window(l, *w)));
-            out.push_str(&t!(l,
-                format!("Клики: {} (уникальные {}) · запуски бота: {} · действия: {}\n", n.hits, n.clicks, n.leads, n.actions()),
-                format!("Clicks: {} (unique {}) · bot starts: {} · actions: {}\n", n.hits, n.clicks, n.leads, n.actions())));
-            out.push_str(&t!(l,
-                format!("В холде: {} · одобрено: {} · отклонено: {}\n", n.holds, n.approved, n.rejected),
-                format!("Hold: {} · approved: {} · rejected: {}\n", n.holds, n.approved, n.rejected)));
+            out.push_str(&t!(
+                l,
+                format!(
+                    "Клики: {} (уникальные {}) · запуски бота: {} · действия: {}\n",
+                    n.hits,
+                    n.clicks,
+                    n.leads,
+                    n.actions()
+                ),
+                format!(
+                    "Clicks: {} (unique {}) · bot starts: {} · actions: {}\n",
+                    n.hits,
+                    n.clicks,
+                    n.leads,
+                    n.actions()
+                )
+            ));
+            out.push_str(&t!(
+                l,
+                format!(
+                    "В холде: {} · одобрено: {} · отклонено: {}\n",
+                    n.holds, n.approved, n.rejected
+                ),
+                format!(
+                    "Hold: {} · approved: {} · rejected: {}\n",
+                    n.holds, n.approved, n.rejected
+                )
+            ));
             if !f.reasons.is_empty() {
                 let top: Vec<String> = f
                     .reasons
@@ -480,14 +554,38 @@ pub mod texts {
                     .take(3)
                     .map(|(r, k)| format!("{} {k}", reason(l, r)))
                     .collect();
-                out.push_str(&format!("{}: {}\n", t!(l, "Причины отказов", "Top rejections"), top.join(", ")));
+                out.push_str(&format!(
+                    "{}: {}\n",
+                    t!(l, "Причины отказов", "Top rejections"),
+                    top.join(", ")
+                ));
             }
-            out.push_str(&t!(l,
-                format!("CR клик→одобрено: {:.2}% · Premium: {:.0}% · потрачено: {} ⭐\n", f.cr_approved(), f.premium_share(), n.spent),
-                format!("CR click→approved: {:.2}% · Premium: {:.0}% · spent: {} ⭐\n", f.cr_approved(), f.premium_share(), n.spent)));
-            out.push_str(&t!(l,
-                format!("Постбэки: доставлено {}, в очереди {}, ошибки {}\n", n.postbacks_sent, n.postbacks_pending, n.postbacks_failed),
-                format!("Postbacks: delivered {}, pending {}, failed {}\n", n.postbacks_sent, n.postbacks_pending, n.postbacks_failed)));
+            out.push_str(&t!(
+                l,
+                format!(
+                    "CR клик→одобрено: {:.2}% · Premium: {:.0}% · потрачено: {} ⭐\n",
+                    f.cr_approved(),
+                    f.premium_share(),
+                    n.spent
+                ),
+                format!(
+                    "CR click→approved: {:.2}% · Premium: {:.0}% · spent: {} ⭐\n",
+                    f.cr_approved(),
+                    f.premium_share(),
+                    n.spent
+                )
+            ));
+            out.push_str(&t!(
+                l,
+                format!(
+                    "Постбэки: доставлено {}, в очереди {}, ошибки {}\n",
+                    n.postbacks_sent, n.postbacks_pending, n.postbacks_failed
+                ),
+                format!(
+                    "Postbacks: delivered {}, pending {}, failed {}\n",
+                    n.postbacks_sent, n.postbacks_pending, n.postbacks_failed
+                )
+            ));
         }
         out
     }
@@ -500,8 +598,14 @@ mod tests {
     #[test]
     fn buttons_round_trip() {
         for b in [
-            StatsButton::List { page: u32::MAX, advertiser: i64::MAX },
-            StatsButton::List { page: 0, advertiser: 0 },
+            StatsButton::List {
+                page: u32::MAX,
+                advertiser: i64::MAX,
+            },
+            StatsButton::List {
+                page: 0,
+                advertiser: 0,
+            },
             StatsButton::Advertisers,
             StatsButton::Details(i64::MAX),
             StatsButton::Chart(1),
@@ -512,7 +616,9 @@ mod tests {
             assert!(e.len() <= 64, "{}", e.len());
             assert_eq!(Button::decode(&e), Some(Button::Stats(b)));
         }
-        for bad in ["s:l:0:-1", "s:l:x:0", "s:l:0", "s:a:1", "s:d:0", "s:g:-5", "s:z:1", "s:"] {
+        for bad in [
+            "s:l:0:-1", "s:l:x:0", "s:l:0", "s:a:1", "s:d:0", "s:g:-5", "s:z:1", "s:",
+        ] {
             assert_eq!(Button::decode(bad.as_bytes()), None, "{bad}");
         }
     }

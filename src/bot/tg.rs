@@ -134,15 +134,14 @@ impl Tg {
 
     /// Uploads `bytes` and sends them to a user as a photo or a document with a
     /// caption; returns the message id.
-    pub async fn send_file(
-        &self,
-        user: i64,
-        file: &OutFile<'_>,
-        caption: &str,
-    ) -> TgResult<i32> {
+    pub async fn send_file(&self, user: i64, file: &OutFile<'_>, caption: &str) -> TgResult<i32> {
         let uploaded = self
             .client
-            .upload_stream(&mut &file.bytes[..], file.bytes.len(), file.name.to_string())
+            .upload_stream(
+                &mut &file.bytes[..],
+                file.bytes.len(),
+                file.name.to_string(),
+            )
             .await
             .map_err(|e| TgError::Upload(e.to_string()))?;
         let msg = InputMessage::new().text(caption);

@@ -123,6 +123,9 @@ pub async fn still_valid(sh: &Shared, c: &Conversion) -> anyhow::Result<Option<(
                 Ok(None) => (false, "getParticipant: no longer a member".into()),
                 Err(e) => {
                     log::warn!("bot: re-check of conversion {} failed: {e}", c.id);
+                    if let TgError::NotAdmin(_) = e {
+                        super::notify::admin_rights_lost(sh, &offer, &e.to_string());
+                    }
                     return Ok(None);
                 }
             }

@@ -19,6 +19,7 @@ use crate::store::leads::{Bind, Lead};
 use crate::store::users::TgUser;
 use crate::store::{self, Connection, ConversionId, LeadId, OfferId, Store, StoreError};
 
+pub mod notify;
 mod payments;
 mod seen;
 
@@ -464,6 +465,7 @@ fn observe(
             decision = Decision::Reject(RejectReason::BudgetExhausted);
         }
     }
+    notify::after_decision(tx, &offer, usage, since, &decision, now)?;
     match decision {
         Decision::Accept {
             price,

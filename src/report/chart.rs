@@ -63,15 +63,33 @@ pub fn png(days: &[DayRow], l: &Labels<'_>) -> Result<Vec<u8>, ChartError> {
                 .to_string()
         };
         let series: [(&str, Vec<(&str, RGBColor, Vec<i64>)>); 3] = [
-            (l.clicks, vec![(l.clicks, BLUE, days.iter().map(|d| d.n.hits).collect())]),
+            (
+                l.clicks,
+                vec![(l.clicks, BLUE, days.iter().map(|d| d.n.hits).collect())],
+            ),
             (
                 "",
                 vec![
-                    (l.approved, RGBColor(0, 150, 60), days.iter().map(|d| d.n.approved).collect()),
-                    (l.rejected, RGBColor(210, 40, 40), days.iter().map(|d| d.n.rejected).collect()),
+                    (
+                        l.approved,
+                        RGBColor(0, 150, 60),
+                        days.iter().map(|d| d.n.approved).collect(),
+                    ),
+                    (
+                        l.rejected,
+                        RGBColor(210, 40, 40),
+                        days.iter().map(|d| d.n.rejected).collect(),
+                    ),
                 ],
             ),
-            (l.spent, vec![(l.spent, RGBColor(200, 130, 0), days.iter().map(|d| d.n.spent).collect())]),
+            (
+                l.spent,
+                vec![(
+                    l.spent,
+                    RGBColor(200, 130, 0),
+                    days.iter().map(|d| d.n.spent).collect(),
+                )],
+            ),
         ];
         for (area, (_, lines)) in panels.iter().zip(series.iter()) {
             let top = lines

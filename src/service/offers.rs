@@ -29,6 +29,9 @@ pub enum Actor {
     Cli,
     Admin(i64),
     Advertiser(i64),
+    /// The daemon itself: a campaign that ran out of budget or lost the bot's
+    /// admin rights pauses itself.
+    System,
 }
 
 impl std::fmt::Display for Actor {
@@ -37,6 +40,7 @@ impl std::fmt::Display for Actor {
             Actor::Cli => f.write_str("the operator (CLI)"),
             Actor::Admin(id) => write!(f, "admin {id}"),
             Actor::Advertiser(id) => write!(f, "advertiser {id}"),
+            Actor::System => f.write_str("the daemon"),
         }
     }
 }

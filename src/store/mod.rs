@@ -18,6 +18,7 @@ pub mod dialogues;
 pub mod events;
 pub mod leads;
 pub mod migrations;
+pub mod notifications;
 pub mod offers;
 pub mod payments;
 pub mod postbacks;

@@ -216,6 +216,9 @@ pub async fn setup_problem(sh: &Shared, offer: &Offer, e: &anyhow::Error) {
             offer.id
         );
         sh.operator_alert(offer.id, &detail).await;
+        if let Some(TgError::NotAdmin(_)) = e.downcast_ref::<TgError>() {
+            crate::bot::notify::admin_rights_lost(sh, offer, &format!("{e}"));
+        }
     }
 }
 
