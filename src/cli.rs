@@ -52,6 +52,12 @@ pub enum Command {
     Price(PriceCmd),
     /// Per-day figures per offer.
     Stats(StatsArgs),
+    /// Payments, refunds, spend and balances per advertiser (paid = spent + refunded + balance).
+    Ledger {
+        /// Also list the last N payments.
+        #[arg(long, value_name = "N")]
+        payments: Option<u32>,
+    },
     /// The audit trail of a conversion: click, start, action, checks, postbacks.
     Audit {
         /// Conversion id (see `stats` or `postback list`).
@@ -369,6 +375,11 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
             let cfg = load_config(&cli)?;
             let store = open_store(&cfg)?;
             stats_cmd(&store, args, &mut std::io::stdout().lock())
+        }
+        Command::Ledger { payments } => {
+            let cfg = load_config(&cli)?;
+            let store = open_store(&cfg)?;
+            ledger_cmd(&store, *payments, &mut std::io::stdout().lock())
         }
         Command::Audit { conversion } => {
             let cfg = load_config(&cli)?;
@@ -770,6 +781,69 @@ pub fn stats_at(
             n.postbacks_sent,
             n.postbacks_failed
         )?;
+    }
+    Ok(())
+}
+
+/// `tgtrack ledger`: the same figures as the admins' `/ledger` (`service::ledger`).
+pub fn ledger_cmd(
+    store: &Store,
+    payments: Option<u32>,
+    out: &mut dyn std::io::Write,
+) -> anyhow::Result<()> {
+    let l = crate::service::ledger::ledger(store)?;
+    writeln!(
+        out,
+        "{:<14} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
+        "advertiser", "paid", "refunded", "spent", "held", "credit", "balance"
+    )?;
+    let totals = std::iter::once(("total".to_string(), &l.total));
+    for (who, a) in l
+        .accounts
+        .iter()
+        .map(|a| (a.advertiser.to_string(), a))
+        .chain(totals)
+    {
+        writeln!(
+            out,
+            "{who:<14} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
+            a.paid,
+            a.refunded,
+            a.spent,
+            a.held,
+            a.credit,
+            a.balance()
+        )?;
+    }
+    if l.reconciles() {
+        writeln!(out, "reconciles: paid = spent + refunded + balance")?;
+    } else {
+        for a in l.accounts.iter().filter(|a| a.discrepancy() != 0) {
+            writeln!(
+                out,
+                "DOES NOT RECONCILE: advertiser {} is off by {} Stars",
+                a.advertiser,
+                a.discrepancy()
+            )?;
+        }
+    }
+    if let Some(n) = payments {
+        writeln!(out)?;
+        for p in crate::service::ledger::payments(store, n)? {
+            let when = chrono::DateTime::from_timestamp(p.at, 0)
+                .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+                .unwrap_or_default();
+            writeln!(
+                out,
+                "{when}  {:>6}  {:<15} {:>7}  user {} offer {}  {}",
+                p.id,
+                p.kind,
+                p.amount,
+                p.user,
+                p.offer.map(|o| o.to_string()).unwrap_or_else(|| "-".into()),
+                p.charge_id.unwrap_or_default()
+            )?;
+        }
     }
     Ok(())
 }

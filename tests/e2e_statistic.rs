@@ -334,3 +334,61 @@ fn an_advertiser_never_sees_another_advertisers_campaign() {
     want.sort();
     assert_eq!(got, want);
 }
+
+#[test]
+fn admins_ledger_reconciles_after_payment_refund_and_spend() {
+    use tgtrack::domain::payment::PaymentKind;
+    let mut w = World::new();
+    let admin = w.sim.add_user(UserSpec::new("Root").lang("en")).unwrap();
+    let ada = w.sim.add_user(UserSpec::new("Ada").lang("en")).unwrap();
+    w.stop_daemon();
+    w.cfg.telegram.as_mut().unwrap().admins = vec![admin];
+    w.start_daemon();
+    let (_, target) = channel(&w, "ledger_news");
+    let offer = w.offer(Action::JoinChannel, target, |o| {
+        o.advertiser_id = Some(ada);
+        o.budget_total = Some(90);
+    });
+    let pay = |kind: PaymentKind, amount: i64, charge: &str| {
+        w.store()
+            .write(|tx| {
+                store::payments::record(
+                    tx,
+                    &store::payments::NewPayment {
+                        tg_user_id: ada,
+                        offer_id: Some(offer),
+                        kind: kind.as_str(),
+                        amount,
+                        currency: "XTR",
+                        payload: None,
+                        charge_id: charge,
+                        status: if amount > 0 { "paid" } else { "refunded" },
+                    },
+                    1,
+                )
+            })
+            .unwrap();
+    };
+    pay(PaymentKind::CampaignBudget, 50, "c-1");
+    pay(PaymentKind::CampaignBudget, 40, "c-2");
+    pay(PaymentKind::Refund, -40, "refund:c-2");
+    w.store()
+        .write(|tx| store::offers::spend_budget(tx, offer, 15, 2))
+        .unwrap();
+    w.sim.user_send_text(ada, "/ledger").unwrap();
+    w.wait_message(ada, "for administrators only");
+    w.sim.user_send_text(admin, "/ledger").unwrap();
+    let m = w.wait_message(admin, "Reconciles");
+    assert!(
+        m.text.contains(&format!(
+            "{ada}: paid 90, refunded 40, spent 15, balance 35 (in campaigns 35, credit 0)"
+        )),
+        "{}",
+        m.text
+    );
+    assert!(!w
+        .sim
+        .sent_to(ada)
+        .iter()
+        .any(|m| m.text.contains("Stars ledger")));
+}

@@ -137,6 +137,11 @@ async fn on_private_text(
         Some(Command::Start(payload)) => tasks::start(sh, user, &payload, msg_id).await,
         Some(Command::Ads) => sh.say(user.id, texts::help(l, admin)).await,
         Some(Command::Cancel) => sh.say(user.id, texts::help(l, admin)).await,
+        // `/ledger` is parsed as an unknown command (event.rs is not ours to widen here).
+        Some(Command::Unknown(w)) if w == "ledger" && admin => {
+            statistic::ledger(sh, user.id, l).await
+        }
+        Some(Command::Unknown(w)) if w == "ledger" => sh.say(user.id, texts::admins_only(l)).await,
         Some(Command::Help) | Some(Command::Unknown(_)) => {
             sh.say(user.id, texts::help(l, admin)).await
         }

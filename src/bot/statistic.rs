@@ -152,6 +152,13 @@ async fn list(sh: &Shared, user: i64, l: Lang, page: u32, advertiser: i64) -> an
     .await
 }
 
+/// `/ledger` (admins): payments, refunds, spend and balances per advertiser,
+/// the same figures as `tgtrack ledger`.
+pub async fn ledger(sh: &Shared, user: i64, l: Lang) -> anyhow::Result<()> {
+    let ledger = crate::service::ledger::ledger(&sh.ctx.store)?;
+    sh.say(user, texts::ledger(l, &ledger)).await
+}
+
 /// Admins: the advertisers to filter the list by.
 async fn advertisers(sh: &Shared, user: i64, l: Lang) -> anyhow::Result<()> {
     let offers = sh.ctx.store.read(store::offers::list_offers)?;
@@ -411,7 +418,7 @@ pub mod texts {
         t!(l, "Отклонено", "Rejected")
     }
     pub fn spent(l: Lang) -> &'static str {
-        t!(l, "Потрачено, ⭐", "Spent, ⭐")
+        t!(l, "Потрачено, звёзд", "Spent, Stars")
     }
     pub fn chart_title(l: Lang, o: &Offer) -> String {
         t!(
@@ -474,6 +481,38 @@ pub mod texts {
             Lang::Ru => ru.to_string(),
             Lang::En => r.to_string(),
         }
+    }
+
+    pub fn ledger(l: Lang, g: &crate::service::ledger::Ledger) -> String {
+        let line = |who: String, a: &crate::service::ledger::Account| {
+            t!(l,
+                format!("{who}: оплачено {}, возвращено {}, потрачено {}, остаток {} (в кампаниях {}, кредит {})\n", a.paid, a.refunded, a.spent, a.balance(), a.held, a.credit),
+                format!("{who}: paid {}, refunded {}, spent {}, balance {} (in campaigns {}, credit {})\n", a.paid, a.refunded, a.spent, a.balance(), a.held, a.credit))
+        };
+        let mut out = t!(
+            l,
+            "Учёт звёзд по рекламодателям:\n",
+            "Stars ledger by advertiser:\n"
+        )
+        .to_string();
+        for a in g.accounts.iter().take(50) {
+            out.push_str(&line(a.advertiser.to_string(), a));
+        }
+        out.push_str(&line(t!(l, "Итого", "Total").to_string(), &g.total));
+        out.push_str(if g.reconciles() {
+            t!(
+                l,
+                "✅ Сходится: оплачено = потрачено + возвращено + остаток",
+                "✅ Reconciles: paid = spent + refunded + balance"
+            )
+        } else {
+            t!(
+                l,
+                "❌ НЕ сходится: проверьте `tgtrack ledger`",
+                "❌ Does NOT reconcile: see `tgtrack ledger`"
+            )
+        });
+        out
     }
 
     /// The figures message: budget and caps, then one block per window.

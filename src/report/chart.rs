@@ -51,6 +51,8 @@ pub fn png(days: &[DayRow], l: &Labels<'_>) -> Result<Vec<u8>, ChartError> {
     {
         let root = BitMapBackend::with_buffer(&mut rgb, (WIDTH, HEIGHT)).into_drawing_area();
         root.fill(&WHITE).map_err(draw_err)?;
+        // The title's glyphs need room above their baseline.
+        let root = root.margin(16, 0, 0, 0);
         let root = root
             .titled(l.title, (FONT, 40).into_font().color(&BLACK))
             .map_err(draw_err)?;
@@ -174,7 +176,7 @@ mod tests {
             clicks: "Клики",
             approved: "Одобрено",
             rejected: "Отклонено",
-            spent: "Потрачено, ⭐",
+            spent: "Потрачено, звёзд",
         };
         let bytes = png(&days, &labels).unwrap();
         let dec = png::Decoder::new(std::io::Cursor::new(&bytes[..]));

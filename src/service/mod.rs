@@ -3,6 +3,7 @@
 //! transaction on the store with its audit entry; callers only present results.
 
 pub mod dialogues;
+pub mod ledger;
 pub mod notify;
 pub mod offers;
 pub mod settings;

@@ -17,6 +17,7 @@ pub mod conversions;
 pub mod dialogues;
 pub mod events;
 pub mod leads;
+pub mod ledger;
 pub mod migrations;
 pub mod notifications;
 pub mod offers;
