@@ -81,7 +81,7 @@ fn main() {
                 if i % every == 0 && made < convs {
                     let click_id = tx.last_insert_rowid();
                     let uid = 1_000_000_000 + i;
-                    let premium = i % 5 == 0;
+                    let premium = made % 5 == 0;
                     user.execute(params![uid, at, premium])?;
                     lead.execute(params![click_id, offer, uid, at + 30])?;
                     let lead_id = tx.last_insert_rowid();
