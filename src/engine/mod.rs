@@ -600,3 +600,6 @@ fn fmt_time(t: i64) -> String {
         .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
         .unwrap_or_else(|| t.to_string())
 }
+
+#[cfg(test)]
+mod tests;
