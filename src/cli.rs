@@ -533,6 +533,13 @@ fn offer_cmd(cfg: &Config, store: &Store, cmd: &OfferCmd) -> anyhow::Result<()> 
                 poll,
                 stars: a.stars,
             };
+            if action == Action::Comment && a.discussion_chat_id.is_none() {
+                // The CLI does not talk to Telegram, so it cannot look the group up itself.
+                return Err(usage(
+                    "--discussion-chat-id: a comment offer needs the id of the channel's linked discussion group \
+                     (the CLI cannot ask Telegram; create the campaign with /ads in the bot to have it looked up)",
+                ));
+            }
             let min = store::settings::min_price(store, &cfg.pricing, action)?;
             let hold_seconds = a
                 .hold

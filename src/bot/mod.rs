@@ -163,6 +163,8 @@ pub(crate) struct Shared {
     /// When each offer's operator was last alerted (business time): a setup
     /// problem is reported once an hour, not on every /start.
     pub alerted: std::sync::Mutex<HashMap<i64, i64>>,
+    /// When an offer whose @username did not resolve may be tried again.
+    pub resolve_retry: std::sync::Mutex<HashMap<i64, i64>>,
 }
 
 impl Shared {
@@ -331,6 +333,7 @@ async fn run(
         },
         ctx,
         alerted: Default::default(),
+        resolve_retry: Default::default(),
     });
     admin::set_commands(&shared).await;
 

@@ -211,6 +211,49 @@ pub fn rejected(l: Lang, reason: Option<RejectReason>) -> String {
     )
 }
 
+/// The task would not count right now, said before the user does anything.
+pub fn not_now(l: Lang, reason: RejectReason) -> String {
+    use RejectReason as R;
+    let why = match reason {
+        R::CapHour => t!(
+            l,
+            "лимит на этот час исчерпан — попробуйте в следующем часу",
+            "this hour's limit is reached; try again next hour"
+        ),
+        R::CapDay => t!(
+            l,
+            "лимит на сегодня исчерпан — попробуйте завтра",
+            "today's limit is reached; try again tomorrow"
+        ),
+        R::CapWeek => t!(
+            l,
+            "лимит на эту неделю исчерпан",
+            "this week's limit is reached"
+        ),
+        R::CapTotal => t!(
+            l,
+            "все места в задании уже заняты",
+            "all places in this task are taken"
+        ),
+        R::OutOfSchedule => t!(
+            l,
+            "задание сейчас не принимается по расписанию — загляните позже",
+            "the task is outside its schedule now; please come back later"
+        ),
+        R::BudgetExhausted => t!(
+            l,
+            "бюджет задания закончился",
+            "the task's budget has run out"
+        ),
+        _ => t!(l, "задание сейчас неактивно", "the task is not active now"),
+    };
+    t!(
+        l,
+        format!("Сейчас это задание не засчитывается: {why}. Спасибо за интерес!"),
+        format!("This task does not count right now: {why}. Thanks for your interest!")
+    )
+}
+
 pub fn already_decided(l: Lang) -> &'static str {
     t!(
         l,
