@@ -5,4 +5,5 @@ pub mod conversion;
 pub mod offer;
 pub mod relay;
 pub mod schedule;
+pub mod tme;
 pub mod token;
