@@ -1,18 +1,24 @@
 //! Typed callback data. Telegram limits callback data to 64 bytes; ours is
-//! `<tag>:<number>` and decoded in one place, so a stale or forged button is
-//! an error answered politely, never a panic.
+//! `<tag>:<number>` (the /ads wizard's: `a:<short tag>`, see `ads::AdsButton`)
+//! and decoded in one place, so a stale or forged button is an error answered
+//! politely, never a panic.
+
+use super::ads::AdsButton;
 
 /// What an inline button asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Button {
     /// "Check": verify the action of the user's lead for this offer.
     Check { offer: i64 },
+    /// A button of the advertiser's /ads wizard.
+    Ads(AdsButton),
 }
 
 impl Button {
     pub fn encode(self) -> Vec<u8> {
         match self {
             Button::Check { offer } => format!("chk:{offer}"),
+            Button::Ads(b) => format!("a:{}", b.encode_tail()),
         }
         .into_bytes()
     }
@@ -22,6 +28,9 @@ impl Button {
             return None;
         }
         let s = std::str::from_utf8(data).ok()?;
+        if let Some(tail) = s.strip_prefix("a:") {
+            return AdsButton::decode_tail(tail).map(Button::Ads);
+        }
         let (tag, n) = s.split_once(':')?;
         let offer: i64 = n.parse().ok().filter(|n| *n > 0)?;
         match tag {

@@ -984,11 +984,11 @@ async fn on_callback(
     // Refreshes the stored Premium flag from the user object Telegram sent along.
     premium_of(sh, uid, peers);
     let l = lang_of(sh, uid);
-    let Some(button) = Button::decode(q.data()) else {
+    // Until the /ads glue routes Button::Ads, those answer as stale too.
+    let Some(Button::Check { offer }) = Button::decode(q.data()) else {
         q.answer().text(texts::stale_button(l)).send().await?;
         return Ok(());
     };
-    let Button::Check { offer } = button;
     let offer_id = OfferId(offer);
     let found = sh.ctx.store.read(|c| -> store::Result<_> {
         let lead = store::leads::lead_by_offer_user(c, offer_id, uid)?;

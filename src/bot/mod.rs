@@ -12,6 +12,7 @@
 //! Telegram), reconciles memberships of conversions in hold, and converts
 //! share links that got visitors.
 
+pub mod ads;
 pub mod buttons;
 mod handlers;
 mod scheduler;

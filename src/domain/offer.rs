@@ -844,7 +844,7 @@ mod tests {
 }
 
 /// What an operator or advertiser asks for, before validation.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OfferDraft {
     pub name: String,
     pub advertiser_id: Option<i64>,
