@@ -89,8 +89,12 @@ pub enum ScheduleError {
 impl std::fmt::Display for ScheduleError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            ScheduleError::Shape(p) => write!(f, "{p:?}: expected `DAYS HOURS`, like `mon-fri 9-18`"),
-            ScheduleError::HourOrder(p) => write!(f, "{p:?}: hours must be like 9-18, start before end"),
+            ScheduleError::Shape(p) => {
+                write!(f, "{p:?}: expected `DAYS HOURS`, like `mon-fri 9-18`")
+            }
+            ScheduleError::HourOrder(p) => {
+                write!(f, "{p:?}: hours must be like 9-18, start before end")
+            }
             ScheduleError::BadValue(v) => write!(f, "bad value {v:?}"),
             ScheduleError::BadRange(r) => write!(f, "bad range {r:?}"),
             ScheduleError::BadHour(h) => write!(f, "bad hour {h:?}"),

@@ -66,7 +66,10 @@ impl AdsButton {
             AcceptSlug => "s".into(),
             Pay => "$".into(),
             Edit => "e".into(),
-            EditSection(s) => format!("E{}", Section::ALL.iter().position(|x| *x == s).unwrap_or(0)),
+            EditSection(s) => format!(
+                "E{}",
+                Section::ALL.iter().position(|x| *x == s).unwrap_or(0)
+            ),
         }
     }
 
@@ -114,8 +117,19 @@ mod tests {
     fn every_button() -> Vec<AdsButton> {
         use AdsButton::*;
         let mut v = vec![
-            Cancel, Recheck, MinPrice, SkipWindows, GridAllDay, GridClear, GridWeekdays, GridDone,
-            DefaultHold, NoHold, AcceptSlug, Pay, Edit,
+            Cancel,
+            Recheck,
+            MinPrice,
+            SkipWindows,
+            GridAllDay,
+            GridClear,
+            GridWeekdays,
+            GridDone,
+            DefaultHold,
+            NoHold,
+            AcceptSlug,
+            Pay,
+            Edit,
         ];
         v.extend(Step::ALL.map(Back));
         v.extend(ALL_ACTIONS.map(NoLink));
@@ -140,8 +154,26 @@ mod tests {
     #[test]
     fn garbage_is_refused() {
         for bad in [
-            "a:", "a:b", "a:b99", "a:d7", "a:d01", "a:h24", "a:h-1", "a:z8", "a:nforward", "a:tjoin",
-            "a:p5", "a:E6", "a:x1", "a:$$", "a:g", "a:gz", "a:k1", "a:tJOIN_CHANNEL", "a:e ", "a:ё",
+            "a:",
+            "a:b",
+            "a:b99",
+            "a:d7",
+            "a:d01",
+            "a:h24",
+            "a:h-1",
+            "a:z8",
+            "a:nforward",
+            "a:tjoin",
+            "a:p5",
+            "a:E6",
+            "a:x1",
+            "a:$$",
+            "a:g",
+            "a:gz",
+            "a:k1",
+            "a:tJOIN_CHANNEL",
+            "a:e ",
+            "a:ё",
         ] {
             assert_eq!(Button::decode(bad.as_bytes()), None, "{bad}");
         }

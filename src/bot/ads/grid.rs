@@ -92,7 +92,8 @@ pub fn is_empty(grid: &[u32; 7]) -> bool {
 }
 
 pub fn is_open(grid: &[u32; 7], day: u8, hour: u8) -> bool {
-    grid.get(day as usize).is_some_and(|d| d & (1 << (hour % 24)) != 0)
+    grid.get(day as usize)
+        .is_some_and(|d| d & (1 << (hour % 24)) != 0)
 }
 
 #[cfg(test)]

