@@ -34,7 +34,10 @@ mod state;
 mod step;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_flows;
 mod texts;
+mod view;
 
 pub use button::AdsButton;
 pub use grid::Preset;
