@@ -159,6 +159,8 @@ pub fn spawn(ctx: BotContext) -> anyhow::Result<BotHandle> {
 /// Everything the dialogues share.
 pub(crate) struct Shared {
     pub tg: Tg,
+    /// The bot's own user id.
+    pub me: i64,
     pub ctx: BotContext,
     /// When each offer's operator was last alerted (business time): a setup
     /// problem is reported once an hour, not on every /start.
@@ -331,6 +333,7 @@ async fn run(
             client: client.clone(),
             session: Arc::clone(&session),
         },
+        me: me_id,
         ctx,
         alerted: Default::default(),
         resolve_retry: Default::default(),

@@ -449,3 +449,7 @@ mod tests {
         }
     }
 }
+
+pub fn campaign_invoice_title(l: Lang) -> &'static str {
+    t!(l, "Бюджет кампании", "Campaign budget")
+}

@@ -404,3 +404,28 @@ pub(super) fn already_done(
         now,
     )?))
 }
+
+impl Engine {
+    /// The bot itself was added, promoted, demoted or removed in a chat by `actor`.
+    pub fn bot_membership(&self, chat: i64, actor: i64, admin: bool, now: i64) -> Result<()> {
+        self.store.write(|tx| {
+            store::bot_chats::record(tx, chat, actor, admin, now)?;
+            store::audit::record(
+                tx,
+                Subject::default(),
+                now,
+                "bot rights",
+                &format!(
+                    "user {actor} made the bot {} of chat {chat}",
+                    if admin { "an admin" } else { "a non-admin" }
+                ),
+            )
+        })
+    }
+
+    /// The private chat `advertiser` most recently made the bot an admin of (within a day).
+    pub fn chat_promoted_by(&self, advertiser: i64, now: i64) -> Result<Option<i64>> {
+        self.store
+            .read(|c| store::bot_chats::latest_promoted_by(c, advertiser, now - 86400))
+    }
+}

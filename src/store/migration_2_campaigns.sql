@@ -29,3 +29,15 @@ CREATE TABLE admin_state (
     state      TEXT    NOT NULL,
     updated_at INTEGER NOT NULL
 );
+
+-- Chats the bot was added to or promoted in, and by whom: a bot cannot open
+-- an invite link (messages.checkChatInvite is for users only), so a private
+-- chat named by `t.me/+HASH` in the /ads wizard is found as the chat its
+-- advertiser most recently made the bot an admin of.
+CREATE TABLE bot_chats (
+    chat_id     INTEGER PRIMARY KEY,
+    actor_id    INTEGER NOT NULL,
+    is_admin    INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL
+);
+CREATE INDEX bot_chats_actor ON bot_chats(actor_id, updated_at);

@@ -5,6 +5,8 @@
 mod artefacts;
 pub mod observe;
 
+pub use artefacts::xtr_invoice;
+
 use grammers_client::message::{Button as TgButton, InputMessage, ReplyMarkup};
 
 use super::buttons::Button;
