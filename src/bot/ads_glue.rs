@@ -102,7 +102,15 @@ fn save(sh: &Shared, user: i64, s: &AdsState) -> anyhow::Result<()> {
 /// Steps the wizard with `input`, and with the answers its effects produce.
 async fn run(sh: &Shared, user: i64, l: Lang, input: Input) -> anyhow::Result<()> {
     let now = sh.now();
-    let minimum = |a| sh.minimum(a);
+    // A campaign's budget is what the advertiser prepays, and a Stars invoice
+    // cannot be for 0: every action costs at least 1 Star, whatever the minimum.
+    let minimum = |a| {
+        let m = sh.minimum(a);
+        crate::domain::offer::PricePair {
+            regular: m.regular.max(1),
+            premium: m.premium.max(1),
+        }
+    };
     let default_hold = |a| {
         store::settings::default_hold(&sh.ctx.store, a).unwrap_or_else(|_| a.default_hold_seconds())
     };
@@ -155,6 +163,7 @@ async fn run(sh: &Shared, user: i64, l: Lang, input: Input) -> anyhow::Result<()
         // Saved before the effects run: a crash in between replays at most
         // a message, never loses what the advertiser chose.
         save(sh, user, &next)?;
+        reopen_if_editing(sh, user, &next);
         state = next;
         effects = out;
     }
@@ -177,6 +186,28 @@ async fn show(sh: &Shared, user: i64, l: Lang, screen: &ads::Screen) -> anyhow::
         msg = msg.reply_markup(ReplyMarkup::from_buttons(&rows));
     }
     sh.send(user, msg).await
+}
+
+/// Back in the wizard after asking to pay: the draft offer leaves
+/// `awaiting_payment` (its revision moves on), so the invoice already sent is
+/// declined as being for the terms before the edit.
+fn reopen_if_editing(sh: &Shared, user: i64, s: &AdsState) {
+    let AdsState::Active(w) = s else { return };
+    let Some(id) = w.draft.offer_id else { return };
+    if matches!(w.step, ads::Step::AwaitingPayment | ads::Step::Submitting) {
+        return;
+    }
+    if let Err(e) = service::set_status(
+        &sh.ctx.store,
+        OfferId(id),
+        Some(OfferStatus::AwaitingPayment),
+        OfferStatus::Draft,
+        Actor::Advertiser(user),
+        sh.now(),
+    ) {
+        // Already a draft (the usual case after the first edit), or paid meanwhile.
+        log::debug!("bot: reopening draft {id} of {user}: {e}");
+    }
 }
 
 /// Cancelled after asking to pay: the draft offer is closed, so its invoice is declined.

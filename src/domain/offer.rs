@@ -451,6 +451,8 @@ impl OfferStatus {
                 | (Draft, PendingReview)
                 | (AwaitingPayment, PendingReview)
                 | (AwaitingPayment, Finished)
+                | (AwaitingPayment, Draft)
+                | (Draft, Finished)
                 | (PendingReview, Active)
                 | (PendingReview, Rejected)
                 | (Active, Paused)

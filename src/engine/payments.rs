@@ -290,6 +290,10 @@ fn campaign_verdict(
     else {
         return Ok(Verdict::Decline(Decline::UnknownInvoice));
     };
+    // Back in the wizard for an edit: this invoice is for the terms before it.
+    if o.status == OfferStatus::Draft {
+        return Ok(Verdict::Decline(Decline::DraftChanged));
+    }
     if o.status != OfferStatus::AwaitingPayment {
         return Ok(Verdict::Decline(Decline::CampaignNotAwaitingPayment));
     }

@@ -204,6 +204,8 @@ pub fn set_status(
                 (OfferStatus::Active, OfferStatus::Paused)
                     | (OfferStatus::Paused, OfferStatus::Active)
                     | (OfferStatus::AwaitingPayment, OfferStatus::Finished)
+                    | (OfferStatus::AwaitingPayment, OfferStatus::Draft)
+                    | (OfferStatus::Draft, OfferStatus::Finished)
             );
             if !own && o.status != to {
                 return Ok(Err(StatusError::Invalid {
