@@ -464,3 +464,140 @@ fn stars_payment_campaign_with_precheckout_decline_abandoned_invoice_and_rejecti
         .count();
     assert_eq!(refunded, 1);
 }
+
+/// Pays, approves and wires a campaign the advertiser `adv` just reviewed.
+fn pay_and_approve(w: &World, adv: &Ui, admin: i64) -> i64 {
+    adv.press("💳");
+    assert!(matches!(
+        adv.pay_latest_invoice(),
+        PaymentOutcome::Paid { .. }
+    ));
+    let admin_ui = Ui { w, user: admin };
+    w.wait_message(admin, "Campaign to review");
+    let q = admin_ui.press_only("Approve");
+    assert!(w.sim.wait_callback_answer(q, WAIT).is_some());
+    assert!(wait_until(|| offers_of(w, adv.user)
+        .iter()
+        .any(|o| o.status == OfferStatus::Active)));
+    let id = offers_of(w, adv.user)
+        .iter()
+        .find(|o| o.status == OfferStatus::Active)
+        .unwrap()
+        .id;
+    let spec = tgtrack::postback::spec::build(
+        Some(&w.receiver.url()),
+        "get",
+        "generic",
+        "lead,hold,approved,rejected",
+        false,
+    )
+    .unwrap();
+    tgtrack::service::offers::set_postback(
+        &w.store(),
+        store::OfferId(id),
+        &spec,
+        tgtrack::service::offers::Actor::Cli,
+        0,
+    )
+    .unwrap();
+    id
+}
+
+#[test]
+fn comment_campaign_on_a_post_with_its_discussion_group() {
+    let (w, admin) = world_with_admin();
+    let ch = w
+        .sim
+        .add_channel(ChatSpec::new("Blog").username("myblog"))
+        .unwrap();
+    let group = w.sim.add_supergroup(ChatSpec::new("Blog chat")).unwrap();
+    w.sim.link_discussion(ch, group).unwrap();
+    w.sim.set_bot_admin(ch, AdminRights::all()).unwrap();
+    let post = w.sim.post_to_channel(ch, "Big news").unwrap();
+    let adv = Ui::new(&w, "Adv", "ru");
+    adv.send("/ads");
+    // A post that does not exist is refused.
+    assert!(adv
+        .send("https://t.me/myblog/9999")
+        .text
+        .contains("Такого поста нет"));
+    let actions = adv.send(&format!("t.me/myblog/{post}"));
+    // Reactions on a channel post are anonymous: explained, with the alternative.
+    assert!(
+        actions.text.contains("Комментарий")
+            || actions
+                .all_buttons()
+                .any(|b| b.text.contains("Комментарий")),
+        "{}",
+        actions.text
+    );
+    // The bot is not in the discussion group yet: it says so, then passes once added.
+    let rights = adv.press("Комментарий");
+    assert!(rights.text.contains("Blog chat"), "{}", rights.text);
+    w.sim.set_bot_admin(group, AdminRights::all()).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(adv.press("Проверить снова").text.contains("Цена"));
+    adv.send("3 10");
+    adv.send("5");
+    adv.press("Без лимитов");
+    adv.press("Круглосуточно");
+    adv.press("Europe/Moscow");
+    adv.press("По умолчанию");
+    adv.send("Комментарии к посту");
+    let review = adv.press("Оставить");
+    assert!(
+        review.text.contains("kommentarii-k-postu"),
+        "{}",
+        review.text
+    );
+    let id = pay_and_approve(&w, &adv, admin);
+    let o = offers_of(&w, adv.user)
+        .into_iter()
+        .find(|o| o.id == id)
+        .unwrap();
+    assert_eq!(
+        (o.action, o.target.discussion_chat_id, o.target.msg_id),
+        (Action::Comment, Some(group), Some(post))
+    );
+
+    let ivy = w.sim.add_user(UserSpec::new("Ivy")).unwrap();
+    let token = w.click(store::OfferId(id), "cpa-c1");
+    w.sim.user_start_bot(ivy, Some(&token)).unwrap();
+    w.wait_message(ivy, "comment");
+    w.sim.user_comment(ivy, ch, post, "nice").unwrap();
+    w.wait_status(
+        store::OfferId(id),
+        ivy,
+        Action::Comment,
+        ConversionStatus::Hold,
+    );
+    assert!(w
+        .receiver
+        .wait_for(|h| h.contains("cpa-c1") && h.contains("status=hold")));
+}
+
+#[test]
+fn an_invite_link_names_the_chat_the_advertiser_made_the_bot_admin_of() {
+    let (w, _) = world_with_admin();
+    let adv = Ui::new(&w, "Adv", "en");
+    let private = w.sim.add_channel(ChatSpec::new("Secret club")).unwrap();
+    let link = w
+        .sim
+        .create_invite_link(tgsim::InviteSpec {
+            chat: private,
+            ..Default::default()
+        })
+        .unwrap();
+    adv.send("/ads");
+    // The bot is not in the chat: it cannot open invite links, and says what to do.
+    assert!(adv
+        .send(&link)
+        .text
+        .contains("Add the bot as an administrator"));
+    // The advertiser makes the bot an admin (tgsim's owner acts; the update names the advertiser).
+    w.sim.set_chat_owner(private, adv.user).unwrap();
+    w.sim.set_bot_admin(private, AdminRights::all()).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let actions = adv.send(&link);
+    assert!(actions.text.contains("Secret club"), "{}", actions.text);
+}
