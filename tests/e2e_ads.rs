@@ -601,3 +601,67 @@ fn an_invite_link_names_the_chat_the_advertiser_made_the_bot_admin_of() {
     let actions = adv.send(&link);
     assert!(actions.text.contains("Secret club"), "{}", actions.text);
 }
+
+#[test]
+fn unspent_budget_of_a_finished_campaign_is_credit_for_the_next() {
+    let (w, admin) = world_with_admin();
+    channel(&w, "Credit", "creditchan");
+    let adv = Ui::new(&w, "Adv", "en");
+    join_campaign_to_review(&adv, "https://t.me/creditchan", "First run");
+    let first = pay_and_approve(&w, &adv, admin);
+    // The admin finishes it from its card with nothing spent: 120 Stars become credit.
+    let admin_ui = Ui { w: &w, user: admin };
+    admin_ui.send("/campaigns");
+    admin_ui.press(&format!("#{first} "));
+    let q = admin_ui.press_only("Finish");
+    assert!(w.sim.wait_callback_answer(q, WAIT).is_some());
+    assert!(wait_until(
+        || offers_of(&w, adv.user)[0].status == OfferStatus::Finished
+    ));
+    let credit = |w: &World| {
+        w.store()
+            .read(|c| store::payments::credit_of(c, adv.user))
+            .unwrap()
+    };
+    assert_eq!(credit(&w), 120);
+
+    // A second campaign of 60 Stars is paid from the credit: no invoice at all.
+    adv.send("/ads");
+    adv.send("https://t.me/creditchan");
+    adv.press("Join");
+    adv.send("6 10");
+    adv.send("6");
+    adv.press("No hourly");
+    adv.press("24/7");
+    adv.press("UTC");
+    adv.press("Default");
+    adv.send("Second run");
+    adv.press("Use ");
+    let invoices_before = w.sim.payments_of(adv.user).len();
+    let text = adv.press("💳").text;
+    assert!(text.contains("sent for review"), "{text}");
+    assert!(wait_until(|| credit(&w) == 60));
+    assert!(wait_until(|| offers_of(&w, adv.user)
+        .iter()
+        .any(
+            |o| o.name == "Second run" && o.status == OfferStatus::PendingReview
+        )));
+    // A third of 120 Stars: 60 from the credit, an invoice for the other 60.
+    join_campaign_to_review(&adv, "https://t.me/creditchan", "Third run");
+    adv.press("💳");
+    let inv = adv.invoice();
+    assert!(
+        matches!(
+            inv.media,
+            Some(tgsim::ObservedMedia::Invoice { amount: 60, .. })
+        ),
+        "{inv:?}"
+    );
+    w.wait_message(adv.user, "from your balance");
+    assert!(matches!(
+        adv.pay_latest_invoice(),
+        PaymentOutcome::Paid { .. }
+    ));
+    assert!(wait_until(|| credit(&w) == 0));
+    assert_eq!(w.sim.payments_of(adv.user).len(), invoices_before + 1);
+}

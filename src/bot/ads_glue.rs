@@ -127,6 +127,9 @@ async fn run(sh: &Shared, user: i64, l: Lang, input: Input) -> anyhow::Result<()
         }
     };
     let mut inputs = VecDeque::from([input]);
+    // A submission whose budget the credit covers: settled after the wizard
+    // has shown its waiting screen (which the settlement then closes).
+    let mut covered = None;
     loop {
         for e in std::mem::take(&mut effects) {
             match e {
@@ -135,7 +138,11 @@ async fn run(sh: &Shared, user: i64, l: Lang, input: Input) -> anyhow::Result<()
                     inputs.push_back(Input::Inspected(inspect(sh, user, &link).await))
                 }
                 Effect::Submit(sub) => {
-                    inputs.push_back(Input::Submitted(submit(sh, user, l, *sub).await))
+                    let r = submit(sh, user, l, *sub).await;
+                    if let Ok(id) = r {
+                        covered = fully_covered(sh, id);
+                    }
+                    inputs.push_back(Input::Submitted(r))
                 }
                 Effect::Discard(id) => discard(sh, user, id),
                 Effect::Clear => finished(sh, user)?,
@@ -166,6 +173,9 @@ async fn run(sh: &Shared, user: i64, l: Lang, input: Input) -> anyhow::Result<()
         reopen_if_editing(sh, user, &next);
         state = next;
         effects = out;
+    }
+    if let Some(id) = covered {
+        paid_from_credit(sh, user, id).await?;
     }
     Ok(())
 }
@@ -234,7 +244,7 @@ async fn submit(sh: &Shared, user: i64, l: Lang, sub: Submission) -> Result<i64,
     draft.budget_total = Some(sub.budget);
     let minimum = sh.minimum(draft.action);
     let name = draft.name.clone();
-    let (id, revision) = match service::submit(
+    let submitted = match service::submit(
         &sh.ctx.store,
         draft,
         minimum,
@@ -252,26 +262,56 @@ async fn submit(sh: &Shared, user: i64, l: Lang, sub: Submission) -> Result<i64,
             return Err(SubmitError::Invalid);
         }
     };
+    let id = submitted.offer;
+    if submitted.to_pay == 0 {
+        // The advertiser's credit covers it all: no invoice (one of 0 Stars
+        // cannot exist); the payment step is settled after the wizard's screen.
+        return Ok(id.0);
+    }
+    if submitted.credit_applied > 0 {
+        let note = super::texts::credit_applied(l, submitted.credit_applied, submitted.to_pay);
+        if let Err(e) = sh.say(user, note).await {
+            log::warn!("bot: telling {user} about their credit: {e:#}");
+        }
+    }
     let title: String = super::texts::campaign_invoice_title(l)
         .chars()
         .take(32)
         .collect();
     let description: String = name.chars().take(255).collect();
-    let media = xtr_invoice(
-        &title,
-        &description,
-        &name,
-        sub.budget,
-        InvoicePayload::Campaign {
-            offer: id.0,
-            revision,
-        },
-    );
+    let payload = InvoicePayload::Campaign {
+        offer: id.0,
+        revision: submitted.revision,
+    };
+    let media = xtr_invoice(&title, &description, &name, submitted.to_pay, payload);
     if let Err(e) = sh.tg.send_media(user, media).await {
         log::error!("bot: sending the invoice of campaign {id}: {e}");
         return Err(SubmitError::Invalid);
     }
     Ok(id.0)
+}
+
+/// The draft `id` if the advertiser's credit covers its whole budget.
+fn fully_covered(sh: &Shared, id: i64) -> Option<i64> {
+    let o = sh
+        .ctx
+        .store
+        .read(|c| store::offers::get_offer(c, OfferId(id)))
+        .ok()
+        .flatten()?;
+    (o.budget_total == Some(o.credit_applied)).then_some(id)
+}
+
+/// After a submission the credit fully covered: to review, as if paid.
+async fn paid_from_credit(sh: &Shared, user: i64, id: i64) -> anyhow::Result<()> {
+    let out = sh
+        .ctx
+        .engine
+        .campaign_paid_from_credit(user, OfferId(id), sh.now())?;
+    if let Some(crate::engine::PaymentOutcome::CampaignPaid { offer }) = out {
+        super::advertiser::campaign_paid(sh, user, offer).await?;
+    }
+    Ok(())
 }
 
 /// Resolves a link and gathers what the wizard needs to know about its target.

@@ -631,6 +631,8 @@ pub struct Offer {
     pub slug: Option<String>,
     /// Bumped on every edit of a draft; invoices name the revision they were sent for.
     pub revision: i64,
+    /// The advertiser's credit put towards the budget; the invoice is for the rest.
+    pub credit_applied: i64,
     pub created_at: i64,
     pub updated_at: i64,
 }

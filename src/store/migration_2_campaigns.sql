@@ -7,6 +7,9 @@ CREATE UNIQUE INDEX offers_slug ON offers(slug) WHERE slug IS NOT NULL;
 -- for, so a payment for an older version of the draft is refused.
 ALTER TABLE offers ADD COLUMN revision INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX offers_advertiser ON offers(advertiser_id, status);
+-- Stars of the advertiser's credit (unspent budget of finished campaigns) put
+-- towards this campaign's budget when it was submitted; the invoice is for the rest.
+ALTER TABLE offers ADD COLUMN credit_applied INTEGER NOT NULL DEFAULT 0;
 
 -- The review card each admin was sent for a campaign, so the first decision
 -- can update every other admin's card.
