@@ -34,8 +34,14 @@ pub async fn target_chat(sh: &Shared, offer: &Offer) -> TgResult<Option<PeerRef>
     let Some(name) = &offer.target.username else {
         return Ok(None);
     };
-    let Some(peer) = sh.tg.client.resolve_username(name).await? else {
-        return Ok(None);
+    let peer = match sh.tg.client.resolve_username(name).await {
+        Ok(Some(p)) => p,
+        Ok(None) => return Ok(None),
+        // No such name: nothing to resolve (the operator is told by the caller).
+        Err(grammers_client::InvocationError::Rpc(e)) if e.name.starts_with("USERNAME_") => {
+            return Ok(None)
+        }
+        Err(e) => return Err(e.into()),
     };
     let resolved = peer
         .to_ref()
