@@ -69,6 +69,9 @@ pub struct DemoArgs {
     /// Keep the demo database here instead of a temporary directory.
     #[arg(long, value_name = "PATH")]
     pub db: Option<PathBuf>,
+    /// The demo advertiser's Telegram language: the bot answers in Russian (ru) or English (en).
+    #[arg(long, value_name = "LANG", default_value = "ru", value_parser = ["ru", "en"])]
+    pub lang: String,
 }
 
 #[derive(Subcommand, Debug)]

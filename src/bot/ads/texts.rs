@@ -374,17 +374,12 @@ pub fn notice(l: Lang, n: &Notice) -> String {
     }
 }
 
-/// `72 ч`, `3 дн.`, `0`.
+/// A hold window as people say it (`3 дня`, `12 hours`), or "no hold".
 pub fn duration(l: Lang, secs: i64) -> String {
     if secs == 0 {
         return t!(l, "без удержания", "no hold").into();
     }
-    if secs % 86400 == 0 {
-        let d = secs / 86400;
-        return t!(l, format!("{d} дн."), format!("{d} d"));
-    }
-    let h = (secs + 3599) / 3600;
-    t!(l, format!("{h} ч"), format!("{h} h"))
+    crate::bot::texts::duration(l, secs)
 }
 
 fn hours(mask: u32) -> String {
@@ -455,9 +450,9 @@ fn review(l: Lang, r: &Review) -> String {
     };
     let total = d.caps.total.unwrap_or(0);
     t!(l,
-        format!("<b>Проверьте кампанию</b>\n\nНазвание: {}\nАдрес: {}\nДействие: {}\nЦель: {where_}{stars}\nЦена: {} ⭐, для Premium {} ⭐\nЛимит: {total}{caps}\nРасписание: {} ({})\nУдержание: {}\n\n<b>Бюджет: {} ⭐</b>\n{} ⭐ резервируются по цене Premium; всё, что не потрачено, вернётся после окончания кампании.",
+        format!("<b>Проверьте кампанию</b>\n\nНазвание: {}\nАдрес: {}\nДействие: {}\nЦель: {where_}{stars}\nЦена: {} ⭐, для Premium {} ⭐\nЛимит: {total}{caps}\nРасписание: {} ({})\nУдержание: {}\n\n<b>Бюджет: {} ⭐</b>\n{} ⭐ резервируются по цене Premium; что не будет потрачено, останется на вашем балансе и пойдёт в счёт следующей кампании.",
             esc(&d.name), esc(&r.slug), action_label(l, d.action), d.price.regular, d.price.premium, schedule(l, &d.schedule), esc(&d.timezone), duration(l, r.hold_seconds), r.budget, r.budget),
-        format!("<b>Review the campaign</b>\n\nName: {}\nSlug: {}\nAction: {}\nTarget: {where_}{stars}\nPrice: {} ⭐, Premium {} ⭐\nCap: {total}{caps}\nSchedule: {} ({})\nHold: {}\n\n<b>Budget: {} ⭐</b>\n{} Stars reserved at the Premium price; whatever is not spent is credited back when the campaign ends.",
+        format!("<b>Review the campaign</b>\n\nName: {}\nSlug: {}\nAction: {}\nTarget: {where_}{stars}\nPrice: {} ⭐, Premium {} ⭐\nCap: {total}{caps}\nSchedule: {} ({})\nHold: {}\n\n<b>Budget: {} ⭐</b>\n{} Stars reserved at the Premium price; whatever is not spent stays on your balance for your next campaign.",
             esc(&d.name), esc(&r.slug), action_label(l, d.action), d.price.regular, d.price.premium, schedule(l, &d.schedule), esc(&d.timezone), duration(l, r.hold_seconds), r.budget, r.budget))
 }
 
