@@ -254,9 +254,7 @@ async fn submit(sh: &Shared, user: i64, l: Lang, sub: Submission) -> Result<i64,
     ) {
         Ok(x) => x,
         Err(CreateError::SlugTaken(_)) => return Err(SubmitError::SlugTaken),
-        Err(CreateError::Draft(e)) if e.field.to_string() == "price" => {
-            return Err(SubmitError::MinimumRaised)
-        }
+        Err(CreateError::Draft(e)) if e.field == "price" => return Err(SubmitError::MinimumRaised),
         Err(e) => {
             log::warn!("bot: submitting the campaign of {user}: {e}");
             return Err(SubmitError::Invalid);

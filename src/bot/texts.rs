@@ -425,6 +425,18 @@ pub fn payment_declined(l: Lang, d: Decline) -> &'static str {
     }
 }
 
+pub fn campaign_invoice_title(l: Lang) -> &'static str {
+    t!(l, "Бюджет кампании", "Campaign budget")
+}
+
+pub fn credit_applied(l: Lang, credit: i64, to_pay: i64) -> String {
+    t!(
+        l,
+        format!("С вашего баланса зачтено {credit} ⭐ (неизрасходованный бюджет прошлых кампаний). Осталось оплатить {to_pay} ⭐."),
+        format!("{credit} ⭐ from your balance (the unspent budget of earlier campaigns) go towards this one. {to_pay} ⭐ left to pay.")
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -448,16 +460,4 @@ mod tests {
             assert_eq!(duration(l, secs), want);
         }
     }
-}
-
-pub fn campaign_invoice_title(l: Lang) -> &'static str {
-    t!(l, "Бюджет кампании", "Campaign budget")
-}
-
-pub fn credit_applied(l: Lang, credit: i64, to_pay: i64) -> String {
-    t!(
-        l,
-        format!("С вашего баланса зачтено {credit} ⭐ (неизрасходованный бюджет прошлых кампаний). Осталось оплатить {to_pay} ⭐."),
-        format!("{credit} ⭐ from your balance (the unspent budget of earlier campaigns) go towards this one. {to_pay} ⭐ left to pay.")
-    )
 }

@@ -22,7 +22,7 @@ use crate::store::{self, Connection, ConversionId, LeadId, OfferId, Store, Store
 mod payments;
 mod seen;
 
-pub use payments::{Decline, Paid, PaymentOutcome, Verdict};
+pub use payments::{Decline, Paid, PaymentOutcome, Refunded, Verdict};
 pub use seen::Seen;
 
 #[derive(Clone)]

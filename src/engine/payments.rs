@@ -54,6 +54,17 @@ pub enum PaymentOutcome {
     },
 }
 
+/// A refund Telegram confirmed: who got how much back for which charge, and why.
+#[derive(Debug, Clone, Copy)]
+pub struct Refunded<'a> {
+    pub user: i64,
+    pub offer: Option<OfferId>,
+    pub lead: Option<LeadId>,
+    pub charge_id: &'a str,
+    pub amount: i64,
+    pub why: &'a str,
+}
+
 /// A payment as Telegram reports it (messageActionPaymentSentMe).
 #[derive(Debug, Clone)]
 pub struct Paid<'a> {
@@ -202,16 +213,15 @@ impl Engine {
     }
 
     /// Records a refund Telegram confirmed (payments.refundStarsCharge).
-    pub fn refund_recorded(
-        &self,
-        user: i64,
-        offer: Option<OfferId>,
-        lead: Option<LeadId>,
-        charge_id: &str,
-        amount: i64,
-        why: &str,
-        now: i64,
-    ) -> Result<()> {
+    pub fn refund_recorded(&self, r: &Refunded<'_>, now: i64) -> Result<()> {
+        let Refunded {
+            user,
+            offer,
+            lead,
+            charge_id,
+            amount,
+            why,
+        } = *r;
         self.store.write(|tx| {
             store::payments::record(
                 tx,

@@ -14,6 +14,9 @@ use crate::store::leads::Lead;
 use crate::store::users::TgUser;
 use crate::store::{self, Connection, LeadId, OfferId};
 
+/// A task artefact and where it is (chat, message), when it has a place.
+pub type TaskAt = (TaskRef, Option<i64>, Option<i32>);
+
 /// An event for the journal, owned so callers can build it freely.
 #[derive(Debug, Clone)]
 pub struct Seen {
@@ -254,11 +257,7 @@ impl Engine {
     }
 
     /// The lead's latest artefact of a kind, decoded.
-    pub fn task_of(
-        &self,
-        lead: LeadId,
-        kind: TaskKind,
-    ) -> Result<Option<(TaskRef, Option<i64>, Option<i32>)>> {
+    pub fn task_of(&self, lead: LeadId, kind: TaskKind) -> Result<Option<TaskAt>> {
         let t = self
             .store
             .read(|c| store::leads::task_of_lead(c, lead, kind.as_str()))?;

@@ -5,7 +5,7 @@ use super::*;
 use crate::domain::offer::{Caps, OfferStatus, PostbackSpec, PricePair, Target};
 use crate::domain::payment::InvoicePayload;
 use crate::domain::schedule::Schedule;
-use crate::engine::{Decline, Paid, PaymentOutcome, Verdict};
+use crate::engine::{Decline, Paid, PaymentOutcome, Refunded, Verdict};
 use crate::store::clicks::NewClick;
 use crate::store::offers::NewOffer;
 
@@ -380,12 +380,14 @@ fn a_task_payment_that_no_longer_counts_asks_for_a_refund() {
     assert!(!w.engine.refunded("ch2").unwrap());
     w.engine
         .refund_recorded(
-            u2,
-            Some(w.offer),
-            Some(l2),
-            "ch2",
-            50,
-            "cap",
+            &Refunded {
+                user: u2,
+                offer: Some(w.offer),
+                lead: Some(l2),
+                charge_id: "ch2",
+                amount: 50,
+                why: "cap",
+            },
             MONDAY_NOON + 3,
         )
         .unwrap();
