@@ -36,6 +36,8 @@ mod step;
 mod tests;
 #[cfg(test)]
 mod tests_flows;
+#[cfg(test)]
+mod tests_table;
 mod texts;
 mod view;
 
