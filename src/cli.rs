@@ -75,6 +75,9 @@ pub struct DemoArgs {
     /// Keep the demo database here instead of a temporary directory.
     #[arg(long, value_name = "PATH")]
     pub db: Option<PathBuf>,
+    /// The demo advertiser's Telegram language: the bot answers in Russian (ru) or English (en).
+    #[arg(long, value_name = "LANG", default_value = "ru", value_parser = ["ru", "en"])]
+    pub lang: String,
 }
 
 #[derive(Subcommand, Debug)]
@@ -544,6 +547,13 @@ fn offer_cmd(cfg: &Config, store: &Store, cmd: &OfferCmd) -> anyhow::Result<()> 
                 poll,
                 stars: a.stars,
             };
+            if action == Action::Comment && a.discussion_chat_id.is_none() {
+                // The CLI does not talk to Telegram, so it cannot look the group up itself.
+                return Err(usage(
+                    "--discussion-chat-id: a comment offer needs the id of the channel's linked discussion group \
+                     (the CLI cannot ask Telegram; create the campaign with /ads in the bot to have it looked up)",
+                ));
+            }
             let min = store::settings::min_price(store, &cfg.pricing, action)?;
             let hold_seconds = a
                 .hold

@@ -13,6 +13,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod demo;
+mod demo_ads;
 pub mod domain;
 pub mod engine;
 pub mod http;

@@ -544,6 +544,12 @@ impl Sim {
 
     /// Presses a callback button on the bot's message `msg_id` in the private chat. Returns the
     /// query id; the bot's answer shows up in [`Observations::callback_answers`].
+    /// Presses a button with data that is on no button of the message (a
+    /// modified client): the bot must check what it gets.
+    pub fn user_press_forged(&self, user: i64, msg_id: i32, data: &[u8]) -> Result<i64, SimError> {
+        self.with(|w| w.user_press_forged(user, msg_id, data))
+    }
+
     pub fn user_press_button(&self, user: i64, msg_id: i32, data: &[u8]) -> Result<i64, SimError> {
         self.with(|w| w.user_press_button(user, None, msg_id, data))
     }

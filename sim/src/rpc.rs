@@ -359,10 +359,14 @@ fn handle(w: &mut World, caller: &Caller, id: u32, body: &[u8]) -> R {
         full.can_view_participants = admin;
         full.admins_count = Some(c.members.values().filter(|m| m.admin.is_some()).count() as i32);
         full.can_view_stats = admin;
+        // The linked discussion group comes along in `chats`, as Telegram sends
+        // it, so a client learns its title and access hash with the channel.
+        let mut ids = vec![chat];
+        ids.extend(c.linked);
         return Ok(
             tl::enums::messages::ChatFull::from(tl::types::messages::ChatFull {
                 full_chat: full.into(),
-                chats: w.render_chats(&[chat], me),
+                chats: w.render_chats(&ids, me),
                 users: vec![],
             })
             .to_bytes(),

@@ -1191,6 +1191,24 @@ impl World {
         msg_id: i32,
         data: &[u8],
     ) -> SimResult<i64> {
+        self.press(user, chat, msg_id, data, false)
+    }
+
+    /// A modified client sending callback data that is on no button of the
+    /// message: Telegram passes it on ("a bad client can send arbitrary data in
+    /// this field", Bot API, CallbackQuery.data), so bots must check it.
+    pub fn user_press_forged(&mut self, user: i64, msg_id: i32, data: &[u8]) -> SimResult<i64> {
+        self.press(user, None, msg_id, data, true)
+    }
+
+    fn press(
+        &mut self,
+        user: i64,
+        chat: Option<i64>,
+        msg_id: i32,
+        data: &[u8],
+        forged: bool,
+    ) -> SimResult<i64> {
         self.user(user)?;
         let bot = self.bot();
         let (msg, peer) = match chat {
@@ -1216,7 +1234,7 @@ impl World {
             }
             _ => false,
         };
-        if !has_button {
+        if !has_button && !forged {
             return Err(SimError::new("no such callback button on that message"));
         }
         let query_id = self.alloc_query();

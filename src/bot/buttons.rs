@@ -1,6 +1,9 @@
 //! Typed callback data. Telegram limits callback data to 64 bytes; ours is
-//! `<tag>:<number>` and decoded in one place, so a stale or forged button is
-//! an error answered politely, never a panic.
+//! `<tag>:<number>` (the /ads wizard's: `a:<short tag>`, see `ads::AdsButton`)
+//! and decoded in one place, so a stale or forged button is an error answered
+//! politely, never a panic.
+
+use super::ads::AdsButton;
 
 use super::admin::AdminButton;
 use super::advertiser::CampaignButton;
@@ -11,6 +14,8 @@ use super::statistic::StatsButton;
 pub enum Button {
     /// "Check": verify the action of the user's lead for this offer.
     Check { offer: i64 },
+    /// A button of the advertiser's /ads wizard.
+    Ads(AdsButton),
     /// The admin dialogue (moderation, wiring, settings); honoured only for admins.
     Admin(AdminButton),
     /// An advertiser's campaign list (details, pause, resume).
@@ -23,6 +28,7 @@ impl Button {
     pub fn encode(self) -> Vec<u8> {
         match self {
             Button::Check { offer } => format!("chk:{offer}"),
+            Button::Ads(b) => format!("a:{}", b.encode_tail()),
             Button::Admin(b) => b.encode(),
             Button::Campaign(b) => b.encode(),
             Button::Stats(b) => b.encode(),
@@ -35,6 +41,9 @@ impl Button {
             return None;
         }
         let s = std::str::from_utf8(data).ok()?;
+        if let Some(tail) = s.strip_prefix("a:") {
+            return AdsButton::decode_tail(tail).map(Button::Ads);
+        }
         let (tag, rest) = s.split_once(':')?;
         match tag {
             "chk" => Some(Button::Check {

@@ -10,6 +10,12 @@ use grammers_tl_types as tl;
 /// What happened, in our terms.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
+    /// The bot itself was added, promoted, demoted or removed in a chat.
+    BotRights {
+        chat: i64,
+        actor: i64,
+        admin: bool,
+    },
     /// A user joined (`joined`) or left a channel, supergroup or basic group.
     Membership {
         chat: i64,
@@ -96,9 +102,18 @@ fn invite_of(i: &Option<tl::enums::ExportedChatInvite>) -> Option<String> {
 
 /// Maps a raw update to an event; `None` for updates we do not act on
 /// (including participant updates that change nothing, e.g. a promotion).
-pub fn from_raw(raw: &tl::enums::Update) -> Option<Event> {
+/// `me` is the bot's own user id: changes to its own membership are its rights.
+pub fn from_raw(raw: &tl::enums::Update, me: i64) -> Option<Event> {
     use tl::enums::Update as U;
     Some(match raw {
+        U::ChannelParticipant(u) if u.user_id == me => {
+            use tl::enums::ChannelParticipant as P;
+            Event::BotRights {
+                chat: u.channel_id,
+                actor: u.actor_id,
+                admin: matches!(u.new_participant, Some(P::Admin(_) | P::Creator(_))),
+            }
+        }
         U::ChannelParticipant(u) => {
             let (was, is) = (
                 is_member(&u.prev_participant),
@@ -196,6 +211,7 @@ pub enum Command {
     Statistic,
     Campaigns,
     Settings,
+    Ledger,
     /// Any other `/word`: answered with the help text.
     Unknown(String),
 }
@@ -224,6 +240,7 @@ pub fn command(text: &str, our_bot: &str) -> Option<Command> {
         "statistic" | "stats" => Command::Statistic,
         "campaigns" | "review" => Command::Campaigns,
         "settings" => Command::Settings,
+        "ledger" => Command::Ledger,
         other => Command::Unknown(other.to_string()),
     })
 }
@@ -363,7 +380,7 @@ mod tests {
             (tl::enums::Update::Config, None),
         ];
         for (raw, want) in table {
-            assert_eq!(from_raw(&raw), want, "{raw:?}");
+            assert_eq!(from_raw(&raw, 1), want, "{raw:?}");
         }
     }
 

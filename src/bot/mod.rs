@@ -161,10 +161,14 @@ pub fn spawn(ctx: BotContext) -> anyhow::Result<BotHandle> {
 /// Everything the dialogues share.
 pub(crate) struct Shared {
     pub tg: Tg,
+    /// The bot's own user id.
+    pub me: i64,
     pub ctx: BotContext,
     /// When each offer's operator was last alerted (business time): a setup
     /// problem is reported once an hour, not on every /start.
     pub alerted: std::sync::Mutex<HashMap<i64, i64>>,
+    /// When an offer whose @username did not resolve may be tried again.
+    pub resolve_retry: std::sync::Mutex<HashMap<i64, i64>>,
 }
 
 impl Shared {
@@ -331,8 +335,10 @@ async fn run(
             client: client.clone(),
             session: Arc::clone(&session),
         },
+        me: me_id,
         ctx,
         alerted: Default::default(),
+        resolve_retry: Default::default(),
     });
     admin::set_commands(&shared).await;
 

@@ -5,7 +5,7 @@
 use super::texts::{self, Lang};
 use super::{advertiser, tasks, Shared};
 use crate::domain::offer::ConversionStatus;
-use crate::engine::{ActionOutcome, Decline, Paid, PaymentOutcome, Verdict};
+use crate::engine::{ActionOutcome, Decline, Paid, PaymentOutcome, Refunded, Verdict};
 use crate::store::{LeadId, OfferId};
 
 /// Answers a pre-checkout live: Telegram gives about 10 seconds and never
@@ -118,9 +118,17 @@ pub async fn refund(
         .refund(user, charge_id)
         .await
         .map_err(|e| anyhow::anyhow!("cannot refund charge {charge_id}: {e}"))?;
-    sh.ctx
-        .engine
-        .refund_recorded(user, offer, lead, charge_id, amount, why, sh.now())?;
+    sh.ctx.engine.refund_recorded(
+        &Refunded {
+            user,
+            offer,
+            lead,
+            charge_id,
+            amount,
+            why,
+        },
+        sh.now(),
+    )?;
     if lead.is_some() || offer.is_none() {
         sh.say(user, texts::refunded(sh.lang_of(user))).await?;
     }

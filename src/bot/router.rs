@@ -10,7 +10,7 @@ use grammers_tl_types as tl;
 use super::buttons::Button;
 use super::event::{self, Command, Event};
 use super::texts::{self, Lang};
-use super::{admin, advertiser, payments, statistic, tasks, Shared};
+use super::{admin, ads_glue, advertiser, payments, statistic, tasks, Shared};
 use crate::store::users::TgUser;
 
 /// Updates of one Telegram user are handled in order; this picks the user.
@@ -33,7 +33,7 @@ pub(crate) async fn handle(sh: &Shared, update: Update, peers: &PeerMap) {
         Update::MessageDeleted(d) => {
             tasks::observe::deleted(sh, d.channel_id(), d.messages()).await
         }
-        Update::Raw(r) => match event::from_raw(&r.raw) {
+        Update::Raw(r) => match event::from_raw(&r.raw, sh.me) {
             Some(e) => on_event(sh, e, peers).await,
             None => Ok(()),
         },
@@ -135,13 +135,9 @@ async fn on_private_text(
     let admin = sh.is_admin(user.id);
     match event::command(text, &sh.ctx.telegram.bot_username) {
         Some(Command::Start(payload)) => tasks::start(sh, user, &payload, msg_id).await,
-        Some(Command::Ads) => sh.say(user.id, texts::help(l, admin)).await,
-        Some(Command::Cancel) => sh.say(user.id, texts::help(l, admin)).await,
-        // `/ledger` is parsed as an unknown command (event.rs is not ours to widen here).
-        Some(Command::Unknown(w)) if w == "ledger" && admin => {
-            statistic::ledger(sh, user.id, l).await
-        }
-        Some(Command::Unknown(w)) if w == "ledger" => sh.say(user.id, texts::admins_only(l)).await,
+        Some(Command::Ads) => ads_glue::start(sh, user.id, l).await,
+        Some(Command::Cancel) => ads_glue::cancel(sh, user.id, l).await,
+        Some(Command::Ledger) if admin => statistic::ledger(sh, user.id, l).await,
         Some(Command::Help) | Some(Command::Unknown(_)) => {
             sh.say(user.id, texts::help(l, admin)).await
         }
@@ -149,12 +145,15 @@ async fn on_private_text(
         Some(Command::Statistic) => statistic::open(sh, user.id, l).await,
         Some(Command::Campaigns) if admin => admin::review_queue(sh, user.id, l).await,
         Some(Command::Settings) if admin => admin::settings(sh, user.id, l).await,
-        Some(Command::Campaigns | Command::Settings) => {
+        Some(Command::Campaigns | Command::Settings | Command::Ledger) => {
             sh.say(user.id, texts::admins_only(l)).await
         }
         // Plain text: an answer to whichever dialogue waits for one.
         None => {
             if admin && admin::text(sh, user.id, l, text).await? {
+                return Ok(());
+            }
+            if ads_glue::text(sh, user.id, l, text).await? {
                 return Ok(());
             }
             sh.say(user.id, texts::fallback(l)).await
@@ -171,6 +170,7 @@ async fn on_callback(sh: &Shared, q: CallbackQuery, peers: &PeerMap) -> anyhow::
     let alert = match Button::decode(q.data()) {
         None => Some(texts::stale_button(l).to_string()),
         Some(Button::Check { offer }) => tasks::check(sh, uid, offer, l).await?,
+        Some(Button::Ads(b)) => ads_glue::button(sh, uid, l, b).await?,
         Some(Button::Admin(b)) => {
             if sh.is_admin(uid) {
                 admin::button(sh, uid, l, b).await?
@@ -239,6 +239,10 @@ async fn on_event(sh: &Shared, e: Event, peers: &PeerMap) -> anyhow::Result<()> 
         Event::Boost { chat, user } => {
             refresh_user(sh, peers, user);
             o::boost(sh, chat, user).await
+        }
+        Event::BotRights { chat, actor, admin } => {
+            sh.ctx.engine.bot_membership(chat, actor, admin, sh.now())?;
+            Ok(())
         }
         Event::BotStopped {
             user,

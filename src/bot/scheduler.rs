@@ -55,9 +55,7 @@ async fn pace() {
 }
 
 async fn tick(sh: &Shared, reconcile: bool) -> anyhow::Result<()> {
-    if reconcile {
-        verify::resolve_offer_targets(sh).await;
-    }
+    verify::resolve_offer_targets(sh).await;
     end_holds(sh).await?;
     convert_shares(sh)?;
     if let Err(e) = super::notify::drain(sh).await {

@@ -211,6 +211,49 @@ pub fn rejected(l: Lang, reason: Option<RejectReason>) -> String {
     )
 }
 
+/// The task would not count right now, said before the user does anything.
+pub fn not_now(l: Lang, reason: RejectReason) -> String {
+    use RejectReason as R;
+    let why = match reason {
+        R::CapHour => t!(
+            l,
+            "лимит на этот час исчерпан — попробуйте в следующем часу",
+            "this hour's limit is reached; try again next hour"
+        ),
+        R::CapDay => t!(
+            l,
+            "лимит на сегодня исчерпан — попробуйте завтра",
+            "today's limit is reached; try again tomorrow"
+        ),
+        R::CapWeek => t!(
+            l,
+            "лимит на эту неделю исчерпан",
+            "this week's limit is reached"
+        ),
+        R::CapTotal => t!(
+            l,
+            "все места в задании уже заняты",
+            "all places in this task are taken"
+        ),
+        R::OutOfSchedule => t!(
+            l,
+            "задание сейчас не принимается по расписанию — загляните позже",
+            "the task is outside its schedule now; please come back later"
+        ),
+        R::BudgetExhausted => t!(
+            l,
+            "бюджет задания закончился",
+            "the task's budget has run out"
+        ),
+        _ => t!(l, "задание сейчас неактивно", "the task is not active now"),
+    };
+    t!(
+        l,
+        format!("Сейчас это задание не засчитывается: {why}. Спасибо за интерес!"),
+        format!("This task does not count right now: {why}. Thanks for your interest!")
+    )
+}
+
 pub fn already_decided(l: Lang) -> &'static str {
     t!(
         l,
@@ -380,6 +423,18 @@ pub fn payment_declined(l: Lang, d: Decline) -> &'static str {
             "Minimum prices have changed. Open /ads and check your prices."
         ),
     }
+}
+
+pub fn campaign_invoice_title(l: Lang) -> &'static str {
+    t!(l, "Бюджет кампании", "Campaign budget")
+}
+
+pub fn credit_applied(l: Lang, credit: i64, to_pay: i64) -> String {
+    t!(
+        l,
+        format!("С вашего баланса зачтено {credit} ⭐ (неизрасходованный бюджет прошлых кампаний). Осталось оплатить {to_pay} ⭐."),
+        format!("{credit} ⭐ from your balance (the unspent budget of earlier campaigns) go towards this one. {to_pay} ⭐ left to pay.")
+    )
 }
 
 #[cfg(test)]

@@ -34,8 +34,14 @@ pub async fn target_chat(sh: &Shared, offer: &Offer) -> TgResult<Option<PeerRef>
     let Some(name) = &offer.target.username else {
         return Ok(None);
     };
-    let Some(peer) = sh.tg.client.resolve_username(name).await? else {
-        return Ok(None);
+    let peer = match sh.tg.client.resolve_username(name).await {
+        Ok(Some(p)) => p,
+        Ok(None) => return Ok(None),
+        // No such name: nothing to resolve (the operator is told by the caller).
+        Err(grammers_client::InvocationError::Rpc(e)) if e.name.starts_with("USERNAME_") => {
+            return Ok(None)
+        }
+        Err(e) => return Err(e.into()),
     };
     let resolved = peer
         .to_ref()
@@ -60,8 +66,48 @@ pub async fn target_chat(sh: &Shared, offer: &Offer) -> TgResult<Option<PeerRef>
     Ok(resolved)
 }
 
+/// Whether the offer's action happens in a chat we must know by id.
+pub fn needs_chat(offer: &Offer) -> bool {
+    matches!(
+        offer.action,
+        Action::JoinChannel | Action::JoinRequest | Action::Boost | Action::Reaction
+    ) && !(offer.action == Action::Reaction && offer.target.chat_kind == Some(ChatKind::Channel))
+}
+
+/// The offer with its chat id filled in, resolving its @username now if it
+/// was never resolved. On failure the offer is returned as it was (logged).
+pub async fn resolved(sh: &Shared, offer: Offer) -> Offer {
+    if !needs_chat(&offer) || offer.target.chat_id.is_some() || offer.target.username.is_none() {
+        return offer;
+    }
+    match target_chat(sh, &offer).await {
+        Ok(Some(r)) => {
+            let mut offer = offer;
+            offer.target.chat_id = r.id.bare_id();
+            offer
+        }
+        Ok(None) => {
+            log::warn!(
+                "bot: offer {}: @{} does not resolve",
+                offer.id,
+                offer.target.username.as_deref().unwrap_or("")
+            );
+            offer
+        }
+        Err(e) => {
+            log::warn!("bot: offer {}: resolving its chat: {e}", offer.id);
+            offer
+        }
+    }
+}
+
+/// Seconds before an offer whose @username failed to resolve is tried again.
+const RESOLVE_RETRY: i64 = 300;
+
 /// Resolves the chats of active offers known only by @username, so join and
-/// boost updates (which name chats by id) match them from the first one.
+/// boost updates (which name chats by id) match them from the first one. Runs
+/// every scheduler tick, so an offer created while the daemon runs is resolved
+/// within a tick; a name that fails is retried every few minutes, not every tick.
 pub async fn resolve_offer_targets(sh: &Shared) {
     let offers = match sh
         .ctx
@@ -71,16 +117,48 @@ pub async fn resolve_offer_targets(sh: &Shared) {
         Ok(o) => o,
         Err(e) => return log::error!("bot: listing offers: {e}"),
     };
+    let now = sh.now();
     for offer in offers
         .into_iter()
-        .filter(|o| o.target.chat_id.is_none() && o.target.username.is_some())
+        .filter(|o| needs_chat(o) && o.target.chat_id.is_none() && o.target.username.is_some())
     {
-        if let Err(e) = target_chat(sh, &offer).await {
-            log::warn!(
-                "bot: offer {}: cannot resolve @{}: {e}",
+        let due = {
+            let retry = sh.resolve_retry.lock().unwrap_or_else(|p| p.into_inner());
+            retry.get(&offer.id).is_none_or(|at| *at <= now)
+        };
+        if !due {
+            continue;
+        }
+        let failed = match target_chat(sh, &offer).await {
+            Ok(Some(_)) => false,
+            Ok(None) => true,
+            Err(e) => {
+                log::warn!(
+                    "bot: offer {}: cannot resolve @{}: {e}",
+                    offer.id,
+                    offer.target.username.as_deref().unwrap_or("")
+                );
+                true
+            }
+        };
+        {
+            let mut retry = sh.resolve_retry.lock().unwrap_or_else(|p| p.into_inner());
+            if failed {
+                retry.insert(offer.id, now + RESOLVE_RETRY);
+            } else {
+                retry.remove(&offer.id);
+            }
+        }
+        if failed {
+            sh.operator_alert(
                 offer.id,
-                offer.target.username.as_deref().unwrap_or("")
-            );
+                &format!(
+                    "offer {}: @{} does not resolve to a chat the bot can see; check the username and make the bot an administrator",
+                    offer.id,
+                    offer.target.username.as_deref().unwrap_or("")
+                ),
+            )
+            .await;
         }
     }
 }

@@ -267,6 +267,7 @@ mod tests {
             relay_secret: None,
             slug: None,
             revision: 0,
+            credit_applied: 0,
             created_at: 0,
             updated_at: 0,
         }

@@ -7,4 +7,5 @@ pub mod payment;
 pub mod relay;
 pub mod schedule;
 pub mod task;
+pub mod tme;
 pub mod token;

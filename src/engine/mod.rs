@@ -23,7 +23,7 @@ pub mod notify;
 mod payments;
 mod seen;
 
-pub use payments::{Decline, Paid, PaymentOutcome, Verdict};
+pub use payments::{Decline, Paid, PaymentOutcome, Refunded, Verdict};
 pub use seen::Seen;
 
 #[derive(Clone)]
@@ -41,6 +41,10 @@ pub enum StartOutcome {
         offer: Offer,
         first_time: bool,
         conversion: Conversion,
+        /// Why the task would not count right now (a cap, the schedule, the
+        /// budget): the user is told at once instead of being asked for work
+        /// that will be refused. The lead is kept, so they may come back.
+        closed: Option<RejectReason>,
     },
     /// Another user already started with this token.
     TakenByOther,
@@ -185,11 +189,31 @@ impl Engine {
             if !offer.accepts_clicks() {
                 return Ok(StartOutcome::OfferClosed(offer));
             }
+            let mut closed = None;
+            if conversion.status == ConversionStatus::Lead && offer.action != Action::StartBot {
+                let (total, since) = usage_needed(&offer.caps, now, &offer.timezone);
+                let usage = store::conversions::usage(tx, OfferId(offer.id), total, since)?;
+                if let Decision::Reject(r) = decide_action(&offer, usage, user.is_premium, now) {
+                    store::audit::record(
+                        tx,
+                        Subject {
+                            conversion: Some(conversion.id),
+                            lead: Some(lead.id),
+                            ..Default::default()
+                        },
+                        now,
+                        "task not shown",
+                        &format!("the task would not count now: {r}"),
+                    )?;
+                    closed = Some(r);
+                }
+            }
             Ok(StartOutcome::Bound {
                 lead,
                 offer,
                 first_time,
                 conversion,
+                closed,
             })
         })?;
         self.waker.wake();
@@ -198,6 +222,7 @@ impl Engine {
             lead,
             offer,
             first_time,
+            closed,
             ..
         } = &out
         {
@@ -213,6 +238,7 @@ impl Engine {
                     offer: offer.clone(),
                     first_time: *first_time,
                     conversion: decided.conversion().clone(),
+                    closed: *closed,
                 });
             }
         }
@@ -478,11 +504,20 @@ fn observe(
                 ConversionStatus::Hold
             };
             store::conversions::accept(tx, conv.id, status, price, premium, hold_until, now)?;
+            // A Stars-payment task is paid by the user; say what they paid, not only the advertiser's price.
+            let paid = match offer.action {
+                Action::StarsPayment | Action::PaidMedia => offer
+                    .target
+                    .stars
+                    .map(|s| format!("; the user paid {s} Stars"))
+                    .unwrap_or_default(),
+                _ => String::new(),
+            };
             let detail = if approve_now {
-                format!("approved at {price} Stars (premium: {premium}); no hold window")
+                format!("approved at {price} Stars (premium: {premium}){paid}; no hold window")
             } else {
                 format!(
-                    "accepted into hold at {price} Stars (premium: {premium}) until {}",
+                    "accepted into hold at {price} Stars (premium: {premium}){paid} until {}",
                     fmt_time(hold_until)
                 )
             };
@@ -602,3 +637,6 @@ fn fmt_time(t: i64) -> String {
         .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
         .unwrap_or_else(|| t.to_string())
 }
+
+#[cfg(test)]
+mod tests;

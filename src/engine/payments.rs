@@ -54,6 +54,17 @@ pub enum PaymentOutcome {
     },
 }
 
+/// A refund Telegram confirmed: who got how much back for which charge, and why.
+#[derive(Debug, Clone, Copy)]
+pub struct Refunded<'a> {
+    pub user: i64,
+    pub offer: Option<OfferId>,
+    pub lead: Option<LeadId>,
+    pub charge_id: &'a str,
+    pub amount: i64,
+    pub why: &'a str,
+}
+
 /// A payment as Telegram reports it (messageActionPaymentSentMe).
 #[derive(Debug, Clone)]
 pub struct Paid<'a> {
@@ -202,16 +213,15 @@ impl Engine {
     }
 
     /// Records a refund Telegram confirmed (payments.refundStarsCharge).
-    pub fn refund_recorded(
-        &self,
-        user: i64,
-        offer: Option<OfferId>,
-        lead: Option<LeadId>,
-        charge_id: &str,
-        amount: i64,
-        why: &str,
-        now: i64,
-    ) -> Result<()> {
+    pub fn refund_recorded(&self, r: &Refunded<'_>, now: i64) -> Result<()> {
+        let Refunded {
+            user,
+            offer,
+            lead,
+            charge_id,
+            amount,
+            why,
+        } = *r;
         self.store.write(|tx| {
             store::payments::record(
                 tx,
@@ -290,13 +300,22 @@ fn campaign_verdict(
     else {
         return Ok(Verdict::Decline(Decline::UnknownInvoice));
     };
+    // Back in the wizard for an edit: this invoice is for the terms before it.
+    if o.status == OfferStatus::Draft {
+        return Ok(Verdict::Decline(Decline::DraftChanged));
+    }
     if o.status != OfferStatus::AwaitingPayment {
         return Ok(Verdict::Decline(Decline::CampaignNotAwaitingPayment));
     }
     if o.revision != revision {
         return Ok(Verdict::Decline(Decline::DraftChanged));
     }
-    if currency != "XTR" || Some(amount) != o.budget_total {
+    if currency != "XTR" || Some(amount) != o.budget_total.map(|b| b - o.credit_applied) {
+        return Ok(Verdict::Decline(Decline::AmountChanged));
+    }
+    // The credit counted towards this budget must still be there (another
+    // campaign may have used it since).
+    if store::payments::credit_of(c, user)? < o.credit_applied {
         return Ok(Verdict::Decline(Decline::AmountChanged));
     }
     let min = minimum(o.action);
@@ -314,10 +333,12 @@ fn campaign_paid(
     now: i64,
 ) -> Result<PaymentOutcome> {
     let o = store::offers::get_offer(tx, offer)?.filter(|o| o.advertiser_id == Some(p.user));
+    let credit = store::payments::credit_of(tx, p.user)?;
     let ok = o.as_ref().is_some_and(|o| {
         o.status == OfferStatus::AwaitingPayment
             && o.revision == revision
-            && o.budget_total == Some(p.amount)
+            && o.budget_total.map(|b| b - o.credit_applied) == Some(p.amount)
+            && credit >= o.credit_applied
             && p.currency == "XTR"
     });
     if !ok {
@@ -328,16 +349,84 @@ fn campaign_paid(
             lead: None,
         });
     }
-    store::offers::set_status(tx, offer, OfferStatus::PendingReview, now)?;
+    let applied = o.map(|o| o.credit_applied).unwrap_or(0);
+    to_review(tx, p.user, offer, revision, applied, now)?;
     store::audit::record(
         tx,
         Subject::default(),
         now,
         "campaign paid",
         &format!(
-            "offer {offer}: {} Stars paid by user {} (charge {}); waiting for review",
+            "offer {offer}: {} Stars paid by user {} (charge {}) and {applied} from credit; waiting for review",
             p.amount, p.user, p.charge_id
         ),
     )?;
     Ok(PaymentOutcome::CampaignPaid { offer })
+}
+
+/// Books the credit a campaign uses and sends it to review.
+fn to_review(
+    tx: &Connection,
+    user: i64,
+    offer: OfferId,
+    revision: i64,
+    credit: i64,
+    now: i64,
+) -> Result<()> {
+    if credit > 0 {
+        store::payments::record(
+            tx,
+            &store::payments::NewPayment {
+                tg_user_id: user,
+                offer_id: Some(offer),
+                kind: PaymentKind::CreditUsed.as_str(),
+                amount: -credit,
+                currency: "XTR",
+                payload: None,
+                charge_id: &format!("credit-used:{offer}:{revision}"),
+                status: PaymentStatus::Booked.as_str(),
+            },
+            now,
+        )?;
+    }
+    store::offers::set_status(tx, offer, OfferStatus::PendingReview, now)?;
+    Ok(())
+}
+
+impl Engine {
+    /// A campaign whose whole budget is covered by the advertiser's credit:
+    /// no invoice, it goes to review at once. `None` when it no longer can
+    /// (the draft changed, or the credit was used meanwhile).
+    pub fn campaign_paid_from_credit(
+        &self,
+        user: i64,
+        offer: OfferId,
+        now: i64,
+    ) -> Result<Option<PaymentOutcome>> {
+        self.store.write(|tx| -> Result<Option<PaymentOutcome>> {
+            let Some(o) =
+                store::offers::get_offer(tx, offer)?.filter(|o| o.advertiser_id == Some(user))
+            else {
+                return Ok(None);
+            };
+            let covered = o.status == OfferStatus::AwaitingPayment
+                && o.budget_total == Some(o.credit_applied)
+                && store::payments::credit_of(tx, user)? >= o.credit_applied;
+            if !covered {
+                return Ok(None);
+            }
+            to_review(tx, user, offer, o.revision, o.credit_applied, now)?;
+            store::audit::record(
+                tx,
+                Subject::default(),
+                now,
+                "campaign paid",
+                &format!(
+                    "offer {offer}: {} Stars from the credit of user {user}; waiting for review",
+                    o.credit_applied
+                ),
+            )?;
+            Ok(Some(PaymentOutcome::CampaignPaid { offer }))
+        })
+    }
 }

@@ -14,6 +14,9 @@ use crate::store::leads::Lead;
 use crate::store::users::TgUser;
 use crate::store::{self, Connection, LeadId, OfferId};
 
+/// A task artefact and where it is (chat, message), when it has a place.
+pub type TaskAt = (TaskRef, Option<i64>, Option<i32>);
+
 /// An event for the journal, owned so callers can build it freely.
 #[derive(Debug, Clone)]
 pub struct Seen {
@@ -254,11 +257,7 @@ impl Engine {
     }
 
     /// The lead's latest artefact of a kind, decoded.
-    pub fn task_of(
-        &self,
-        lead: LeadId,
-        kind: TaskKind,
-    ) -> Result<Option<(TaskRef, Option<i64>, Option<i32>)>> {
+    pub fn task_of(&self, lead: LeadId, kind: TaskKind) -> Result<Option<TaskAt>> {
         let t = self
             .store
             .read(|c| store::leads::task_of_lead(c, lead, kind.as_str()))?;
@@ -403,4 +402,29 @@ pub(super) fn already_done(
         false,
         now,
     )?))
+}
+
+impl Engine {
+    /// The bot itself was added, promoted, demoted or removed in a chat by `actor`.
+    pub fn bot_membership(&self, chat: i64, actor: i64, admin: bool, now: i64) -> Result<()> {
+        self.store.write(|tx| {
+            store::bot_chats::record(tx, chat, actor, admin, now)?;
+            store::audit::record(
+                tx,
+                Subject::default(),
+                now,
+                "bot rights",
+                &format!(
+                    "user {actor} made the bot {} of chat {chat}",
+                    if admin { "an admin" } else { "a non-admin" }
+                ),
+            )
+        })
+    }
+
+    /// The private chat `advertiser` most recently made the bot an admin of (within a day).
+    pub fn chat_promoted_by(&self, advertiser: i64, now: i64) -> Result<Option<i64>> {
+        self.store
+            .read(|c| store::bot_chats::latest_promoted_by(c, advertiser, now - 86400))
+    }
 }

@@ -115,9 +115,20 @@ fn to_new(
     })
 }
 
+/// A submitted draft: the offer, the revision its invoice must name, and what
+/// the advertiser still has to pay after their credit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Submitted {
+    pub offer: OfferId,
+    pub revision: i64,
+    pub credit_applied: i64,
+    pub to_pay: i64,
+}
+
 /// A campaign draft the advertiser asked to pay for: inserted (or, when they
 /// edited it after an earlier "Pay", replaced with a new revision) in status
-/// `awaiting_payment`. Returns the offer and the revision the invoice must name.
+/// `awaiting_payment`. The advertiser's credit (unspent budget of finished
+/// campaigns) goes towards the budget first; the invoice is for the rest.
 pub fn submit(
     store: &Store,
     draft: OfferDraft,
@@ -125,7 +136,7 @@ pub fn submit(
     slug: &str,
     existing: Option<OfferId>,
     now: i64,
-) -> Result<(OfferId, i64), CreateError> {
+) -> Result<Submitted, CreateError> {
     let advertiser = draft.advertiser_id;
     let new = to_new(
         draft,
@@ -133,7 +144,7 @@ pub fn submit(
         OfferStatus::AwaitingPayment,
         PostbackSpec::default(),
     )?;
-    store.write(|tx| -> Result<(OfferId, i64), CreateError> {
+    store.write(|tx| -> Result<Submitted, CreateError> {
         if store::offers::slug_taken(tx, slug, existing)? {
             return Err(CreateError::SlugTaken(slug.to_string()));
         }
@@ -178,8 +189,19 @@ pub fn submit(
         if !store::offers::set_slug(tx, id, slug, now)? {
             return Err(CreateError::SlugTaken(slug.to_string()));
         }
+        let budget = new.budget_total.unwrap_or(0);
+        let credit = match advertiser {
+            Some(a) => store::payments::credit_of(tx, a)?.clamp(0, budget),
+            None => 0,
+        };
+        store::offers::set_credit_applied(tx, id, credit)?;
         let o = store::offers::get_offer(tx, id)?.expect("just written");
-        Ok((id, o.revision))
+        Ok(Submitted {
+            offer: id,
+            revision: o.revision,
+            credit_applied: credit,
+            to_pay: budget - credit,
+        })
     })
 }
 
@@ -208,6 +230,8 @@ pub fn set_status(
                 (OfferStatus::Active, OfferStatus::Paused)
                     | (OfferStatus::Paused, OfferStatus::Active)
                     | (OfferStatus::AwaitingPayment, OfferStatus::Finished)
+                    | (OfferStatus::AwaitingPayment, OfferStatus::Draft)
+                    | (OfferStatus::Draft, OfferStatus::Finished)
             );
             if !own && o.status != to {
                 return Ok(Err(StatusError::Invalid {

@@ -7,6 +7,9 @@ CREATE UNIQUE INDEX offers_slug ON offers(slug) WHERE slug IS NOT NULL;
 -- for, so a payment for an older version of the draft is refused.
 ALTER TABLE offers ADD COLUMN revision INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX offers_advertiser ON offers(advertiser_id, status);
+-- Stars of the advertiser's credit (unspent budget of finished campaigns) put
+-- towards this campaign's budget when it was submitted; the invoice is for the rest.
+ALTER TABLE offers ADD COLUMN credit_applied INTEGER NOT NULL DEFAULT 0;
 
 -- The review card each admin was sent for a campaign, so the first decision
 -- can update every other admin's card.
@@ -29,3 +32,15 @@ CREATE TABLE admin_state (
     state      TEXT    NOT NULL,
     updated_at INTEGER NOT NULL
 );
+
+-- Chats the bot was added to or promoted in, and by whom: a bot cannot open
+-- an invite link (messages.checkChatInvite is for users only), so a private
+-- chat named by `t.me/+HASH` in the /ads wizard is found as the chat its
+-- advertiser most recently made the bot an admin of.
+CREATE TABLE bot_chats (
+    chat_id     INTEGER PRIMARY KEY,
+    actor_id    INTEGER NOT NULL,
+    is_admin    INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL
+);
+CREATE INDEX bot_chats_actor ON bot_chats(actor_id, updated_at);

@@ -12,6 +12,7 @@
 //! copying the WAL back into the database, which was the p99 of /click.
 
 pub mod audit;
+pub mod bot_chats;
 pub mod clicks;
 pub mod conversions;
 pub mod dialogues;

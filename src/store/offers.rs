@@ -31,7 +31,7 @@ pub struct NewOffer {
 const COLUMNS: &str = "id, name, advertiser_id, action, target, status, price_regular, price_premium, payout, currency,
      cap_total, cap_hour, cap_day, cap_week, schedule, timezone, hold_seconds, budget_total, budget_spent,
      postback_url, postback_method, postback_preset, postback_statuses, send_user_id, relay_secret,
-     created_at, updated_at, slug, revision";
+     created_at, updated_at, slug, revision, credit_applied";
 
 fn corrupt(id: i64, what: &str, e: impl std::fmt::Display) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(
@@ -87,6 +87,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Offer> {
         updated_at: r.get(26)?,
         slug: r.get(27)?,
         revision: r.get(28)?,
+        credit_applied: r.get(29)?,
     })
 }
 
@@ -242,6 +243,15 @@ pub fn set_slug(c: &Connection, id: OfferId, slug: &str, now: i64) -> Result<boo
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// How much of the advertiser's credit a draft's budget uses.
+pub fn set_credit_applied(c: &Connection, id: OfferId, stars: i64) -> Result<()> {
+    c.execute(
+        "UPDATE offers SET credit_applied = ?2 WHERE id = ?1",
+        params![id, stars],
+    )?;
+    Ok(())
 }
 
 /// Whether a slug is used by an offer other than `except`.

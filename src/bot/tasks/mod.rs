@@ -5,6 +5,8 @@
 mod artefacts;
 pub mod observe;
 
+pub use artefacts::xtr_invoice;
+
 use grammers_client::message::{Button as TgButton, InputMessage, ReplyMarkup};
 
 use super::buttons::Button;
@@ -51,10 +53,14 @@ pub async fn start(sh: &Shared, user: &TgUser, payload: &str, msg_id: i32) -> an
             lead,
             offer,
             conversion,
+            closed,
             ..
         } => {
             if conversion.status != ConversionStatus::Lead {
                 return reply_outcome(sh, user.id, l, &conversion).await;
+            }
+            if let Some(why) = closed {
+                return sh.say(user.id, texts::not_now(l, why)).await;
             }
             show_task(sh, &lead, &offer, user.id, l).await
         }
@@ -109,6 +115,18 @@ async fn show_task(
     );
     let open = |link: String| vec![TgButton::url(texts::open_button(l, offer.action), link)];
     let mut rows: Vec<Vec<TgButton>> = Vec::new();
+    // The chat is resolved before the task is shown: an action in a chat we
+    // cannot name by id would never be matched, and must not be asked for.
+    if verify::needs_chat(offer) {
+        match verify::target_chat(sh, offer).await {
+            Ok(Some(_)) => {}
+            Ok(None) => {
+                let e = TgError::Unknown(format!("the target chat of offer {}", offer.id));
+                return task_unavailable(sh, offer, user, l, e).await;
+            }
+            Err(e) => return task_unavailable(sh, offer, user, l, e).await,
+        }
+    }
     match offer.action {
         Action::JoinChannel | Action::JoinRequest => {
             // A user who is already a member before the click does not count.

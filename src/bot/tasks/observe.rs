@@ -1,7 +1,7 @@
 //! Observed actions: each event is journaled and reported to the engine for
 //! every lead of the acting user it can belong to; the engine decides.
 
-use super::{notify, Shared};
+use super::{notify, verify, Shared};
 use crate::domain::offer::{Action, ChatKind, Offer};
 use crate::domain::payment::InvoicePayload;
 use crate::domain::task::TaskRef;
@@ -16,9 +16,16 @@ fn when(ts: i64) -> String {
         .unwrap_or_else(|| ts.to_string())
 }
 
-/// The user's leads whose offer has one of `actions`, with their offers.
-fn leads_for(sh: &Shared, user: i64, actions: &[Action]) -> anyhow::Result<Vec<(Lead, Offer)>> {
-    Ok(sh.ctx.store.read(|c| -> store::Result<_> {
+/// The user's leads whose offer has one of `actions`, with their offers. An
+/// offer whose chat is known only by @username is resolved first: updates name
+/// chats by id, and an action must never be dropped because the id was not
+/// known yet (reactions cannot be re-read later).
+async fn leads_for(
+    sh: &Shared,
+    user: i64,
+    actions: &[Action],
+) -> anyhow::Result<Vec<(Lead, Offer)>> {
+    let found = sh.ctx.store.read(|c| -> store::Result<_> {
         let mut out = Vec::new();
         for lead in store::leads::leads_of_user(c, user)? {
             if let Some(o) = store::offers::get_offer(c, lead.offer_id)? {
@@ -28,7 +35,12 @@ fn leads_for(sh: &Shared, user: i64, actions: &[Action]) -> anyhow::Result<Vec<(
             }
         }
         Ok(out)
-    })?)
+    })?;
+    let mut out = Vec::with_capacity(found.len());
+    for (lead, offer) in found {
+        out.push((lead, verify::resolved(sh, offer).await));
+    }
+    Ok(out)
 }
 
 fn seen(key: String, kind: &str, user: i64, lead: Option<&Lead>, detail: String, at: i64) -> Seen {
@@ -68,7 +80,8 @@ pub async fn membership(
     date: i64,
     invite: Option<&str>,
 ) -> anyhow::Result<()> {
-    let leads: Vec<_> = leads_for(sh, user, &[Action::JoinChannel, Action::JoinRequest])?
+    let leads: Vec<_> = leads_for(sh, user, &[Action::JoinChannel, Action::JoinRequest])
+        .await?
         .into_iter()
         .filter(|(_, o)| o.target.chat_id == Some(chat))
         .collect();
@@ -141,7 +154,7 @@ pub async fn reaction(
     qts: i32,
 ) -> anyhow::Result<()> {
     let mut candidates = Vec::new();
-    for (lead, offer) in leads_for(sh, user, &[Action::Reaction])? {
+    for (lead, offer) in leads_for(sh, user, &[Action::Reaction]).await? {
         let hit = if offer.target.chat_kind == Some(ChatKind::Channel) {
             // A post's reactions are anonymous in the channel; the offer asks
             // for one on the post's copy in the discussion group (telegram.md 1.3).
@@ -225,7 +238,8 @@ pub async fn paid_media(sh: &Shared, user: i64, payload: &str) -> anyhow::Result
 }
 
 pub async fn boost(sh: &Shared, chat: i64, user: i64) -> anyhow::Result<()> {
-    for (lead, _) in leads_for(sh, user, &[Action::Boost])?
+    for (lead, _) in leads_for(sh, user, &[Action::Boost])
+        .await?
         .into_iter()
         .filter(|(_, o)| o.target.chat_id == Some(chat))
     {
@@ -294,7 +308,8 @@ pub async fn group_message(
     top: Option<i32>,
 ) -> anyhow::Result<()> {
     let Some(top) = top else { return Ok(()) };
-    let candidates: Vec<_> = leads_for(sh, user, &[Action::Comment])?
+    let candidates: Vec<_> = leads_for(sh, user, &[Action::Comment])
+        .await?
         .into_iter()
         .filter(|(_, o)| o.target.discussion_chat_id == Some(chat))
         .collect();
