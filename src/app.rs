@@ -93,6 +93,8 @@ pub fn start(cfg: Config, opts: StartOptions) -> anyhow::Result<Daemon> {
                 engine: engine.clone(),
                 clock: opts.clock.clone(),
                 tick: opts.tick,
+                pricing: cfg.pricing,
+                postback: cfg.postback.clone(),
             };
             match bot::spawn(ctx) {
                 Ok(b) => Some(b),

@@ -10,8 +10,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::config::{Config, ConfigError};
 use crate::domain::offer::{
-    parse_statuses, validate_draft, Action, Caps, ChatKind, OfferDraft, OfferStatus, PollSpec,
-    PostbackMethod, PostbackSpec, PricePair, Target,
+    Action, Caps, ChatKind, OfferDraft, OfferStatus, PollSpec, PostbackSpec, PricePair, Target,
 };
 use crate::domain::schedule::Schedule;
 use crate::store::{self, OfferId, Store};
@@ -53,6 +52,12 @@ pub enum Command {
     Price(PriceCmd),
     /// Per-day figures per offer.
     Stats(StatsArgs),
+    /// Payments, refunds, spend and balances per advertiser (paid = spent + refunded + balance).
+    Ledger {
+        /// Also list the last N payments.
+        #[arg(long, value_name = "N")]
+        payments: Option<u32>,
+    },
     /// The audit trail of a conversion: click, start, action, checks, postbacks.
     Audit {
         /// Conversion id (see `stats` or `postback list`).
@@ -70,6 +75,9 @@ pub struct DemoArgs {
     /// Keep the demo database here instead of a temporary directory.
     #[arg(long, value_name = "PATH")]
     pub db: Option<PathBuf>,
+    /// The demo advertiser's Telegram language: the bot answers in Russian (ru) or English (en).
+    #[arg(long, value_name = "LANG", default_value = "ru", value_parser = ["ru", "en"])]
+    pub lang: String,
 }
 
 #[derive(Subcommand, Debug)]
@@ -240,10 +248,10 @@ pub enum PriceCmd {
 pub struct StatsArgs {
     #[arg(long)]
     pub offer: Option<i64>,
-    /// First day, YYYY-MM-DD (UTC) [default: 30 days ago]
+    /// First day, YYYY-MM-DD, in each offer's time zone [default: 30 days ago]
     #[arg(long)]
     pub from: Option<String>,
-    /// Last day, inclusive, YYYY-MM-DD (UTC) [default: today]
+    /// Last day, inclusive, YYYY-MM-DD, in each offer's time zone [default: today]
     #[arg(long)]
     pub to: Option<String>,
     #[arg(long)]
@@ -371,6 +379,11 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
             let store = open_store(&cfg)?;
             stats_cmd(&store, args, &mut std::io::stdout().lock())
         }
+        Command::Ledger { payments } => {
+            let cfg = load_config(&cli)?;
+            let store = open_store(&cfg)?;
+            ledger_cmd(&store, *payments, &mut std::io::stdout().lock())
+        }
         Command::Audit { conversion } => {
             let cfg = load_config(&cli)?;
             let store = open_store(&cfg)?;
@@ -444,14 +457,18 @@ fn price_cmd(cfg: &Config, store: &Store, cmd: &PriceCmd) -> anyhow::Result<()> 
             let action: Action = action
                 .parse()
                 .map_err(|e| usage(format!("--action: {e}")))?;
-            if !(0..=1_000_000).contains(regular) || !(0..=1_000_000).contains(premium) {
-                return Err(usage("prices must be 0..=1000000 Stars"));
-            }
             let price = PricePair {
                 regular: *regular,
                 premium: *premium,
             };
-            store.write(|tx| store::settings::set_min_price(tx, action, price))?;
+            crate::service::settings::set_min_price(
+                store,
+                action,
+                price,
+                crate::service::offers::Actor::Cli,
+                store::unix_now(),
+            )
+            .map_err(|e| usage(e.to_string()))?;
             println!("minimum price of {action}: {regular} / {premium} Stars (regular / Premium)");
             Ok(())
         }
@@ -484,27 +501,14 @@ fn usage(msg: impl Into<String>) -> anyhow::Error {
 
 /// Builds the postback spec from CLI flags, validating the template.
 pub fn postback_spec(a: &PostbackArgs) -> anyhow::Result<PostbackSpec> {
-    let method: PostbackMethod = a.postback_method.parse().map_err(usage)?;
-    let statuses = parse_statuses(&a.statuses).map_err(|e| usage(format!("--statuses: {e}")))?;
-    if statuses.is_empty() {
-        // An offer reporting no status would never post back.
-        return Err(usage(
-            "--statuses: name at least one of lead,hold,approved,rejected",
-        ));
-    }
-    if let Some(url) = &a.postback_url {
-        crate::postback::validate_template(url, &a.preset)
-            .map_err(|e| usage(format!("--postback-url: {e}")))?;
-    } else if crate::postback::preset(&a.preset).is_none() {
-        return Err(usage(format!("--preset: unknown preset {:?}", a.preset)));
-    }
-    Ok(PostbackSpec {
-        url: a.postback_url.clone(),
-        method,
-        preset: a.preset.clone(),
-        statuses,
-        send_user_id: a.send_user_id,
-    })
+    crate::postback::spec::build(
+        a.postback_url.as_deref(),
+        &a.postback_method,
+        &a.preset,
+        &a.statuses,
+        a.send_user_id,
+    )
+    .map_err(|e| usage(format!("{}: {}", e.flag(), e.detail())))
 }
 
 fn offer_cmd(cfg: &Config, store: &Store, cmd: &OfferCmd) -> anyhow::Result<()> {
@@ -543,6 +547,13 @@ fn offer_cmd(cfg: &Config, store: &Store, cmd: &OfferCmd) -> anyhow::Result<()> 
                 poll,
                 stars: a.stars,
             };
+            if action == Action::Comment && a.discussion_chat_id.is_none() {
+                // The CLI does not talk to Telegram, so it cannot look the group up itself.
+                return Err(usage(
+                    "--discussion-chat-id: a comment offer needs the id of the channel's linked discussion group \
+                     (the CLI cannot ask Telegram; create the campaign with /ads in the bot to have it looked up)",
+                ));
+            }
             let min = store::settings::min_price(store, &cfg.pricing, action)?;
             let hold_seconds = a
                 .hold
@@ -578,32 +589,17 @@ fn offer_cmd(cfg: &Config, store: &Store, cmd: &OfferCmd) -> anyhow::Result<()> 
                 hold_seconds,
                 budget_total: a.budget,
             };
-            let valid = validate_draft(draft, min).map_err(|e| usage(e.to_string()))?;
             let postback = postback_spec(&a.postback)?;
             let status = if a.paused {
                 OfferStatus::Paused
             } else {
                 OfferStatus::Active
             };
-            let new = store::offers::NewOffer {
-                name: valid.draft.name,
-                advertiser_id: None,
-                action,
-                target: valid.draft.target,
-                status,
-                price: valid.draft.price,
-                payout: valid.draft.payout,
-                currency: valid.draft.currency,
-                caps: valid.draft.caps,
-                schedule: valid.draft.schedule,
-                timezone: valid.draft.timezone,
-                hold_seconds: valid.hold_seconds,
-                budget_total: valid.draft.budget_total,
-                postback,
-                // Only offers reported by the advertiser's own bot get a relay secret.
-                relay_secret: (action == Action::ThirdPartyBot).then(crate::domain::token::secret),
-            };
-            let id = store.write(|tx| store::offers::insert_offer(tx, &new, now))?;
+            let id = crate::service::offers::create(store, draft, min, status, postback, now)
+                .map_err(|e| match e {
+                    crate::service::offers::CreateError::Store(e) => anyhow::Error::from(e),
+                    other => usage(other.to_string()),
+                })?;
             println!("created offer {id} ({status})");
             println!(
                 "click link for networks: {}/click/{id}?uid={{click_id}}",
@@ -660,8 +656,13 @@ fn offer_cmd(cfg: &Config, store: &Store, cmd: &OfferCmd) -> anyhow::Result<()> 
         OfferCmd::Resume { id } => set_status(store, *id, OfferStatus::Active, now),
         OfferCmd::SetPostback(a) => {
             let spec = postback_spec(&a.postback)?;
-            let ok =
-                store.write(|tx| store::offers::set_postback(tx, OfferId(a.id), &spec, now))?;
+            let ok = crate::service::offers::set_postback(
+                store,
+                OfferId(a.id),
+                &spec,
+                crate::service::offers::Actor::Cli,
+                now,
+            )?;
             if !ok {
                 return Err(usage(format!("no offer {}", a.id)));
             }
@@ -678,52 +679,48 @@ fn offer_cmd(cfg: &Config, store: &Store, cmd: &OfferCmd) -> anyhow::Result<()> 
 }
 
 fn set_status(store: &Store, id: i64, to: OfferStatus, now: i64) -> anyhow::Result<()> {
-    let done = store.write(|tx| -> anyhow::Result<Result<OfferStatus, String>> {
-        let Some(o) = store::offers::get_offer(tx, OfferId(id))? else {
-            return Ok(Err(format!("no offer {id}")));
-        };
-        if o.status == to {
-            return Ok(Ok(to));
-        }
-        if !o.status.can_become(to) {
-            return Ok(Err(format!(
-                "offer {id} is {} and cannot become {to}",
-                o.status
-            )));
-        }
-        store::offers::set_status(tx, OfferId(id), to, now)?;
-        Ok(Ok(to))
-    })?;
-    let status = done.map_err(usage)?;
-    println!("offer {id} is {status}");
+    use crate::service::offers::{self, Actor};
+    let o = offers::set_status(store, OfferId(id), None, to, Actor::Cli, now)
+        .map_err(|e| usage(e.to_string()))?;
+    println!("offer {id} is {}", o.status);
     Ok(())
 }
 
-fn parse_day(s: &str, flag: &str) -> anyhow::Result<i64> {
-    let d = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .map_err(|_| usage(format!("{flag}: {s:?} is not a date like 2026-11-26")))?;
-    Ok(d.and_hms_opt(0, 0, 0)
-        .expect("midnight exists")
-        .and_utc()
-        .timestamp())
+fn parse_day(s: &str, flag: &str) -> anyhow::Result<chrono::NaiveDate> {
+    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map_err(|_| usage(format!("{flag}: {s:?} is not a date like 2026-11-26")))
 }
 
+/// `tgtrack stats`: the same figures as the bot's `/statistic` (`service::stats`),
+/// per day of each offer's time zone. `now` decides "today".
 pub fn stats_cmd(store: &Store, a: &StatsArgs, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
-    let now = store::unix_now();
-    let today = now - now.rem_euclid(86400);
+    stats_at(store, a, store::unix_now(), out)
+}
+
+pub fn stats_at(
+    store: &Store,
+    a: &StatsArgs,
+    now: i64,
+    out: &mut dyn std::io::Write,
+) -> anyhow::Result<()> {
+    let today = chrono::DateTime::from_timestamp(now, 0)
+        .map(|t| t.date_naive())
+        .unwrap_or_default();
     let to = match &a.to {
-        Some(s) => parse_day(s, "--to")? + 86400,
-        None => today + 86400,
-    };
+        Some(s) => parse_day(s, "--to")?,
+        None => today,
+    }
+    .succ_opt()
+    .ok_or_else(|| usage("--to is too far in the future"))?;
     let from = match &a.from {
         Some(s) => parse_day(s, "--from")?,
-        None => to - 30 * 86400,
+        None => to - chrono::Days::new(30),
     };
     if from >= to {
         return Err(usage("--from must not be after --to"));
     }
-    let rows = store.read(|c| store::report::daily(c, a.offer.map(OfferId), from, to))?;
-    let total = store::report::total(&rows);
+    let rows = crate::service::stats::daily(store, a.offer.map(OfferId), from, to)?;
+    let total = crate::service::stats::total(&rows);
     if a.csv {
         writeln!(out, "day,offer_id,clicks,hits,leads,holds,approved,rejected,premium,spent_stars,cr_percent,postbacks_sent,postbacks_failed")?;
         for r in rows.iter().chain(std::iter::once(&total)) {
@@ -732,22 +729,23 @@ pub fn stats_cmd(store: &Store, a: &StatsArgs, out: &mut dyn std::io::Write) -> 
             } else {
                 r.offer_id.to_string()
             };
+            let n = &r.n;
             writeln!(
                 out,
                 "{},{},{},{},{},{},{},{},{},{},{:.2},{},{}",
                 r.day,
                 offer,
-                r.clicks,
-                r.hits,
-                r.leads,
-                r.holds,
-                r.approved,
-                r.rejected,
-                r.premium,
-                r.spent,
+                n.clicks,
+                n.hits,
+                n.leads,
+                n.holds,
+                n.approved,
+                n.rejected,
+                n.premium,
+                n.spent,
                 r.cr(),
-                r.postbacks_sent,
-                r.postbacks_failed
+                n.postbacks_sent,
+                n.postbacks_failed
             )?;
         }
         return Ok(());
@@ -779,23 +777,87 @@ pub fn stats_cmd(store: &Store, a: &StatsArgs, out: &mut dyn std::io::Write) -> 
         } else {
             r.offer_id.to_string()
         };
+        let n = &r.n;
         writeln!(
             out,
             "{:<10} {:>5} {:>7} {:>6} {:>6} {:>6} {:>8} {:>8} {:>7} {:>6.2} {:>6} {:>5}/{:<5}",
             r.day,
             offer,
-            r.clicks,
-            r.leads,
-            r.holds,
-            r.approved,
-            r.rejected,
-            r.premium,
-            r.spent,
+            n.clicks,
+            n.leads,
+            n.holds,
+            n.approved,
+            n.rejected,
+            n.premium,
+            n.spent,
             r.cr(),
             "",
-            r.postbacks_sent,
-            r.postbacks_failed
+            n.postbacks_sent,
+            n.postbacks_failed
         )?;
+    }
+    Ok(())
+}
+
+/// `tgtrack ledger`: the same figures as the admins' `/ledger` (`service::ledger`).
+pub fn ledger_cmd(
+    store: &Store,
+    payments: Option<u32>,
+    out: &mut dyn std::io::Write,
+) -> anyhow::Result<()> {
+    let l = crate::service::ledger::ledger(store)?;
+    writeln!(
+        out,
+        "{:<14} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
+        "advertiser", "paid", "refunded", "spent", "held", "credit", "balance"
+    )?;
+    let totals = std::iter::once(("total".to_string(), &l.total));
+    for (who, a) in l
+        .accounts
+        .iter()
+        .map(|a| (a.advertiser.to_string(), a))
+        .chain(totals)
+    {
+        writeln!(
+            out,
+            "{who:<14} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
+            a.paid,
+            a.refunded,
+            a.spent,
+            a.held,
+            a.credit,
+            a.balance()
+        )?;
+    }
+    if l.reconciles() {
+        writeln!(out, "reconciles: paid = spent + refunded + balance")?;
+    } else {
+        for a in l.accounts.iter().filter(|a| a.discrepancy() != 0) {
+            writeln!(
+                out,
+                "DOES NOT RECONCILE: advertiser {} is off by {} Stars",
+                a.advertiser,
+                a.discrepancy()
+            )?;
+        }
+    }
+    if let Some(n) = payments {
+        writeln!(out)?;
+        for p in crate::service::ledger::payments(store, n)? {
+            let when = chrono::DateTime::from_timestamp(p.at, 0)
+                .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+                .unwrap_or_default();
+            writeln!(
+                out,
+                "{when}  {:>6}  {:<15} {:>7}  user {} offer {}  {}",
+                p.id,
+                p.kind,
+                p.amount,
+                p.user,
+                p.offer.map(|o| o.to_string()).unwrap_or_else(|| "-".into()),
+                p.charge_id.unwrap_or_default()
+            )?;
+        }
     }
     Ok(())
 }

@@ -49,7 +49,9 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
     sim.write_auth_key_file(&key)?;
     let receiver = Receiver::start()?;
     let listener = TcpListener::bind("127.0.0.1:0")?;
-    let cfg = demo_config(&db, &sim, &key, listener.local_addr()?)?;
+    // The operator's admin account: gets campaigns to review (telegram.admins).
+    let admin = sim.add_user(tgsim::UserSpec::new("Olga").lang("en"))?;
+    let cfg = demo_config(&db, &sim, &key, listener.local_addr()?, admin)?;
     let clock = Clock::new();
     let opts = StartOptions {
         listener: Some(listener),
@@ -122,7 +124,7 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
     let c = wait_status(&daemon, offer, bob, ConversionStatus::Rejected)?;
     say(&format!(
         "   Rejected ({}); the Stars go back to the budget.",
-        c.reason.as_deref().unwrap_or("?")
+        c.reason.map(|r| r.as_str()).unwrap_or("?")
     ));
     wait_hit(&receiver, "CPA-1002", "rejected")?;
 
@@ -131,6 +133,10 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
     daemon.poke_scheduler();
     wait_status(&daemon, offer, alice, ConversionStatus::Approved)?;
     wait_hit(&receiver, "CPA-1001", "approved")?;
+
+    step(8, "An advertiser, Dave, creates a campaign in the bot with /ads, pays in Stars, and an admin approves it.");
+    sim.user_start_bot(admin, None)?;
+    crate::demo_ads::run(&sim, &daemon, admin, &args.lang)?;
 
     println!();
     say("Final stats (tgtrack stats):");
@@ -162,7 +168,12 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
     }
 
     if args.keep {
-        let names = [("demo_news", channel), ("alice", alice), ("bob", bob)];
+        let names = [
+            ("demo_news", channel),
+            ("alice", alice),
+            ("bob", bob),
+            ("olga_admin", admin),
+        ];
         keep_running(daemon, sim, &receiver, offer, &names)?;
     } else {
         daemon.shutdown()?;
@@ -177,11 +188,12 @@ fn demo_config(
     sim: &tgsim::Sim,
     key: &Path,
     http: SocketAddr,
+    admin: i64,
 ) -> anyhow::Result<Config> {
     // The same TOML an operator would write; only [telegram.test_dc] points at the simulator.
     let text = format!(
         "[database]\npath = {db:?}\n[http]\nlisten = \"{http}\"\npublic_base_url = \"http://{http}\"\nthreads = 2\n\
-         [telegram]\napi_id = 1\napi_hash = \"00000000000000000000000000000000\"\nbot_token = {token:?}\nbot_username = {name:?}\n\
+         [telegram]\napi_id = 1\napi_hash = \"00000000000000000000000000000000\"\nbot_token = {token:?}\nbot_username = {name:?}\nadmins = [{admin}]\n\
          [telegram.test_dc]\naddress = \"{addr}\"\nauth_key_file = {key:?}\n\
          [postback]\ntimeout = \"2s\"\nbackoff = \"200ms\"\nbackoff_max = \"2s\"\nallow_private_targets = true\n",
         db = db.display().to_string(),
@@ -414,6 +426,23 @@ fn keep_running(
     say(&format!(
         "      curl -s -XPOST $C/actions/join -d '{{\"user\":USER,\"chat\":{channel}}}'"
     ));
+    let admin = names
+        .iter()
+        .find(|(n, _)| *n == "olga_admin")
+        .map_or(0, |(_, id)| *id);
+    say("   an advertiser's campaign, by hand (the bot speaks the user's lang_code, ru or en):");
+    say("      curl -s -XPOST $C/users -d '{\"first_name\":\"Eve\",\"lang_code\":\"en\"}'   # -> {\"id\":ADV}");
+    say("      curl -s -XPOST $C/actions/text -d '{\"user\":ADV,\"text\":\"/ads\"}'");
+    say("      curl -s -XPOST $C/actions/text -d '{\"user\":ADV,\"text\":\"https://t.me/demo_news\"}'");
+    say(
+        "      curl -s $C/sent/ADV        # every screen with its buttons; press one by its label:",
+    );
+    say("      curl -s -XPOST $C/actions/press -d '{\"user\":ADV,\"msg_id\":MSG,\"label\":\"Join\",\"wait_ms\":2000}'");
+    say("      ...then answer each screen: prices \"6 12\", a total \"10\", [No hourly/daily/weekly caps], [24/7],");
+    say("         [Europe/Moscow], [Default: 3 days], a name, [Use <slug>], [💳 Pay 120 ⭐]");
+    say("      curl -s -XPOST $C/actions/pay -d '{\"user\":ADV,\"msg_id\":INVOICE_MSG,\"wait_ms\":5000}'");
+    say(&format!("      curl -s $C/sent/{admin}     # the admin's review card; press [✅ Approve] or [❌ Reject]:"));
+    say(&format!("      curl -s -XPOST $C/actions/press -d '{{\"user\":{admin},\"msg_id\":CARD_MSG,\"label\":\"✅ Approve\"}}'"));
     say(&format!(
         "   postbacks land:  http://{} (printed below as they arrive)",
         receiver.addr

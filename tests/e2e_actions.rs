@@ -162,7 +162,7 @@ fn comment_under_the_right_post_counts() {
     // Deleting the comment inside the hold window takes it back.
     w.sim.user_delete_message(ivy, group, comment).unwrap();
     let c = w.wait_status(offer, ivy, Action::Comment, ConversionStatus::Rejected);
-    assert_eq!(c.reason.as_deref(), Some("undone"));
+    assert_eq!(c.reason.map(|r| r.as_str()), Some("undone"));
 }
 
 #[test]
@@ -189,7 +189,7 @@ fn a_comment_deleted_unseen_fails_the_hold_end_recheck() {
     assert_eq!(
         w.wait_status(offer, uma, Action::Comment, ConversionStatus::Rejected)
             .reason
-            .as_deref(),
+            .map(|r| r.as_str()),
         Some("recheck_failed")
     );
     w.wait_status(offer, vic, Action::Comment, ConversionStatus::Approved);
@@ -232,7 +232,7 @@ fn reaction_in_a_group_counts_and_unreacting_rejects() {
     w.wait_status(offer, jay, Action::Reaction, ConversionStatus::Hold);
     w.sim.user_unreact(jay, group, msg).unwrap();
     let c = w.wait_status(offer, jay, Action::Reaction, ConversionStatus::Rejected);
-    assert_eq!(c.reason.as_deref(), Some("undone"));
+    assert_eq!(c.reason.map(|r| r.as_str()), Some("undone"));
 }
 
 #[test]
@@ -281,7 +281,7 @@ fn blocking_the_bot_inside_the_hold_rejects() {
     w.wait_status(offer, mia, Action::StartBot, ConversionStatus::Hold);
     w.sim.user_block_bot(mia).unwrap();
     let c = w.wait_status(offer, mia, Action::StartBot, ConversionStatus::Rejected);
-    assert_eq!(c.reason.as_deref(), Some("blocked_bot"));
+    assert_eq!(c.reason.map(|r| r.as_str()), Some("blocked_bot"));
 }
 
 #[test]
@@ -526,7 +526,7 @@ fn caps_schedule_and_budget_reject_with_reasons() {
             ConversionStatus::Rejected
         )
         .reason
-        .as_deref(),
+        .map(|r| r.as_str()),
         Some("cap_total")
     );
     start(&w, closed, users[2], "closed-0");
@@ -538,7 +538,7 @@ fn caps_schedule_and_budget_reject_with_reasons() {
             ConversionStatus::Rejected
         )
         .reason
-        .as_deref(),
+        .map(|r| r.as_str()),
         Some("out_of_schedule")
     );
     start(&w, poor, users[0], "poor-0");
@@ -547,7 +547,7 @@ fn caps_schedule_and_budget_reject_with_reasons() {
     assert_eq!(
         w.wait_status(poor, users[3], Action::StartBot, ConversionStatus::Rejected)
             .reason
-            .as_deref(),
+            .map(|r| r.as_str()),
         Some("budget_exhausted")
     );
     w.wait_message(users[3], "budget");
@@ -669,7 +669,7 @@ fn an_undo_after_the_window_but_before_the_check_fails_it() {
     assert_eq!(
         w.wait_status(offer, wes, Action::Reaction, ConversionStatus::Rejected)
             .reason
-            .as_deref(),
+            .map(|r| r.as_str()),
         Some("recheck_failed")
     );
 }

@@ -198,6 +198,35 @@ fn arg<T: serde::de::DeserializeOwned>(body: &Value, key: &str) -> Result<T, Rou
         .map_err(|e| RouteError::Bad(format!("field {key}: {e}")))
 }
 
+/// A `wait_ms` value, capped at one minute.
+fn wait(ms: i64) -> std::time::Duration {
+    std::time::Duration::from_millis(ms.clamp(0, 60_000) as u64)
+}
+
+fn press(
+    sim: &Sim,
+    user: i64,
+    chat: Option<i64>,
+    msg_id: i32,
+    data: &[u8],
+) -> Result<i64, RouteError> {
+    Ok(match chat {
+        Some(c) => sim.user_press_button_in(user, c, msg_id, data)?,
+        None => sim.user_press_button(user, msg_id, data)?,
+    })
+}
+
+/// `rights` of `/bot_admin`: absent or null = all rights; a list of flag names
+/// (`["invite_users", "post_messages"]`, `[]` = an admin with no rights); or an object of
+/// booleans (`{"invite_users": true}`, missing flags false).
+fn rights_arg(b: &Value) -> Result<AdminRights, RouteError> {
+    match b.get("rights") {
+        None | Some(Value::Null) => Ok(AdminRights::all()),
+        Some(Value::Array(_)) => Ok(AdminRights::from_names(&arg::<Vec<String>>(b, "rights")?)?),
+        Some(_) => arg(b, "rights"),
+    }
+}
+
 fn route(
     sim: &Sim,
     world: &BTreeMap<String, i64>,
@@ -206,9 +235,33 @@ fn route(
     b: Value,
 ) -> Result<Value, RouteError> {
     let ok = || Ok(json!({"ok": true}));
+    let (path, query) = path.split_once('?').unwrap_or((path, ""));
     let path = path.trim_end_matches('/');
+    let query: BTreeMap<&str, &str> = query
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .collect();
+    let q_i64 = |k: &str| -> Result<Option<i64>, RouteError> {
+        query
+            .get(k)
+            .map(|v| v.parse::<i64>())
+            .transpose()
+            .map_err(|e| RouteError::Bad(format!("query {k}: {e}")))
+    };
     if method == "GET" {
         return match path {
+            "/payments" => {
+                let user = q_i64("user")?.ok_or("query user= is required")?;
+                Ok(serde_json::to_value(sim.payments_of(user))?)
+            }
+            p if p.starts_with("/callback_answers/") => {
+                let id: i64 = p["/callback_answers/".len()..].parse()?;
+                let answer = match q_i64("wait_ms")? {
+                    Some(ms) => sim.wait_callback_answer(id, wait(ms)),
+                    None => sim.callback_answer(id),
+                };
+                Ok(json!({"answer": answer}))
+            }
             "/info" => Ok(json!({
                 "mtproto": sim.addr().to_string(),
                 "bot_id": sim.bot_id(),
@@ -221,9 +274,29 @@ fn route(
                 let user: i64 = p["/sent/".len()..].parse()?;
                 Ok(serde_json::to_value(sim.sent_to(user))?)
             }
+            p if p.starts_with("/files/") => {
+                let peer: i64 = p["/files/".len()..].parse()?;
+                Ok(serde_json::to_value(sim.files_sent_to(peer))?)
+            }
+            p if p.starts_with("/file/") => {
+                let msg_id: i32 = p["/file/".len()..].parse()?;
+                let peer = match q_i64("peer")? {
+                    Some(p) => p,
+                    None => q_i64("user")?.ok_or("query peer= (or user=) is required")?,
+                };
+                let f = sim
+                    .sent_file(peer, msg_id)
+                    .ok_or_else(|| format!("no photo or document {msg_id} sent to {peer}"))?;
+                let mut v = serde_json::to_value(&f)?;
+                v["data_b64"] = Value::String(crate::obs::b64(&f.bytes));
+                Ok(v)
+            }
             p if p.starts_with("/payments/") => {
                 let id: i64 = p["/payments/".len()..].parse()?;
-                Ok(json!({"outcome": sim.payment_outcome(id)}))
+                if let Some(ms) = q_i64("wait_ms")? {
+                    sim.wait_payment(id, wait(ms));
+                }
+                Ok(json!({"outcome": sim.payment_outcome(id), "payment": sim.payment(id)}))
             }
             _ => Err(RouteError::NotFound),
         };
@@ -249,9 +322,13 @@ fn route(
             ok()
         }
         "/bot_admin" => {
-            let rights: Option<AdminRights> = arg(&b, "rights")?;
-            sim.set_bot_admin(arg(&b, "chat")?, rights.unwrap_or_else(AdminRights::all))?;
+            sim.set_bot_admin(arg(&b, "chat")?, rights_arg(&b)?)?;
             ok()
+        }
+        "/invite_links" => {
+            let link = sim.create_invite_link(serde_json::from_value(b)?)?;
+            let hash = crate::world::invite_hash(&link).to_string();
+            Ok(json!({"link": link, "hash": hash}))
         }
         "/bot_member" => {
             sim.set_bot_member(arg(&b, "chat")?)?;
@@ -283,10 +360,23 @@ fn route(
             json!({"msg_id": sim.user_send_text(arg(&b, "user")?, &arg::<String>(&b, "text")?)?}),
         ),
         "/actions/press" => {
-            let data: String = arg(&b, "data")?;
-            Ok(
-                json!({"query_id": sim.user_press_button(arg(&b, "user")?, arg(&b, "msg_id")?, data.as_bytes())?}),
-            )
+            let user: i64 = arg(&b, "user")?;
+            let chat: Option<i64> = arg(&b, "chat")?;
+            let msg_id: i32 = arg(&b, "msg_id")?;
+            let data: Option<String> = arg(&b, "data")?;
+            let data_b64: Option<String> = arg(&b, "data_b64")?;
+            let label: Option<String> = arg(&b, "label")?;
+            let query_id = match (data, data_b64, label) {
+                (Some(d), None, None) => press(sim, user, chat, msg_id, d.as_bytes())?,
+                (None, Some(d), None) => press(sim, user, chat, msg_id, &crate::obs::unb64(&d)?)?,
+                (None, None, Some(l)) => sim.user_press_button_labelled(user, chat, msg_id, &l)?,
+                _ => return Err("give exactly one of data, data_b64, label".into()),
+            };
+            let mut out = json!({"query_id": query_id});
+            if let Some(ms) = arg::<Option<i64>>(&b, "wait_ms")? {
+                out["answer"] = serde_json::to_value(sim.wait_callback_answer(query_id, wait(ms)))?;
+            }
+            Ok(out)
         }
         "/actions/join" => {
             sim.user_join(arg(&b, "user")?, arg(&b, "chat")?)?;
@@ -330,7 +420,12 @@ fn route(
             ok()
         }
         "/actions/pay" => {
-            Ok(json!({"payment_id": sim.user_pay_invoice(arg(&b, "user")?, arg(&b, "msg_id")?)?}))
+            let id = sim.user_pay_invoice(arg(&b, "user")?, arg(&b, "msg_id")?)?;
+            let mut out = json!({"payment_id": id});
+            if let Some(ms) = arg::<Option<i64>>(&b, "wait_ms")? {
+                out["outcome"] = serde_json::to_value(sim.wait_payment(id, wait(ms)))?;
+            }
+            Ok(out)
         }
         "/actions/buy_paid_media" => {
             sim.user_buy_paid_media(arg(&b, "user")?, arg(&b, "msg_id")?)?;

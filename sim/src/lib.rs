@@ -16,6 +16,7 @@
 //! * [`crypto`]: the server half of MTProto 2.0 message encryption.
 //! * [`rpc`]: unwraps `invokeWithLayer`/`initConnection` and answers each method.
 //! * [`world`]: users, chats, messages, invites, payments and the pts/qts/seq update engine.
+//! * [`files`]: uploads (`upload.saveFilePart`/`saveBigFilePart`) and the files the bot sent.
 //! * [`srp`]: two-step verification (SRP) for owner accounts.
 //! * [`tlb`]: builders for layer-230 TL objects.
 //! * [`obs`]: observations (what the bot did), the test-facing view.
@@ -31,6 +32,7 @@
 
 pub mod control;
 pub mod crypto;
+pub mod files;
 pub mod net;
 pub mod obs;
 pub mod rpc;
@@ -178,9 +180,26 @@ impl ChatSpec {
     }
 }
 
+/// An invite link made by the chat's owner (not the bot), e.g. one an advertiser pastes into
+/// the bot as `t.me/+HASH` ([`Sim::create_invite_link`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct InviteSpec {
+    pub chat: i64,
+    /// The link's hash (`t.me/+HASH`), 1-64 of `[A-Za-z0-9_-]`; generated when None.
+    pub hash: Option<String>,
+    /// Joining needs approval (a join request).
+    pub request_needed: bool,
+    pub title: Option<String>,
+    pub expire_date: Option<i32>,
+    pub usage_limit: Option<i32>,
+    /// Revoked at once (checkChatInvite then answers INVITE_HASH_EXPIRED).
+    pub revoked: bool,
+}
+
 /// Admin rights (the subset of `chatAdminRights` the daemon cares about).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct AdminRights {
     pub change_info: bool,
     pub post_messages: bool,
@@ -193,6 +212,45 @@ pub struct AdminRights {
 }
 
 impl AdminRights {
+    /// The right names [`AdminRights::from_names`] accepts (the `chatAdminRights` flag names,
+    /// <https://core.telegram.org/constructor/chatAdminRights>).
+    pub const NAMES: [&'static str; 8] = [
+        "change_info",
+        "post_messages",
+        "edit_messages",
+        "delete_messages",
+        "ban_users",
+        "invite_users",
+        "pin_messages",
+        "add_admins",
+    ];
+
+    /// Rights from a list of flag names, e.g. `["invite_users", "post_messages"]`; an unknown
+    /// name is an error.
+    pub fn from_names<S: AsRef<str>>(names: &[S]) -> Result<Self, SimError> {
+        let mut r = AdminRights::default();
+        for n in names {
+            let flag = match n.as_ref() {
+                "change_info" => &mut r.change_info,
+                "post_messages" => &mut r.post_messages,
+                "edit_messages" => &mut r.edit_messages,
+                "delete_messages" => &mut r.delete_messages,
+                "ban_users" => &mut r.ban_users,
+                "invite_users" => &mut r.invite_users,
+                "pin_messages" => &mut r.pin_messages,
+                "add_admins" => &mut r.add_admins,
+                other => {
+                    return Err(SimError::new(format!(
+                        "unknown admin right {other:?} (known: {})",
+                        Self::NAMES.join(", ")
+                    )))
+                }
+            };
+            *flag = true;
+        }
+        Ok(r)
+    }
+
     pub fn all() -> Self {
         Self {
             change_info: true,
@@ -214,6 +272,26 @@ pub enum JoinOutcome {
     /// A join request is pending the bot's decision.
     Requested,
     AlreadyMember,
+}
+
+/// One payment a user started (`Sim::payments_of`), as the control API's
+/// `GET /payments?user=ID` shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PaymentInfo {
+    pub payment_id: i64,
+    pub user: i64,
+    /// The invoice message in the user's private chat with the bot.
+    pub msg_id: i32,
+    pub title: String,
+    pub currency: String,
+    pub amount: i64,
+    /// The invoice payload, as UTF-8 (lossy) and as base64.
+    pub payload: String,
+    pub payload_b64: String,
+    /// None while the bot has not answered the pre-checkout query.
+    pub outcome: Option<PaymentOutcome>,
+    /// The charge was refunded (`payments.refundStarsCharge`).
+    pub refunded: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -417,6 +495,28 @@ impl Sim {
         self.with(|w| w.set_chat_owner(chat, user))
     }
 
+    /// An invite link for `chat` created by its owner (or by the bot's account when the chat
+    /// has no owner, but never counted as the bot's: it is not in the observations). Returns
+    /// the link, `https://t.me/+HASH`.
+    pub fn create_invite_link(&self, spec: InviteSpec) -> Result<String, SimError> {
+        self.with(|w| {
+            let admin = w.chat(spec.chat)?.creator.unwrap_or(w.cfg.bot_id);
+            let link = w.create_invite_as(
+                spec.chat,
+                admin,
+                spec.hash,
+                spec.title,
+                spec.expire_date,
+                spec.usage_limit,
+                spec.request_needed,
+            )?;
+            if spec.revoked {
+                w.invites.get_mut(&link).unwrap().revoked = true;
+            }
+            Ok(link)
+        })
+    }
+
     pub fn post_to_channel(&self, channel: i64, text: &str) -> Result<i32, SimError> {
         self.with(|w| w.post_to_channel(channel, text))
     }
@@ -444,6 +544,12 @@ impl Sim {
 
     /// Presses a callback button on the bot's message `msg_id` in the private chat. Returns the
     /// query id; the bot's answer shows up in [`Observations::callback_answers`].
+    /// Presses a button with data that is on no button of the message (a
+    /// modified client): the bot must check what it gets.
+    pub fn user_press_forged(&self, user: i64, msg_id: i32, data: &[u8]) -> Result<i64, SimError> {
+        self.with(|w| w.user_press_forged(user, msg_id, data))
+    }
+
     pub fn user_press_button(&self, user: i64, msg_id: i32, data: &[u8]) -> Result<i64, SimError> {
         self.with(|w| w.user_press_button(user, None, msg_id, data))
     }
@@ -457,6 +563,61 @@ impl Sim {
         data: &[u8],
     ) -> Result<i64, SimError> {
         self.with(|w| w.user_press_button(user, Some(chat), msg_id, data))
+    }
+
+    /// Presses the callback button labelled `label` on the bot's message `msg_id` (`chat`
+    /// None = the private chat), with the data the message's current (possibly edited)
+    /// keyboard carries. Returns the query id.
+    pub fn user_press_button_labelled(
+        &self,
+        user: i64,
+        chat: Option<i64>,
+        msg_id: i32,
+        label: &str,
+    ) -> Result<i64, SimError> {
+        self.with(|w| {
+            let data = w.callback_data_by_label(user, chat, msg_id, label)?;
+            w.user_press_button(user, chat, msg_id, &data)
+        })
+    }
+
+    /// Photos and documents the bot sent into the chat with `peer` (a user, group or channel
+    /// id), oldest first, with their exact bytes (`SentFile::bytes`).
+    pub fn files_sent_to(&self, peer: i64) -> Vec<files::SentFile> {
+        self.world()
+            .files
+            .iter()
+            .filter(|f| f.peer.id() == peer)
+            .cloned()
+            .collect()
+    }
+
+    /// The photo or document of the bot's message `msg_id` in the chat with `peer`.
+    pub fn sent_file(&self, peer: i64, msg_id: i32) -> Option<files::SentFile> {
+        self.world()
+            .files
+            .iter()
+            .find(|f| f.peer.id() == peer && f.msg_id == msg_id)
+            .cloned()
+    }
+
+    /// The bot's answer to callback query `query_id`, if it answered.
+    pub fn callback_answer(&self, query_id: i64) -> Option<CallbackAnswer> {
+        self.world()
+            .obs
+            .callback_answers
+            .iter()
+            .find(|a| a.query_id == query_id)
+            .cloned()
+    }
+
+    /// Blocks until the bot answers callback query `query_id` or `timeout` passes.
+    pub fn wait_callback_answer(&self, query_id: i64, timeout: Duration) -> Option<CallbackAnswer> {
+        self.wait_for(
+            |o| o.callback_answers.iter().any(|a| a.query_id == query_id),
+            timeout,
+        );
+        self.callback_answer(query_id)
     }
 
     pub fn user_join(&self, user: i64, chat: i64) -> Result<(), SimError> {
@@ -525,6 +686,27 @@ impl Sim {
             shared.changed();
         });
         Ok(id)
+    }
+
+    /// Every payment `user` started, oldest first, with its outcome and refund state.
+    pub fn payments_of(&self, user: i64) -> Vec<PaymentInfo> {
+        let w = self.world();
+        let mut out: Vec<PaymentInfo> = w
+            .payments
+            .iter()
+            .filter(|(_, p)| p.user == user)
+            .map(|(id, _)| payment_info(&w, *id))
+            .collect();
+        out.sort_by_key(|p| p.payment_id);
+        out
+    }
+
+    /// One payment by id.
+    pub fn payment(&self, payment_id: i64) -> Option<PaymentInfo> {
+        let w = self.world();
+        w.payments
+            .contains_key(&payment_id)
+            .then(|| payment_info(&w, payment_id))
     }
 
     pub fn payment_outcome(&self, payment_id: i64) -> Option<PaymentOutcome> {
@@ -710,6 +892,29 @@ impl Sim {
 impl Drop for Sim {
     fn drop(&mut self) {
         self.stop_now();
+    }
+}
+
+fn payment_info(w: &World, id: i64) -> PaymentInfo {
+    let p = &w.payments[&id];
+    let refunded = match &p.outcome {
+        Some(PaymentOutcome::Paid { charge_id }) => w
+            .stars
+            .iter()
+            .any(|t| t.refund && t.id == format!("{charge_id}refund")),
+        _ => false,
+    };
+    PaymentInfo {
+        payment_id: id,
+        user: p.user,
+        msg_id: p.msg_id,
+        title: p.invoice.title.clone(),
+        currency: p.invoice.currency.clone(),
+        amount: p.invoice.amount,
+        payload: String::from_utf8_lossy(&p.invoice.payload).into_owned(),
+        payload_b64: obs::b64(&p.invoice.payload),
+        outcome: p.outcome.clone(),
+        refunded,
     }
 }
 

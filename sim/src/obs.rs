@@ -41,6 +41,41 @@ pub struct Button {
     pub text: String,
     #[serde(flatten)]
     pub kind: ButtonKind,
+    /// Callback buttons: the data as UTF-8 (None when it is not valid UTF-8).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<String>,
+    /// Callback buttons: the data, base64 (standard alphabet, padded).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_b64: Option<String>,
+}
+
+impl Button {
+    pub fn new(text: String, kind: ButtonKind) -> Self {
+        let (data, data_b64) = match &kind {
+            ButtonKind::Callback(d) => (String::from_utf8(d.clone()).ok(), Some(b64(d))),
+            _ => (None, None),
+        };
+        Button {
+            text,
+            kind,
+            data,
+            data_b64,
+        }
+    }
+}
+
+/// Standard padded base64 (the control API's encoding for binary data).
+pub fn b64(data: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(data)
+}
+
+/// Decodes standard base64 (padding optional).
+pub fn unb64(text: &str) -> Result<Vec<u8>, String> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD_NO_PAD
+        .decode(text.trim().trim_end_matches('='))
+        .map_err(|e| format!("bad base64: {e}"))
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -62,6 +97,20 @@ pub enum ObservedMedia {
         stars: i64,
         payload: Option<String>,
     },
+    /// An uploaded photo (`messageMediaPhoto`); the bytes: `Sim::sent_file`.
+    Photo {
+        id: i64,
+        width: i32,
+        height: i32,
+        size: i64,
+    },
+    /// An uploaded document (`messageMediaDocument`); the bytes: `Sim::sent_file`.
+    Document {
+        id: i64,
+        file_name: String,
+        mime_type: String,
+        size: i64,
+    },
     Other {
         name: String,
     },
@@ -79,6 +128,8 @@ pub struct ObservedMessage {
     pub media: Option<ObservedMedia>,
     /// How many times the bot edited it.
     pub edits: u32,
+    /// The bot edited it at least once (`edits > 0`).
+    pub edited: bool,
     pub deleted: bool,
 }
 

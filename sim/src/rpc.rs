@@ -4,6 +4,7 @@
 
 use grammers_tl_types::{self as tl, Deserializable, Identifiable, Serializable};
 
+use crate::files::SentFile;
 use crate::obs::{CallbackAnswer, PeerKey, Refund};
 use crate::tlb;
 use crate::world::{
@@ -283,6 +284,19 @@ fn handle(w: &mut World, caller: &Caller, id: u32, body: &[u8]) -> R {
     }
     if is!(id, f::contacts::ResolveUsername) {
         let r: f::contacts::ResolveUsername = decode(body)?;
+        // "USERNAME_INVALID: The provided username is not valid", "USERNAME_NOT_OCCUPIED: The
+        // provided username is not occupied" (<https://core.telegram.org/method/contacts.resolveUsername>).
+        // Usernames are a-z, 0-9 and underscores, up to 32 characters, starting with a letter
+        // (<https://core.telegram.org/api/username>); shorter (collectible) names exist, so only
+        // the shape is checked, not the minimum length.
+        let u = r.username.as_str();
+        if u.is_empty()
+            || u.len() > 32
+            || !u.starts_with(|c: char| c.is_ascii_alphabetic())
+            || !u.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
+            return Err(bad("USERNAME_INVALID"));
+        }
         let peer = *w
             .usernames
             .get(&r.username.to_lowercase())
@@ -302,9 +316,15 @@ fn handle(w: &mut World, caller: &Caller, id: u32, body: &[u8]) -> R {
     }
     if is!(id, f::channels::GetChannels) {
         let r: f::channels::GetChannels = decode(body)?;
+        // <https://core.telegram.org/method/channels.getChannels>: CHANNEL_INVALID for a wrong
+        // id or access hash (e.g. a bot that only has the id of a `t.me/c/ID/POST` link and
+        // never got the channel's access hash), CHANNEL_PRIVATE for a private channel the
+        // caller is not in.
         let mut ids = Vec::new();
         for c in &r.id {
-            ids.push(input_channel(w, c)?);
+            let chat = input_channel(w, c)?;
+            check_visible(w, me, chat)?;
+            ids.push(chat);
         }
         return Ok(
             tl::enums::messages::Chats::from(tl::types::messages::Chats {
@@ -339,10 +359,14 @@ fn handle(w: &mut World, caller: &Caller, id: u32, body: &[u8]) -> R {
         full.can_view_participants = admin;
         full.admins_count = Some(c.members.values().filter(|m| m.admin.is_some()).count() as i32);
         full.can_view_stats = admin;
+        // The linked discussion group comes along in `chats`, as Telegram sends
+        // it, so a client learns its title and access hash with the channel.
+        let mut ids = vec![chat];
+        ids.extend(c.linked);
         return Ok(
             tl::enums::messages::ChatFull::from(tl::types::messages::ChatFull {
                 full_chat: full.into(),
-                chats: w.render_chats(&[chat], me),
+                chats: w.render_chats(&ids, me),
                 users: vec![],
             })
             .to_bytes(),
@@ -405,7 +429,14 @@ fn handle(w: &mut World, caller: &Caller, id: u32, body: &[u8]) -> R {
             .members
             .get(&user)
             .ok_or_else(|| bad("USER_NOT_PARTICIPANT"))?;
-        let participant: tl::enums::ChannelParticipant = if c.creator == Some(user) {
+        let participant: tl::enums::ChannelParticipant = if user == me && me == w.bot() {
+            // The bot asking about itself (`inputPeerSelf`, e.g. to check its own admin rights)
+            // sees the same participant its membership updates carry: `channelParticipantAdmin
+            // {self, admin_rights}` with the rights it was given, or `channelParticipantSelf`
+            // as a plain member (<https://core.telegram.org/method/channels.getParticipant>,
+            // <https://core.telegram.org/constructor/channelParticipantSelf>).
+            w.bot_channel_participant(m, c.creator.unwrap_or(me))
+        } else if c.creator == Some(user) {
             tl::types::ChannelParticipantCreator {
                 user_id: user,
                 admin_rights: tlb::admin_rights(&m.admin.unwrap_or_default()),
@@ -437,7 +468,7 @@ fn handle(w: &mut World, caller: &Caller, id: u32, body: &[u8]) -> R {
             tl::types::channels::ChannelParticipant {
                 participant,
                 chats: w.render_chats(&[chat], me),
-                users: w.render_users(&[user], me),
+                users: w.render_users(&[user, c.creator.unwrap_or(user)], me),
             },
         )
         .to_bytes());
@@ -586,11 +617,16 @@ fn handle(w: &mut World, caller: &Caller, id: u32, body: &[u8]) -> R {
         m.reply_markup = r.reply_markup.clone();
         m.entities = r.entities.clone();
         let mut msg = Msg::new(tl::enums::Message::Message(m.clone()));
-        attach_media(w, peer, &mut msg, r.media)?;
+        let file = attach_media(w, me, peer, &mut msg, r.media)?;
         let (mid, pts) = w
             .store_bot_message(peer, msg.clone())
             .map_err(|e| bad(&e.0))?;
         crate::world::set_msg_id(&mut msg.tl, mid);
+        if let Some(mut f) = file {
+            f.msg_id = mid;
+            f.caption = r.message.clone();
+            w.files.push(f);
+        }
         if let PeerKey::Channel(c) = peer {
             if w.chats[&c].kind == ChatKind::Channel {
                 w.auto_forward(c, mid, &r.message).map_err(|e| bad(&e.0))?;
@@ -605,6 +641,27 @@ fn handle(w: &mut World, caller: &Caller, id: u32, body: &[u8]) -> R {
             Some(r.random_id),
             false,
         ));
+    }
+    if is!(id, f::upload::SaveFilePart) {
+        // <https://core.telegram.org/method/upload.saveFilePart>: a part of a file up to 10 MB.
+        let r: f::upload::SaveFilePart = decode(body)?;
+        w.uploads
+            .entry((me, r.file_id))
+            .or_default()
+            .save_part(r.file_part, None, r.bytes)
+            .map_err(bad)?;
+        return Ok(true.to_bytes());
+    }
+    if is!(id, f::upload::SaveBigFilePart) {
+        // <https://core.telegram.org/method/upload.saveBigFilePart>: a part of a file over
+        // 10 MB, with the total number of parts.
+        let r: f::upload::SaveBigFilePart = decode(body)?;
+        w.uploads
+            .entry((me, r.file_id))
+            .or_default()
+            .save_part(r.file_part, Some(r.file_total_parts), r.bytes)
+            .map_err(bad)?;
+        return Ok(true.to_bytes());
     }
     if is!(id, f::messages::EditMessage) {
         let r: f::messages::EditMessage = decode(body)?;
@@ -627,9 +684,12 @@ fn handle(w: &mut World, caller: &Caller, id: u32, body: &[u8]) -> R {
             m.message = t;
             m.entities = r.entities;
         }
-        if r.reply_markup.is_some() {
-            m.reply_markup = r.reply_markup;
-        }
+        // An edit replaces the inline keyboard with the one it carries; an edit without
+        // `reply_markup` removes the keyboard. Undocumented on
+        // <https://core.telegram.org/method/messages.editMessage>; it is how Bot API's
+        // editMessageText/editMessageReplyMarkup behave without `reply_markup` (the usual way
+        // to remove a keyboard), and the Bot API passes the edit on as this method.
+        m.reply_markup = r.reply_markup;
         m.edit_date = Some(now());
         let edited = m.clone();
         let snapshot = msg.clone();
@@ -974,6 +1034,17 @@ fn handle(w: &mut World, caller: &Caller, id: u32, body: &[u8]) -> R {
         );
     }
 
+    if is!(id, f::messages::CheckChatInvite) {
+        let r: f::messages::CheckChatInvite = decode(body)?;
+        // "Only users can use this method"
+        // (<https://core.telegram.org/method/messages.checkChatInvite>): a bot cannot look a
+        // `t.me/+HASH` link up; it learns a private chat when it is added to it.
+        if is_bot {
+            return Err(bad("BOT_METHOD_INVALID"));
+        }
+        return check_chat_invite(w, me, &r.hash);
+    }
+
     // Owner-account methods: "Can bots use this method: NO" (telegram.md §1.2, §1.4 [S7][S13][S14][S31];
     // messages.getDialogs: <https://core.telegram.org/method/messages.getDialogs>).
     let user_only = is!(id, f::messages::GetReplies)
@@ -1115,6 +1186,60 @@ fn handle(w: &mut World, caller: &Caller, id: u32, body: &[u8]) -> R {
 
     log::info!("tgsim: method not implemented: {}", tl::name_for_id(id));
     Err(bad("METHOD_NOT_IMPLEMENTED_BY_TGSIM"))
+}
+
+/// `messages.checkChatInvite` (<https://core.telegram.org/method/messages.checkChatInvite>):
+/// `chatInviteAlready{chat}` for a member, otherwise `chatInvite` with the chat's title, kind
+/// flags, `request_needed` and member count
+/// (<https://core.telegram.org/constructor/chatInvite>). Errors: 400 INVITE_HASH_EMPTY,
+/// 400 INVITE_HASH_INVALID (unknown), 406 INVITE_HASH_EXPIRED (revoked, expired, or used up).
+fn check_chat_invite(w: &World, me: i64, hash: &str) -> R {
+    if hash.is_empty() {
+        return Err(bad("INVITE_HASH_EMPTY"));
+    }
+    let inv = w
+        .invites
+        .values()
+        .find(|i| i.hash == hash)
+        .ok_or_else(|| bad("INVITE_HASH_INVALID"))?;
+    let c = &w.chats[&inv.chat];
+    if c.members.contains_key(&me) {
+        return Ok(tl::enums::ChatInvite::from(tl::types::ChatInviteAlready {
+            chat: w.render_chat(inv.chat, me).unwrap(),
+        })
+        .to_bytes());
+    }
+    let used_up = inv.usage_limit.is_some_and(|l| {
+        inv.joined
+            .iter()
+            .filter(|u| c.members.contains_key(u))
+            .count() as i32
+            >= l
+    });
+    if inv.revoked || inv.expire_date.is_some_and(|d| d <= now()) || used_up {
+        return Err(RpcErr(406, "INVITE_HASH_EXPIRED".into()));
+    }
+    Ok(tl::enums::ChatInvite::from(tl::types::ChatInvite {
+        channel: c.is_channel_like(),
+        broadcast: c.kind == ChatKind::Channel,
+        public: c.spec.username.is_some(),
+        megagroup: c.kind == ChatKind::Supergroup,
+        request_needed: inv.request_needed,
+        verified: false,
+        scam: false,
+        fake: false,
+        can_refulfill_subscription: false,
+        title: c.spec.title.clone(),
+        about: (!c.spec.about.is_empty()).then(|| c.spec.about.clone()),
+        photo: tl::types::PhotoEmpty { id: 0 }.into(),
+        participants_count: c.members.len() as i32,
+        participants: None,
+        color: 0,
+        subscription_pricing: None,
+        subscription_form_id: None,
+        bot_verification: None,
+    })
+    .to_bytes())
 }
 
 fn authorization(w: &World, user: i64) -> Vec<u8> {
@@ -1264,13 +1389,15 @@ fn own_message_updates(
     w.updates_for(me, ups, &users, &chats, seq).to_bytes()
 }
 
-/// Media the bot may send: Stars invoices, polls and paid media (issue 3 item 5).
+/// Media the bot may send: Stars invoices, polls, paid media (issue 3 item 5), and uploaded
+/// photos and documents (returned as the file to record once the message has its id).
 fn attach_media(
     w: &mut World,
+    me: i64,
     peer: PeerKey,
     msg: &mut Msg,
     media: tl::enums::InputMedia,
-) -> Result<(), RpcErr> {
+) -> Result<Option<SentFile>, RpcErr> {
     let tl::enums::Message::Message(m) = &mut msg.tl else {
         unreachable!()
     };
@@ -1365,12 +1492,165 @@ fn attach_media(
             );
             msg.paid_media = Some((p.stars_amount, p.payload));
         }
+        tl::enums::InputMedia::UploadedPhoto(p) => {
+            let (name, bytes) = uploaded_file(w, me, &p.file)?;
+            // "IMAGE_PROCESS_FAILED: Failure while processing image"
+            // (<https://core.telegram.org/method/messages.sendMedia>): only PNG and JPEG
+            // are understood here.
+            let (width, height, mime) =
+                crate::files::image_size(&bytes).ok_or_else(|| bad("IMAGE_PROCESS_FAILED"))?;
+            let id = w.alloc_query();
+            // Telegram re-encodes photos and stores several sizes; the simulator keeps the
+            // uploaded bytes and describes them as one size
+            // (<https://core.telegram.org/constructor/photo>).
+            let photo = tl::types::Photo {
+                has_stickers: false,
+                id,
+                access_hash: access_hash(id),
+                file_reference: id.to_le_bytes().to_vec(),
+                date: now(),
+                sizes: vec![tl::types::PhotoSize {
+                    r#type: crate::files::photo_size_type(width, height).into(),
+                    w: width,
+                    h: height,
+                    size: bytes.len() as i32,
+                }
+                .into()],
+                video_sizes: None,
+                dc_id: crate::DC_ID,
+            };
+            m.media = Some(
+                tl::types::MessageMediaPhoto {
+                    spoiler: p.spoiler,
+                    live_photo: false,
+                    photo: Some(photo.into()),
+                    ttl_seconds: p.ttl_seconds,
+                    video: None,
+                }
+                .into(),
+            );
+            return Ok(Some(SentFile {
+                peer,
+                msg_id: 0,
+                kind: "photo".into(),
+                file_name: name,
+                mime_type: mime.into(),
+                size: bytes.len(),
+                width: Some(width),
+                height: Some(height),
+                caption: String::new(),
+                media_id: id,
+                bytes,
+            }));
+        }
+        tl::enums::InputMedia::UploadedDocument(d) => {
+            let (name, bytes) = uploaded_file(w, me, &d.file)?;
+            let mut attributes = d.attributes.clone();
+            let file_name = attributes
+                .iter()
+                .find_map(|a| match a {
+                    tl::enums::DocumentAttribute::Filename(f) => Some(f.file_name.clone()),
+                    _ => None,
+                })
+                .unwrap_or_else(|| {
+                    attributes.push(
+                        tl::types::DocumentAttributeFilename {
+                            file_name: name.clone(),
+                        }
+                        .into(),
+                    );
+                    name.clone()
+                });
+            let (width, height) = attributes
+                .iter()
+                .find_map(|a| match a {
+                    tl::enums::DocumentAttribute::ImageSize(s) => Some((Some(s.w), Some(s.h))),
+                    _ => None,
+                })
+                .unwrap_or((None, None));
+            let mime_type = if d.mime_type.is_empty() {
+                "application/octet-stream".to_string()
+            } else {
+                d.mime_type.clone()
+            };
+            let id = w.alloc_query();
+            // <https://core.telegram.org/constructor/document>: the mime type and attributes
+            // the client gave (<https://core.telegram.org/constructor/inputMediaUploadedDocument>).
+            let doc = tl::types::Document {
+                id,
+                access_hash: access_hash(id),
+                file_reference: id.to_le_bytes().to_vec(),
+                date: now(),
+                mime_type: mime_type.clone(),
+                size: bytes.len() as i64,
+                thumbs: None,
+                video_thumbs: None,
+                dc_id: crate::DC_ID,
+                attributes,
+            };
+            m.media = Some(
+                tl::types::MessageMediaDocument {
+                    nopremium: false,
+                    spoiler: d.spoiler,
+                    video: false,
+                    round: false,
+                    voice: false,
+                    document: Some(doc.into()),
+                    alt_documents: None,
+                    video_cover: None,
+                    video_timestamp: None,
+                    ttl_seconds: d.ttl_seconds,
+                }
+                .into(),
+            );
+            return Ok(Some(SentFile {
+                peer,
+                msg_id: 0,
+                kind: "document".into(),
+                file_name,
+                mime_type,
+                size: bytes.len(),
+                width,
+                height,
+                caption: String::new(),
+                media_id: id,
+                bytes,
+            }));
+        }
         other => {
             log::info!("tgsim: unsupported media {other:?}");
             return Err(bad("MEDIA_NOT_IMPLEMENTED_BY_TGSIM"));
         }
     }
-    Ok(())
+    Ok(None)
+}
+
+/// The bytes of an uploaded `InputFile` (<https://core.telegram.org/api/files>): all parts
+/// present (else `FILE_PART_N_MISSING`), sizes as documented, and the MD5 of `inputFile`
+/// when given (`MD5_CHECKSUM_INVALID`). Returns (file name, bytes).
+fn uploaded_file(
+    w: &World,
+    me: i64,
+    f: &tl::enums::InputFile,
+) -> Result<(String, Vec<u8>), RpcErr> {
+    let (id, parts, name, md5, big) = match f {
+        tl::enums::InputFile::File(f) => (f.id, f.parts, &f.name, Some(&f.md5_checksum), false),
+        tl::enums::InputFile::Big(f) => (f.id, f.parts, &f.name, None, true),
+        tl::enums::InputFile::StoryDocument(_) => {
+            return Err(bad("MEDIA_NOT_IMPLEMENTED_BY_TGSIM"))
+        }
+    };
+    let up = w
+        .uploads
+        .get(&(me, id))
+        .ok_or_else(|| bad("FILE_PART_0_MISSING"))?;
+    let bytes = up.assemble(parts, big).map_err(|e| bad(&e))?;
+    if let Some(sum) = md5.filter(|s| !s.is_empty()) {
+        if !sum.eq_ignore_ascii_case(&format!("{:x}", md5::compute(&bytes))) {
+            return Err(bad("MD5_CHECKSUM_INVALID"));
+        }
+    }
+    Ok((name.clone(), bytes))
 }
 
 fn check_can_send(w: &World, me: i64, peer: PeerKey) -> Result<(), RpcErr> {

@@ -196,6 +196,10 @@ pub struct Account {
 pub struct InviteRec {
     pub chat: i64,
     pub link: String,
+    /// The part after `t.me/+` (or `t.me/joinchat/`), what `messages.checkChatInvite` takes.
+    pub hash: String,
+    /// Who created it: the bot (`exportChatInvite`) or the chat's owner (control API).
+    pub admin: i64,
     pub title: Option<String>,
     pub expire_date: Option<i32>,
     pub usage_limit: Option<i32>,
@@ -274,6 +278,10 @@ pub struct World {
     /// with `SimConfig::short_messages_for_known_users`, their private messages are pushed as
     /// `updateShortMessage` (no user object), as Telegram does for peers the client knows.
     pub bot_known_users: HashSet<i64>,
+    /// Files being uploaded: (account, file_id) -> parts.
+    pub uploads: HashMap<(i64, i64), crate::files::Upload>,
+    /// Photos and documents the bot sent, with their bytes.
+    pub files: Vec<crate::files::SentFile>,
     /// SRP verifiers, computed on first use (PBKDF2 with 100,000 rounds is slow).
     pub verifiers: HashMap<i64, crate::srp::Verifier>,
     /// Outstanding `account.getPassword` challenges by auth key.
@@ -320,6 +328,8 @@ impl World {
             verifiers: HashMap::new(),
             bot_known_users: HashSet::new(),
             srp_challenges: HashMap::new(),
+            uploads: HashMap::new(),
+            files: Vec::new(),
             cfg,
         };
         w.keys.insert(key.id, KeyState { key, account: None });
@@ -751,7 +761,7 @@ impl World {
 
     /// The bot's participant object as the bot sees it (`channelParticipantSelf` /
     /// `channelParticipantAdmin{self}`).
-    fn bot_channel_participant(&self, m: &Member, actor: i64) -> tl::enums::ChannelParticipant {
+    pub fn bot_channel_participant(&self, m: &Member, actor: i64) -> tl::enums::ChannelParticipant {
         let bot = self.bot();
         match &m.admin {
             Some(a) => tl::types::ChannelParticipantAdmin {
@@ -1181,6 +1191,24 @@ impl World {
         msg_id: i32,
         data: &[u8],
     ) -> SimResult<i64> {
+        self.press(user, chat, msg_id, data, false)
+    }
+
+    /// A modified client sending callback data that is on no button of the
+    /// message: Telegram passes it on ("a bad client can send arbitrary data in
+    /// this field", Bot API, CallbackQuery.data), so bots must check it.
+    pub fn user_press_forged(&mut self, user: i64, msg_id: i32, data: &[u8]) -> SimResult<i64> {
+        self.press(user, None, msg_id, data, true)
+    }
+
+    fn press(
+        &mut self,
+        user: i64,
+        chat: Option<i64>,
+        msg_id: i32,
+        data: &[u8],
+        forged: bool,
+    ) -> SimResult<i64> {
         self.user(user)?;
         let bot = self.bot();
         let (msg, peer) = match chat {
@@ -1206,7 +1234,7 @@ impl World {
             }
             _ => false,
         };
-        if !has_button {
+        if !has_button && !forged {
             return Err(SimError::new("no such callback button on that message"));
         }
         let query_id = self.alloc_query();
@@ -1224,6 +1252,40 @@ impl World {
         let chats: Vec<i64> = chat.into_iter().collect();
         self.emit_unboxed(bot, u.into(), &[user], &chats);
         Ok(query_id)
+    }
+
+    /// The callback data of the button labelled `label` on the bot's message (current markup).
+    pub fn callback_data_by_label(
+        &self,
+        user: i64,
+        chat: Option<i64>,
+        msg_id: i32,
+        label: &str,
+    ) -> SimResult<Vec<u8>> {
+        let bot = self.bot();
+        let msgs = match chat {
+            Some(c) if self.chat(c)?.kind != ChatKind::Basic => &self.chat(c)?.msgs,
+            _ => &self.accounts[&bot].msgs,
+        };
+        let msg = msgs
+            .get(&msg_id)
+            .ok_or_else(|| SimError::new(format!("no bot message {msg_id}")))?;
+        let tl::enums::Message::Message(m) = &msg.tl else {
+            return Err(SimError::new("not a message with buttons"));
+        };
+        if chat.is_none() && m.peer_id != PeerKey::User(user).into_tl() {
+            return Err(SimError::new(format!(
+                "message {msg_id} is not in this chat"
+            )));
+        }
+        buttons_of(&m.reply_markup)
+            .into_iter()
+            .flatten()
+            .find_map(|b| match b.kind {
+                ButtonKind::Callback(d) if b.text == label => Some(d),
+                _ => None,
+            })
+            .ok_or_else(|| SimError::new(format!("no callback button labelled {label:?}")))
     }
 
     /// `updateBotStopped` (qts): telegram.md §1.5.
@@ -1415,10 +1477,10 @@ impl World {
     pub fn user_join_via_link(&mut self, user: i64, link: &str) -> SimResult<JoinOutcome> {
         self.user(user)?;
         let inv = self
-            .invites
-            .get(link)
+            .invite_by_link(link)
             .cloned()
             .ok_or_else(|| SimError::new("INVITE_HASH_INVALID"))?;
+        let link = inv.link.as_str();
         if inv.revoked || inv.expire_date.is_some_and(|d| d <= now()) {
             return Err(SimError::new("INVITE_HASH_EXPIRED"));
         }
@@ -1893,6 +1955,11 @@ impl World {
             .invoice
             .clone()
             .ok_or_else(|| SimError::new("message is not an invoice"))?;
+        if message_peer(&msg.tl) != Some(PeerKey::User(user)) {
+            return Err(SimError::new(format!(
+                "invoice {msg_id} was not sent to user {user}"
+            )));
+        }
         let query_id = self.alloc_query();
         let payment_id = query_id;
         self.payments.insert(
@@ -2075,7 +2142,7 @@ impl World {
 
     pub fn invite_tl(&self, link: &str) -> Option<tl::enums::ExportedChatInvite> {
         let i = self.invites.get(link)?;
-        let mut t = tlb::invite(&i.link, self.bot(), i.date);
+        let mut t = tlb::invite(&i.link, i.admin, i.date);
         t.title = i.title.clone();
         t.expire_date = i.expire_date;
         t.usage_limit = i.usage_limit;
@@ -2088,6 +2155,17 @@ impl World {
         Some(t.into())
     }
 
+    /// The invite a link or hash names: `https://t.me/+HASH`, `t.me/joinchat/HASH`, `+HASH`
+    /// or the bare hash (<https://core.telegram.org/api/links#chat-invite-links>).
+    pub fn invite_by_link(&self, link: &str) -> Option<&InviteRec> {
+        if let Some(i) = self.invites.get(link) {
+            return Some(i);
+        }
+        let hash = invite_hash(link);
+        self.invites.values().find(|i| i.hash == hash)
+    }
+
+    /// A bot-exported invite (`messages.exportChatInvite`, observed) with a generated hash.
     pub fn create_invite(
         &mut self,
         chat: i64,
@@ -2096,24 +2174,19 @@ impl World {
         usage_limit: Option<i32>,
         request_needed: bool,
     ) -> String {
-        let n = self.invites.len() + 1;
-        let link = format!("https://t.me/+sim{chat}x{n}");
-        let peer = self.chats[&chat].peer();
-        self.invites.insert(
-            link.clone(),
-            InviteRec {
+        let bot = self.bot();
+        let link = self
+            .create_invite_as(
                 chat,
-                link: link.clone(),
-                title: title.clone(),
+                bot,
+                None,
+                title.clone(),
                 expire_date,
                 usage_limit,
                 request_needed,
-                revoked: false,
-                date: now(),
-                joined: Vec::new(),
-                requested: Vec::new(),
-            },
-        );
+            )
+            .expect("generated invite hashes are unique");
+        let peer = self.chats[&chat].peer();
         self.obs.invite_links.push(ObservedInvite {
             chat: peer,
             link: link.clone(),
@@ -2125,6 +2198,70 @@ impl World {
             usage: 0,
         });
         link
+    }
+
+    /// Creates an invite link for `chat` by `admin` with `hash` (generated when None), not
+    /// recorded in the observations ([`World::create_invite`] records the bot's).
+    #[allow(clippy::too_many_arguments)]
+    pub fn create_invite_as(
+        &mut self,
+        chat: i64,
+        admin: i64,
+        hash: Option<String>,
+        title: Option<String>,
+        expire_date: Option<i32>,
+        usage_limit: Option<i32>,
+        request_needed: bool,
+    ) -> SimResult<String> {
+        self.chat(chat)?;
+        let hash = match hash {
+            Some(h) => {
+                if h.is_empty()
+                    || h.len() > 64
+                    || !h
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+                {
+                    return Err(SimError::new(format!(
+                        "invite hash {h:?}: 1-64 characters of [A-Za-z0-9_-]"
+                    )));
+                }
+                if self.invites.values().any(|i| i.hash == h) {
+                    return Err(SimError::new(format!("invite hash {h} exists")));
+                }
+                h
+            }
+            None => {
+                let mut n = self.invites.len() + 1;
+                while self
+                    .invites
+                    .values()
+                    .any(|i| i.hash == format!("sim{chat}x{n}"))
+                {
+                    n += 1;
+                }
+                format!("sim{chat}x{n}")
+            }
+        };
+        let link = format!("https://t.me/+{hash}");
+        self.invites.insert(
+            link.clone(),
+            InviteRec {
+                chat,
+                link: link.clone(),
+                hash,
+                admin,
+                title: title.clone(),
+                expire_date,
+                usage_limit,
+                request_needed,
+                revoked: false,
+                date: now(),
+                joined: Vec::new(),
+                requested: Vec::new(),
+            },
+        );
+        Ok(link)
     }
 
     // ----- bot output --------------------------------------------------------------------------
@@ -2140,6 +2277,7 @@ impl World {
                 buttons: buttons_of(&m.reply_markup),
                 media: observed_media(msg),
                 edits: 0,
+                edited: false,
                 deleted: false,
             });
         }
@@ -2153,6 +2291,7 @@ impl World {
             o.buttons = buttons_of(&m.reply_markup);
             o.media = media;
             o.edits += 1;
+            o.edited = true;
         }
     }
 
@@ -2265,6 +2404,20 @@ pub fn set_msg_id(m: &mut tl::enums::Message, id: i32) {
     }
 }
 
+/// The hash of an invite link: what follows `t.me/+` or `t.me/joinchat/` (or the text itself).
+pub fn invite_hash(link: &str) -> &str {
+    let l = link.trim();
+    let l = l
+        .strip_prefix("https://")
+        .or_else(|| l.strip_prefix("http://"))
+        .unwrap_or(l);
+    let l = l.strip_prefix("telegram.me/").unwrap_or(l);
+    let l = l.strip_prefix("t.me/").unwrap_or(l);
+    let l = l.strip_prefix("joinchat/").unwrap_or(l);
+    let l = l.strip_prefix('+').unwrap_or(l);
+    l.trim_end_matches('/')
+}
+
 pub fn reply_header(msg: i32, top: Option<i32>) -> tl::enums::MessageReplyHeader {
     let mut h: tl::types::MessageReplyHeader = tlb::blank(|b| 0u32.serialize(b));
     h.reply_to_msg_id = Some(msg);
@@ -2281,21 +2434,23 @@ pub fn buttons_of(markup: &Option<tl::enums::ReplyMarkup>) -> Vec<Vec<Button>> {
         .map(|tl::enums::KeyboardInlineButtonRow::Row(r)| {
             r.buttons
                 .iter()
-                .map(|tl::enums::KeyboardInlineButton::Button(b)| Button {
-                    text: b.text.clone(),
-                    kind: match &b.r#type {
-                        tl::enums::InlineButtonType::Callback(c) => {
-                            ButtonKind::Callback(c.data.clone())
-                        }
-                        tl::enums::InlineButtonType::Url(u) => ButtonKind::Url(u.url.clone()),
-                        other => ButtonKind::Other(
-                            format!("{other:?}")
-                                .split('(')
-                                .next()
-                                .unwrap_or_default()
-                                .to_string(),
-                        ),
-                    },
+                .map(|tl::enums::KeyboardInlineButton::Button(b)| {
+                    Button::new(
+                        b.text.clone(),
+                        match &b.r#type {
+                            tl::enums::InlineButtonType::Callback(c) => {
+                                ButtonKind::Callback(c.data.clone())
+                            }
+                            tl::enums::InlineButtonType::Url(u) => ButtonKind::Url(u.url.clone()),
+                            other => ButtonKind::Other(
+                                format!("{other:?}")
+                                    .split('(')
+                                    .next()
+                                    .unwrap_or_default()
+                                    .to_string(),
+                            ),
+                        },
+                    )
                 })
                 .collect()
         })
@@ -2326,6 +2481,37 @@ fn observed_media(msg: &Msg) -> Option<ObservedMedia> {
         });
     }
     match &m.media {
+        Some(tl::enums::MessageMedia::Photo(tl::types::MessageMediaPhoto {
+            photo: Some(tl::enums::Photo::Photo(p)),
+            ..
+        })) => {
+            let (width, height, size) = match p.sizes.first() {
+                Some(tl::enums::PhotoSize::Size(s)) => (s.w, s.h, s.size as i64),
+                _ => (0, 0, 0),
+            };
+            Some(ObservedMedia::Photo {
+                id: p.id,
+                width,
+                height,
+                size,
+            })
+        }
+        Some(tl::enums::MessageMedia::Document(tl::types::MessageMediaDocument {
+            document: Some(tl::enums::Document::Document(d)),
+            ..
+        })) => Some(ObservedMedia::Document {
+            id: d.id,
+            file_name: d
+                .attributes
+                .iter()
+                .find_map(|a| match a {
+                    tl::enums::DocumentAttribute::Filename(f) => Some(f.file_name.clone()),
+                    _ => None,
+                })
+                .unwrap_or_default(),
+            mime_type: d.mime_type.clone(),
+            size: d.size,
+        }),
         Some(tl::enums::MessageMedia::Poll(p)) => {
             let tl::enums::Poll::Poll(poll) = &p.poll;
             Some(ObservedMedia::Poll {

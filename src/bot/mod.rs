@@ -12,11 +12,22 @@
 //! Telegram), reconciles memberships of conversions in hold, and converts
 //! share links that got visitors.
 
+mod admin;
+pub mod ads;
+mod ads_glue;
+mod advertiser;
 pub mod buttons;
-mod handlers;
+pub mod event;
+mod notify;
+mod payments;
+mod router;
 mod scheduler;
 pub mod session;
+mod statistic;
+mod tasks;
 pub mod texts;
+mod tg;
+mod verify;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -30,10 +41,14 @@ use grammers_client::{Client, InvocationError, SenderPool};
 use tokio::sync::{mpsc, watch};
 
 use crate::clock::Clock;
-use crate::config::TelegramConfig;
+use crate::config::{Pricing, TelegramConfig};
+use crate::domain::offer::{Action, PricePair};
 use crate::engine::Engine;
 use crate::store::Store;
+use grammers_client::message::InputMessage;
 use session::StoreSession;
+use texts::Lang;
+use tg::{Tg, TgError};
 
 /// A user's queue (and its task) ends after this long without updates; the
 /// next update starts a new one. Short, so a burst of users does not keep
@@ -57,6 +72,10 @@ pub struct BotContext {
     pub clock: Clock,
     /// How often the scheduler looks for ended holds and reconciles (shortened in tests and the demo).
     pub tick: Duration,
+    /// The config's minimum prices; admins override them at run time (`settings`).
+    pub pricing: Pricing,
+    /// For the admins' "Test postback" (the same sender as `tgtrack postback test`).
+    pub postback: crate::config::PostbackConfig,
 }
 
 /// A running bot thread.
@@ -139,14 +158,96 @@ pub fn spawn(ctx: BotContext) -> anyhow::Result<BotHandle> {
     })
 }
 
-/// Everything handlers share.
+/// Everything the dialogues share.
 pub(crate) struct Shared {
-    pub client: Client,
-    pub session: Arc<StoreSession>,
+    pub tg: Tg,
+    /// The bot's own user id.
+    pub me: i64,
     pub ctx: BotContext,
     /// When each offer's operator was last alerted (business time): a setup
     /// problem is reported once an hour, not on every /start.
     pub alerted: std::sync::Mutex<HashMap<i64, i64>>,
+    /// When an offer whose @username did not resolve may be tried again.
+    pub resolve_retry: std::sync::Mutex<HashMap<i64, i64>>,
+}
+
+impl Shared {
+    /// Business time: the same clock decisions use (the demo runs it ahead).
+    pub fn now(&self) -> i64 {
+        self.ctx.clock.now()
+    }
+
+    pub fn is_admin(&self, user: i64) -> bool {
+        self.ctx.telegram.admins.contains(&user)
+    }
+
+    /// The user's language from what we stored about them.
+    pub fn lang_of(&self, user: i64) -> Lang {
+        let stored = self
+            .ctx
+            .store
+            .read(|c| crate::store::users::get_user(c, user))
+            .ok()
+            .flatten();
+        Lang::from_code(stored.as_ref().and_then(|u| u.lang.as_deref()))
+    }
+
+    /// The minimum price of an action now: an admin's override, else the config.
+    pub fn minimum(&self, action: Action) -> PricePair {
+        crate::store::settings::min_price(&self.ctx.store, &self.ctx.pricing, action)
+            .unwrap_or_else(|e| {
+                log::error!("bot: reading minimum prices: {e}");
+                self.ctx.pricing.minimum(action)
+            })
+    }
+
+    /// Sends a message. A user who blocked the bot is skipped (logged), not an error.
+    pub async fn send(&self, user: i64, msg: InputMessage) -> anyhow::Result<()> {
+        self.send_id(user, msg).await.map(drop)
+    }
+
+    /// Sends a message and returns its id (`None` when the user cannot be reached).
+    pub async fn send_id(&self, user: i64, msg: InputMessage) -> anyhow::Result<Option<i32>> {
+        match self.tg.send(user, msg).await {
+            Ok(id) => Ok(Some(id)),
+            Err(TgError::Unreachable(why)) => {
+                log::info!("bot: user {user} cannot receive messages ({why})");
+                Ok(None)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn say(&self, user: i64, text: impl Into<String>) -> anyhow::Result<()> {
+        self.send(user, InputMessage::new().text(text.into())).await
+    }
+
+    /// Tells the operator about a setup problem of an offer: in the audit trail
+    /// and to the admins, at most once an hour per offer.
+    pub async fn operator_alert(&self, offer: i64, detail: &str) {
+        let t = self.now();
+        {
+            let mut last = self.alerted.lock().unwrap_or_else(|p| p.into_inner());
+            if last.get(&offer).is_some_and(|at| t - at < 3600) {
+                return;
+            }
+            last.insert(offer, t);
+        }
+        log::error!("bot: {detail}");
+        if let Err(e) = self
+            .ctx
+            .engine
+            .note(None, None, "operator error", detail, t)
+        {
+            log::error!("bot: recording an operator error: {e}");
+        }
+        for admin in &self.ctx.telegram.admins {
+            // Admins who never started the bot cannot be messaged; the log and the audit trail still have it.
+            if let Err(err) = self.say(*admin, texts::operator_alert(detail)).await {
+                log::debug!("bot: could not alert admin {admin}: {err:#}");
+            }
+        }
+    }
 }
 
 async fn run(
@@ -230,12 +331,16 @@ async fn run(
     let _ = ready.send(Ok(()));
 
     let shared = Arc::new(Shared {
-        client: client.clone(),
-        session: Arc::clone(&session),
+        tg: Tg {
+            client: client.clone(),
+            session: Arc::clone(&session),
+        },
+        me: me_id,
         ctx,
         alerted: Default::default(),
+        resolve_retry: Default::default(),
     });
-    handlers::set_commands(&shared).await;
+    admin::set_commands(&shared).await;
 
     let mut stream = client
         .stream_updates(updates, UpdatesConfiguration { catch_up: true })
@@ -287,7 +392,7 @@ async fn run(
                 dirty = true;
                 let peer_handle = peers.handle();
                 let update = Box::new((Update::from_raw(&client, raw, state, peers), peer_handle));
-                let Some(key) = handlers::order_key(&update.0) else { continue };
+                let Some(key) = router::order_key(&update.0) else { continue };
                 pending.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 let mut update = Some(update);
                 if let Some(q) = queues.get(&key) {
@@ -359,27 +464,7 @@ fn handle_boxed(
     let (shared, pending) = (Arc::clone(shared), Arc::clone(pending));
     Box::pin(async move {
         let (u, peers) = *item;
-        handlers::handle(&shared, u, &peers).await;
+        router::handle(&shared, u, &peers).await;
         pending.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
     })
-}
-
-/// Calls Telegram, sleeping through FLOOD_WAIT instead of failing (grammers
-/// itself only sleeps through waits of up to a minute).
-pub(crate) async fn invoke<R: grammers_tl_types::RemoteCall>(
-    client: &Client,
-    req: &R,
-) -> Result<R::Return, InvocationError> {
-    let mut tries = 0;
-    loop {
-        match client.invoke(req).await {
-            Err(InvocationError::Rpc(e)) if e.code == 420 && tries < 3 => {
-                let secs = e.value.unwrap_or(1).min(600) as u64;
-                log::warn!("bot: FLOOD_WAIT {secs}s on {}; sleeping", e.name);
-                tokio::time::sleep(Duration::from_secs(secs)).await;
-                tries += 1;
-            }
-            other => return other,
-        }
-    }
 }

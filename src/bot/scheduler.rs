@@ -12,8 +12,7 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
 
-use super::handlers;
-use super::Shared;
+use super::{verify, Shared};
 use crate::domain::conversion::RejectReason;
 use crate::domain::offer::Action;
 use crate::store;
@@ -56,11 +55,12 @@ async fn pace() {
 }
 
 async fn tick(sh: &Shared, reconcile: bool) -> anyhow::Result<()> {
-    if reconcile {
-        handlers::resolve_offer_targets(sh).await;
-    }
+    verify::resolve_offer_targets(sh).await;
     end_holds(sh).await?;
     convert_shares(sh)?;
+    if let Err(e) = super::notify::drain(sh).await {
+        log::error!("scheduler: notifications: {e:#}");
+    }
     if reconcile {
         reconcile_holds(sh).await?;
         find_missed_joins(sh).await?;
@@ -77,7 +77,7 @@ async fn end_holds(sh: &Shared) -> anyhow::Result<()> {
         .read(|c| store::conversions::due_holds(c, now, BATCH))?;
     for c in due {
         // One failing conversion must not stop the sweep for the others.
-        match handlers::still_valid(sh, &c).await {
+        match verify::still_valid(sh, &c).await {
             Ok(Some((valid, evidence))) => {
                 if let Err(e) = sh
                     .ctx
@@ -103,11 +103,7 @@ async fn end_holds(sh: &Shared) -> anyhow::Result<()> {
 
 fn postpone(sh: &Shared, id: store::ConversionId, secs: i64) {
     let until = sh.ctx.clock.now() + secs;
-    if let Err(e) = sh
-        .ctx
-        .store
-        .write(|tx| store::conversions::postpone(tx, id, until))
-    {
+    if let Err(e) = sh.ctx.engine.postpone(id, until) {
         log::error!("scheduler: postponing conversion {id}: {e}");
     }
 }
@@ -119,7 +115,7 @@ async fn reconcile_holds(sh: &Shared) -> anyhow::Result<()> {
         .store
         .read(|c| store::conversions::joins_to_reconcile(c, sh.ctx.clock.now(), BATCH))?;
     for c in holds {
-        match handlers::still_valid(sh, &c).await {
+        match verify::still_valid(sh, &c).await {
             Ok(Some((false, evidence))) => {
                 if let Err(e) = sh.ctx.engine.action_undone(
                     c.id,
@@ -148,7 +144,7 @@ async fn find_missed_joins(sh: &Shared) -> anyhow::Result<()> {
             .store
             .read(|c| store::leads::waiting_leads(c, action.as_str(), since, now, BATCH))?;
         for lead in leads {
-            if let Err(e) = check_missed_join(sh, &lead, action).await {
+            if let Err(e) = check_missed_join(sh, &lead).await {
                 log::warn!("scheduler: membership of lead {}: {e:#}", lead.id);
             }
             // Whatever the answer, this lead goes to the back of the queue.
@@ -165,11 +161,7 @@ async fn find_missed_joins(sh: &Shared) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn check_missed_join(
-    sh: &Shared,
-    lead: &store::leads::Lead,
-    action: Action,
-) -> anyhow::Result<()> {
+async fn check_missed_join(sh: &Shared, lead: &store::leads::Lead) -> anyhow::Result<()> {
     let Some(offer) = sh
         .ctx
         .store
@@ -177,29 +169,15 @@ async fn check_missed_join(
     else {
         return Ok(());
     };
-    let Some(m) = handlers::membership(sh, &offer, lead.tg_user_id).await? else {
+    let Some(m) = verify::membership(sh, &offer, lead.tg_user_id).await? else {
         return Ok(());
     };
-    let click_at = sh
-        .ctx
-        .store
-        .read(|c| store::leads::click_by_id(c, lead.click_id))?
-        .map(|c| c.created_at)
-        .unwrap_or(lead.started_at);
-    if crate::domain::conversion::joined_after_click(m.since, click_at) {
-        let premium = sh
-            .ctx
-            .store
-            .read(|c| store::users::get_user(c, lead.tg_user_id))?
-            .is_some_and(|u| u.is_premium);
-        sh.ctx.engine.action_observed(
-            lead.id,
-            action,
-            premium,
-            "reconciliation: getParticipant shows a join after the click",
-            sh.ctx.clock.now(),
-        )?;
-    }
+    sh.ctx.engine.missed_join_seen(
+        lead.id,
+        m.since,
+        "reconciliation: getParticipant shows a join after the click",
+        sh.ctx.clock.now(),
+    )?;
     Ok(())
 }
 
@@ -210,15 +188,9 @@ fn convert_shares(sh: &Shared) -> anyhow::Result<()> {
         .store
         .read(|c| store::leads::shares_with_visitors(c, BATCH))?;
     for (lead, visitors) in ready {
-        let premium = sh
-            .ctx
-            .store
-            .read(|c| store::users::get_user(c, lead.tg_user_id))?
-            .is_some_and(|u| u.is_premium);
         if let Err(e) = sh.ctx.engine.action_observed(
             lead.id,
             Action::Share,
-            premium,
             &format!("share link has {visitors} unique visitor(s)"),
             sh.ctx.clock.now(),
         ) {

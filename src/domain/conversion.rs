@@ -103,6 +103,31 @@ impl RejectReason {
     }
 }
 
+impl std::str::FromStr for RejectReason {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        use RejectReason::*;
+        [
+            OfferNotActive,
+            CapTotal,
+            CapHour,
+            CapDay,
+            CapWeek,
+            OutOfSchedule,
+            BudgetExhausted,
+            AlreadyDone,
+            Undone,
+            BlockedBot,
+            RecheckFailed,
+            NotAUser,
+            Manual,
+        ]
+        .into_iter()
+        .find(|r| r.as_str() == s)
+        .ok_or_else(|| format!("unknown reject reason {s:?}"))
+    }
+}
+
 impl std::fmt::Display for RejectReason {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
@@ -240,6 +265,9 @@ mod tests {
                 send_user_id: false,
             },
             relay_secret: None,
+            slug: None,
+            revision: 0,
+            credit_applied: 0,
             created_at: 0,
             updated_at: 0,
         }

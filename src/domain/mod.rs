@@ -3,6 +3,9 @@
 
 pub mod conversion;
 pub mod offer;
+pub mod payment;
 pub mod relay;
 pub mod schedule;
+pub mod task;
+pub mod tme;
 pub mod token;

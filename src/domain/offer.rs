@@ -120,15 +120,114 @@ impl fmt::Display for Action {
 }
 
 /// Why an action/target combination is refused, and what to offer instead.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Typed, so the bot can say it in Russian and English; `Display` is the CLI's English.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Unverifiable {
-    pub reason: &'static str,
-    pub alternative: &'static str,
+    pub kind: UnverifiableKind,
+}
+
+/// The reason code of an [`Unverifiable`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnverifiableKind {
+    /// Joins and boosts need the chat.
+    NeedsChat,
+    /// Basic groups cannot be asked with channels.getParticipant.
+    BasicGroupJoin,
+    /// Only channels and groups can be joined or boosted; not users or bots.
+    NotAChat,
+    /// Only channels and supergroups can be boosted.
+    BoostNeedsChannel,
+    /// Join requests need a private chat (public ones are joined by username).
+    JoinRequestPublic,
+    CommentNeedsPost,
+    NoDiscussionGroup,
+    ReactionNeedsKind,
+    /// Channel reactions are anonymous.
+    ChannelReaction,
+    ReactionNeedsMessage,
+    /// Reactions are seen in groups and in private chats with our bot only.
+    ReactionNotInChat,
+    /// Channel polls are anonymous; the bot sends its own poll.
+    ChannelPoll,
+    PollShape,
+    ChannelPaidMedia,
+    PaidMediaUrl,
+    InvoiceAmount,
+    NeedsUrl,
+    /// start_bot counts starts of our own bot only.
+    StartBotIsOurs,
+    /// third_party_bot targets a bot or mini app.
+    ThirdPartyNeedsBot,
+    /// Native forwards are invisible per user.
+    NativeForward,
+    /// Buying Stars or Premium elsewhere is invisible.
+    BoughtElsewhere,
+}
+
+impl Unverifiable {
+    pub const fn new(kind: UnverifiableKind) -> Unverifiable {
+        Unverifiable { kind }
+    }
+
+    /// The CLI's English reason.
+    pub fn reason(&self) -> &'static str {
+        use UnverifiableKind::*;
+        match self.kind {
+            NeedsChat => "The offer needs the chat (id or @username).",
+            BasicGroupJoin => "Joins of basic groups cannot be re-checked (telegram.md 1.1).",
+            NotAChat => "Only channels and groups can be joined or boosted, not users or bots.",
+            BoostNeedsChannel => "Only channels and supergroups can be boosted.",
+            JoinRequestPublic => "Join requests need a private chat: a public chat is joined by its @username, without the per-user link (telegram.md 1.1).",
+            CommentNeedsPost => "A comment offer targets one channel post.",
+            NoDiscussionGroup => "The channel has no linked discussion group, so there is nowhere to comment (telegram.md 1.4).",
+            ReactionNeedsKind => "A reaction offer must say where: a group, or a channel post with a discussion group.",
+            ChannelReaction => "Reactions in channels are anonymous: bots only get counts (telegram.md 1.3).",
+            ReactionNeedsMessage => "A reaction offer targets one message.",
+            ReactionNotInChat => "Reactions are seen only in groups and in the private chat with our bot (telegram.md 1.3).",
+            ChannelPoll => "Votes are verified on the poll our bot sends in the user's private chat; polls in channels are anonymous (telegram.md 1.9).",
+            PollShape => "A poll needs a question and 2 to 10 options.",
+            ChannelPaidMedia => "Purchases of paid media in channels are not reported per user (telegram.md 1.7).",
+            PaidMediaUrl => "Paid media needs the https URL of the image to sell.",
+            InvoiceAmount => "The invoice amount must be 1 to 100000 Stars.",
+            NeedsUrl => "This offer needs the target URL (http or https).",
+            StartBotIsOurs => "start_bot counts starts of our own bot only.",
+            ThirdPartyNeedsBot => "third_party_bot targets a bot or a mini app.",
+            NativeForward => "Native forwards are not visible per user to anyone (telegram.md 1.2).",
+            BoughtElsewhere => "Buying Stars or Premium elsewhere is invisible to bots (telegram.md 1.6, 1.8).",
+        }
+    }
+
+    /// The CLI's English alternative.
+    pub fn alternative(&self) -> &'static str {
+        use UnverifiableKind::*;
+        match self.kind {
+            NeedsChat => "set the target chat.",
+            BasicGroupJoin => "convert the group to a supergroup (Telegram does it when it gets a public link).",
+            NotAChat | BoostNeedsChannel | JoinRequestPublic => "a `join_channel` offer.",
+            CommentNeedsPost => "set the channel and the post id.",
+            NoDiscussionGroup => "link a discussion group to the channel and add the bot as its admin.",
+            ReactionNeedsKind => "set --chat-kind.",
+            ChannelReaction => "a `reaction` on the post's copy in the linked discussion group, or a `comment`.",
+            ReactionNeedsMessage => "set the message id.",
+            ReactionNotInChat => "a `reaction` on a message in a group where the bot is an admin.",
+            ChannelPoll => "a poll_vote offer with no chat: the bot sends the poll to each user privately.",
+            PollShape => "set the poll.",
+            ChannelPaidMedia => "paid media sent by our bot in the user's private chat.",
+            PaidMediaUrl => "set --url.",
+            InvoiceAmount => "set the amount.",
+            NeedsUrl => "set the URL.",
+            StartBotIsOurs => "a `third_party_bot` offer, reported by the advertiser through the relay.",
+            ThirdPartyNeedsBot => "a `share` offer for links, or a `join_channel` offer for chats.",
+            NativeForward => "a `share` offer with personal share links, counted by unique visitors.",
+            BoughtElsewhere => "a `stars_payment` offer: the user pays an invoice from our bot; or a `boost` offer.",
+        }
+    }
 }
 
 impl fmt::Display for Unverifiable {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} Instead: {}", self.reason, self.alternative)
+        write!(f, "{} Instead: {}", self.reason(), self.alternative())
     }
 }
 
@@ -152,25 +251,17 @@ impl FromStr for Action {
 }
 
 /// Actions people ask for that Telegram makes impossible to attribute (telegram.md section 0).
-fn known_unverifiable(name: &str) -> Option<Unverifiable> {
+/// Also used by the bot wizard on free text ("репост", "forward"), so both explain the same way.
+pub fn known_unverifiable(name: &str) -> Option<Unverifiable> {
+    use UnverifiableKind::*;
     match name {
-        "forward" | "native_forward" | "repost" => Some(Unverifiable {
-            reason: "Native forwards are not visible per user to anyone (telegram.md 1.2).",
-            alternative: "a `share` offer with personal share links, counted by unique visitors.",
-        }),
-        "channel_reaction" => Some(CHANNEL_REACTION),
-        "buy_stars" | "buy_premium" | "gift_premium" => Some(Unverifiable {
-            reason: "Buying Stars or Premium elsewhere is invisible to bots (telegram.md 1.6, 1.8).",
-            alternative: "a `stars_payment` offer: the user pays an invoice from our bot; or a `boost` offer.",
-        }),
+        "forward" | "native_forward" | "repost" => Some(Unverifiable::new(NativeForward)),
+        "channel_reaction" => Some(Unverifiable::new(ChannelReaction)),
+        "channel_poll" | "channel_poll_vote" => Some(Unverifiable::new(ChannelPoll)),
+        "buy_stars" | "buy_premium" | "gift_premium" => Some(Unverifiable::new(BoughtElsewhere)),
         _ => None,
     }
 }
-
-const CHANNEL_REACTION: Unverifiable = Unverifiable {
-    reason: "Reactions in channels are anonymous: bots only get counts (telegram.md 1.3).",
-    alternative: "a `reaction` on the post's copy in the linked discussion group, or a `comment`.",
-};
 
 /// What kind of place the target is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -181,6 +272,10 @@ pub enum ChatKind {
     BasicGroup,
     /// A private chat with our bot.
     BotChat,
+    /// Another bot (third-party bots and mini apps).
+    Bot,
+    /// A user's profile: nothing happens there that a bot can see.
+    User,
 }
 
 /// Where the action happens. Which fields matter depends on the action.
@@ -222,121 +317,103 @@ pub struct PollSpec {
 }
 
 /// Checks that `action` on `target` is something we can verify per user, and
-/// that the target carries what the action needs.
+/// that the target carries what the action needs. The one rule set: the CLI
+/// refuses with it and the bot wizard offers only the actions it accepts.
 pub fn check_verifiable(action: Action, target: &Target) -> Result<(), Unverifiable> {
     use Action::*;
     use ChatKind::*;
+    use UnverifiableKind as U;
+    let no = |k| Err(Unverifiable::new(k));
     let kind = target.chat_kind;
     match action {
         JoinChannel | JoinRequest | Boost => {
             if target.chat_id.is_none() && target.username.is_none() {
-                return Err(Unverifiable {
-                    reason: "The offer needs the chat (id or @username).",
-                    alternative: "set the target chat.",
-                });
+                return no(U::NeedsChat);
+            }
+            if matches!(kind, Some(User | Bot | BotChat)) {
+                return no(U::NotAChat);
             }
             if kind == Some(BasicGroup) {
                 // Membership of basic groups cannot be asked with channels.getParticipant,
                 // so the "Check" and the hold-end re-check would be impossible.
-                return Err(Unverifiable {
-                    reason: "Joins of basic groups cannot be re-checked (telegram.md 1.1).",
-                    alternative: "convert the group to a supergroup (Telegram does it when it gets a public link).",
-                });
+                return no(U::BasicGroupJoin);
             }
             if action == Boost && kind.is_some_and(|k| k != Channel && k != Supergroup) {
-                return Err(Unverifiable {
-                    reason: "Only channels and supergroups can be boosted.",
-                    alternative: "a `join_channel` offer.",
-                });
+                return no(U::BoostNeedsChannel);
+            }
+            if action == JoinRequest && target.username.is_some() {
+                // Clients join a public chat by username, so no per-user link is used.
+                return no(U::JoinRequestPublic);
             }
             Ok(())
         }
         Comment => {
             if kind != Some(Channel) || target.msg_id.is_none() {
-                return Err(Unverifiable {
-                    reason: "A comment offer targets one channel post.",
-                    alternative: "set the channel and the post id.",
-                });
+                return no(U::CommentNeedsPost);
             }
             if target.discussion_chat_id.is_none() {
-                return Err(Unverifiable {
-                    reason: "The channel has no linked discussion group, so there is nowhere to comment (telegram.md 1.4).",
-                    alternative: "link a discussion group to the channel and add the bot as its admin.",
-                });
+                return no(U::NoDiscussionGroup);
             }
             Ok(())
         }
         Reaction => {
             // Whether reactions are attributable depends on the kind of chat: it must be said.
             let Some(kind) = kind else {
-                return Err(Unverifiable { reason: "A reaction offer must say where: a group, or a channel post with a discussion group.", alternative: "set --chat-kind." });
+                return no(U::ReactionNeedsKind);
             };
             if kind == Channel && target.discussion_chat_id.is_none() {
-                return Err(CHANNEL_REACTION);
+                return no(U::ChannelReaction);
+            }
+            if matches!(kind, User | Bot) {
+                return no(U::ReactionNotInChat);
             }
             if target.msg_id.is_none() {
-                return Err(Unverifiable {
-                    reason: "A reaction offer targets one message.",
-                    alternative: "set the message id.",
-                });
+                return no(U::ReactionNeedsMessage);
             }
             Ok(())
         }
         PollVote => {
             if kind.is_some_and(|k| k != BotChat) {
                 // The bot sends the poll to the user; only that poll's votes reach it.
-                return Err(Unverifiable {
-                    reason: "Votes are verified on the poll our bot sends in the user's private chat; polls in channels are anonymous (telegram.md 1.9).",
-                    alternative: "a poll_vote offer with no chat: the bot sends the poll to each user privately.",
-                });
+                return no(U::ChannelPoll);
             }
             match &target.poll {
                 Some(p) if !p.question.trim().is_empty() && (2..=10).contains(&p.options.len()) => {
                     Ok(())
                 }
-                _ => Err(Unverifiable {
-                    reason: "A poll needs a question and 2 to 10 options.",
-                    alternative: "set the poll.",
-                }),
+                _ => no(U::PollShape),
             }
         }
         PaidMedia => {
             if kind == Some(Channel) {
-                return Err(Unverifiable {
-                    reason: "Purchases of paid media in channels are not reported per user (telegram.md 1.7).",
-                    alternative: "paid media sent by our bot in the user's private chat.",
-                });
+                return no(U::ChannelPaidMedia);
             }
             price_set(target)?;
             match &target.url {
                 Some(u) if u.starts_with("https://") => Ok(()),
-                _ => Err(Unverifiable {
-                    reason: "Paid media needs the https URL of the image to sell.",
-                    alternative: "set --url.",
-                }),
+                _ => no(U::PaidMediaUrl),
             }
         }
         StarsPayment => price_set(target),
+        ThirdPartyBot if kind.is_some_and(|k| k != Bot) => no(U::ThirdPartyNeedsBot),
         Share | ThirdPartyBot => match &target.url {
             Some(u) if u.starts_with("https://") || u.starts_with("http://") => Ok(()),
-            _ => Err(Unverifiable {
-                reason: "This offer needs the target URL (http or https).",
-                alternative: "set the URL.",
-            }),
+            _ => no(U::NeedsUrl),
         },
+        StartBot if kind.is_some_and(|k| k != BotChat) => no(U::StartBotIsOurs),
         StartBot => Ok(()),
     }
 }
 
 fn price_set(target: &Target) -> Result<(), Unverifiable> {
     match target.stars {
-        Some(s) if (1..=100_000).contains(&s) => Ok(()),
-        _ => Err(Unverifiable {
-            reason: "The invoice amount must be 1 to 100000 Stars.",
-            alternative: "set the amount.",
-        }),
+        Some(s) if (1..=STARS_MAX).contains(&s) => Ok(()),
+        _ => Err(Unverifiable::new(UnverifiableKind::InvoiceAmount)),
     }
 }
+
+/// The largest invoice amount a task may ask of a user, in Stars.
+pub const STARS_MAX: i64 = 100_000;
 
 /// Offer lifecycle (design.md section 7).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -373,6 +450,9 @@ impl OfferStatus {
             (Draft, AwaitingPayment)
                 | (Draft, PendingReview)
                 | (AwaitingPayment, PendingReview)
+                | (AwaitingPayment, Finished)
+                | (AwaitingPayment, Draft)
+                | (Draft, Finished)
                 | (PendingReview, Active)
                 | (PendingReview, Rejected)
                 | (Active, Paused)
@@ -513,6 +593,19 @@ pub struct PostbackSpec {
     pub send_user_id: bool,
 }
 
+impl Default for PostbackSpec {
+    /// No URL yet (an admin wires it), and the statuses the schema defaults to.
+    fn default() -> Self {
+        PostbackSpec {
+            url: None,
+            method: PostbackMethod::Get,
+            preset: "generic".into(),
+            statuses: vec![ConversionStatus::Approved, ConversionStatus::Rejected],
+            send_user_id: false,
+        }
+    }
+}
+
 /// An offer as the domain sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Offer {
@@ -534,6 +627,12 @@ pub struct Offer {
     pub budget_spent: i64,
     pub postback: PostbackSpec,
     pub relay_secret: Option<String>,
+    /// Short unique name of a campaign made in the bot.
+    pub slug: Option<String>,
+    /// Bumped on every edit of a draft; invoices name the revision they were sent for.
+    pub revision: i64,
+    /// The advertiser's credit put towards the budget; the invoice is for the rest.
+    pub credit_applied: i64,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -593,7 +692,7 @@ mod tests {
         assert!(
             check_verifiable(Action::Reaction, &t)
                 .unwrap_err()
-                .alternative
+                .alternative()
                 .contains("chat-kind"),
             "the kind must be given"
         );
@@ -602,7 +701,7 @@ mod tests {
             ..t
         };
         let e = check_verifiable(Action::Reaction, &t).unwrap_err();
-        assert!(e.alternative.contains("discussion"));
+        assert!(e.alternative().contains("discussion"));
         let t = Target {
             discussion_chat_id: Some(2),
             ..t
@@ -644,7 +743,7 @@ mod tests {
         };
         assert!(check_verifiable(Action::JoinChannel, &t)
             .unwrap_err()
-            .alternative
+            .alternative()
             .contains("supergroup"));
     }
 
@@ -658,8 +757,82 @@ mod tests {
         };
         assert!(check_verifiable(Action::Comment, &t)
             .unwrap_err()
-            .reason
+            .reason()
             .contains("discussion"));
+    }
+
+    #[test]
+    fn kinds_of_target_decide_the_actions() {
+        use UnverifiableKind as U;
+        let chat = |kind, username: Option<&str>| Target {
+            chat_id: Some(1),
+            chat_kind: Some(kind),
+            username: username.map(str::to_string),
+            url: Some("https://t.me/x".into()),
+            ..Default::default()
+        };
+        let cases = [
+            (
+                Action::JoinRequest,
+                chat(ChatKind::Channel, Some("pub")),
+                Err(U::JoinRequestPublic),
+            ),
+            (Action::JoinRequest, chat(ChatKind::Channel, None), Ok(())),
+            (
+                Action::JoinChannel,
+                chat(ChatKind::Bot, Some("b")),
+                Err(U::NotAChat),
+            ),
+            (
+                Action::JoinChannel,
+                chat(ChatKind::User, Some("u")),
+                Err(U::NotAChat),
+            ),
+            (
+                Action::StartBot,
+                chat(ChatKind::Channel, Some("c")),
+                Err(U::StartBotIsOurs),
+            ),
+            (Action::StartBot, Target::default(), Ok(())),
+            (
+                Action::ThirdPartyBot,
+                chat(ChatKind::Channel, Some("c")),
+                Err(U::ThirdPartyNeedsBot),
+            ),
+            (
+                Action::ThirdPartyBot,
+                chat(ChatKind::Bot, Some("b")),
+                Ok(()),
+            ),
+            (Action::Share, chat(ChatKind::User, Some("u")), Ok(())),
+        ];
+        for (action, target, want) in cases {
+            let got = check_verifiable(action, &target).map_err(|u| u.kind);
+            assert_eq!(got, want, "{action} on {target:?}");
+        }
+    }
+
+    #[test]
+    fn errors_keep_the_cli_english() {
+        let u = Unverifiable::new(UnverifiableKind::ChannelReaction);
+        assert_eq!(u.to_string(), "Reactions in channels are anonymous: bots only get counts (telegram.md 1.3). Instead: a `reaction` on the post's copy in the linked discussion group, or a `comment`.");
+        let e = DraftError {
+            field: DraftField::Price,
+            problem: DraftProblem::BelowMinimum {
+                premium: true,
+                price: 3,
+                min: 10,
+                action: Action::Comment,
+            },
+        };
+        assert_eq!(
+            e.to_string(),
+            "price: premium price 3 is below the minimum 10 for comment"
+        );
+        assert_eq!(
+            known_unverifiable("repost").unwrap().kind,
+            UnverifiableKind::NativeForward
+        );
     }
 
     #[test]
@@ -693,7 +866,7 @@ mod tests {
 }
 
 /// What an operator or advertiser asks for, before validation.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OfferDraft {
     pub name: String,
     pub advertiser_id: Option<i64>,
@@ -710,11 +883,118 @@ pub struct OfferDraft {
     pub budget_total: Option<i64>,
 }
 
-/// Why a draft was refused; each names the field.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Why a draft was refused; each names the field. Typed, so the bot can say it in
+/// Russian and English; `Display` is the CLI's English (`field: problem`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DraftError {
-    pub field: &'static str,
-    pub problem: String,
+    pub field: DraftField,
+    pub problem: DraftProblem,
+}
+
+/// The draft field a [`DraftError`] is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DraftField {
+    Name,
+    Action,
+    Price,
+    Payout,
+    Currency,
+    CapTotal,
+    CapHour,
+    CapDay,
+    CapWeek,
+    Timezone,
+    Hold,
+    Budget,
+}
+
+impl DraftField {
+    pub fn as_str(self) -> &'static str {
+        use DraftField::*;
+        match self {
+            Name => "name",
+            Action => "action",
+            Price => "price",
+            Payout => "payout",
+            Currency => "currency",
+            CapTotal => "cap_total",
+            CapHour => "cap_hour",
+            CapDay => "cap_day",
+            CapWeek => "cap_week",
+            Timezone => "timezone",
+            Hold => "hold",
+            Budget => "budget",
+        }
+    }
+}
+
+impl PartialEq<&str> for DraftField {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl fmt::Display for DraftField {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What is wrong with a [`DraftField`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DraftProblem {
+    NameLength,
+    Unverifiable(Unverifiable),
+    /// A price below the minimum for the action and tier.
+    BelowMinimum {
+        premium: bool,
+        price: i64,
+        min: i64,
+        action: Action,
+    },
+    /// The payout as given.
+    Payout(String),
+    /// The currency as given.
+    Currency(String),
+    NotPositive,
+    /// The time zone as given.
+    Timezone(String),
+    HoldRange,
+    /// The budget cannot pay one conversion.
+    BudgetTooSmall(i64),
+}
+
+impl fmt::Display for DraftProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DraftProblem::NameLength => f.write_str("must be 1 to 100 characters"),
+            DraftProblem::Unverifiable(u) => u.fmt(f),
+            DraftProblem::BelowMinimum {
+                premium,
+                price,
+                min,
+                action,
+            } => {
+                let tier = if *premium { "premium" } else { "regular" };
+                write!(
+                    f,
+                    "{tier} price {price} is below the minimum {min} for {action}"
+                )
+            }
+            DraftProblem::Payout(p) => write!(f, "{p:?} is not a decimal amount like 0.5"),
+            DraftProblem::Currency(c) => write!(f, "{c:?} is not a currency code like USD or XTR"),
+            DraftProblem::NotPositive => f.write_str("must be a positive number"),
+            DraftProblem::Timezone(t) => {
+                write!(f, "{t:?} is not a time zone like Europe/Moscow or UTC")
+            }
+            DraftProblem::HoldRange => f.write_str("must be between 0 and 90 days"),
+            DraftProblem::BudgetTooSmall(b) => {
+                write!(f, "{b} Stars cannot pay a single conversion")
+            }
+        }
+    }
 }
 
 impl fmt::Display for DraftError {
@@ -722,6 +1002,9 @@ impl fmt::Display for DraftError {
         write!(f, "{}: {}", self.field, self.problem)
     }
 }
+
+/// The longest hold window an offer may have.
+pub const HOLD_MAX_SECONDS: i64 = 90 * 86400;
 
 /// A draft that passed validation, with defaults filled in.
 #[derive(Debug, Clone)]
@@ -733,75 +1016,61 @@ pub struct ValidDraft {
 /// Validates a draft against the minimum prices for its action. Used by the
 /// CLI and by the bot's /ads wizard, so both refuse the same things.
 pub fn validate_draft(mut d: OfferDraft, min: PricePair) -> Result<ValidDraft, DraftError> {
-    let e = |field, problem: String| DraftError { field, problem };
+    use DraftField as F;
+    use DraftProblem as P;
+    let e = |field, problem| DraftError { field, problem };
     d.name = d.name.trim().to_string();
     if d.name.is_empty() || d.name.chars().count() > 100 {
-        return Err(e("name", "must be 1 to 100 characters".into()));
+        return Err(e(F::Name, P::NameLength));
     }
-    check_verifiable(d.action, &d.target).map_err(|u| e("action", u.to_string()))?;
-    if d.price.regular < min.regular {
-        return Err(e(
-            "price",
-            format!(
-                "regular price {} is below the minimum {} for {}",
-                d.price.regular, min.regular, d.action
-            ),
-        ));
-    }
-    if d.price.premium < min.premium {
-        return Err(e(
-            "price",
-            format!(
-                "premium price {} is below the minimum {} for {}",
-                d.price.premium, min.premium, d.action
-            ),
-        ));
+    check_verifiable(d.action, &d.target).map_err(|u| e(F::Action, P::Unverifiable(u)))?;
+    for (premium, price, min) in [
+        (false, d.price.regular, min.regular),
+        (true, d.price.premium, min.premium),
+    ] {
+        if price < min {
+            let action = d.action;
+            return Err(e(
+                F::Price,
+                P::BelowMinimum {
+                    premium,
+                    price,
+                    min,
+                    action,
+                },
+            ));
+        }
     }
     if !valid_payout(&d.payout) {
-        return Err(e(
-            "payout",
-            format!("{:?} is not a decimal amount like 0.5", d.payout),
-        ));
+        return Err(e(F::Payout, P::Payout(d.payout.clone())));
     }
     let cur = d.currency.trim().to_ascii_uppercase();
     if !(3..=5).contains(&cur.len()) || !cur.chars().all(|c| c.is_ascii_alphabetic()) {
-        return Err(e(
-            "currency",
-            format!("{:?} is not a currency code like USD or XTR", d.currency),
-        ));
+        return Err(e(F::Currency, P::Currency(d.currency.clone())));
     }
     d.currency = cur;
     for (field, v) in [
-        ("cap_total", d.caps.total),
-        ("cap_hour", d.caps.hour),
-        ("cap_day", d.caps.day),
-        ("cap_week", d.caps.week),
+        (F::CapTotal, d.caps.total),
+        (F::CapHour, d.caps.hour),
+        (F::CapDay, d.caps.day),
+        (F::CapWeek, d.caps.week),
     ] {
         if v.is_some_and(|v| v <= 0) {
-            return Err(e(field, "must be a positive number".into()));
+            return Err(e(field, P::NotPositive));
         }
     }
     if !super::schedule::valid_timezone(&d.timezone) {
-        return Err(e(
-            "timezone",
-            format!(
-                "{:?} is not a time zone like Europe/Moscow or UTC",
-                d.timezone
-            ),
-        ));
+        return Err(e(F::Timezone, P::Timezone(d.timezone.clone())));
     }
     let hold = d
         .hold_seconds
         .unwrap_or_else(|| d.action.default_hold_seconds());
-    if !(0..=90 * 86400).contains(&hold) {
-        return Err(e("hold", "must be between 0 and 90 days".into()));
+    if !(0..=HOLD_MAX_SECONDS).contains(&hold) {
+        return Err(e(F::Hold, P::HoldRange));
     }
     if let Some(b) = d.budget_total {
         if b < d.price.regular.max(d.price.premium) {
-            return Err(e(
-                "budget",
-                format!("{b} Stars cannot pay a single conversion"),
-            ));
+            return Err(e(F::Budget, P::BudgetTooSmall(b)));
         }
     }
     Ok(ValidDraft {

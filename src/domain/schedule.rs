@@ -37,7 +37,7 @@ impl Schedule {
 
     /// Parses the CLI form: `always`, `weekdays`, `weekends`, or a grid like
     /// `mon-fri 9-18; sat 10-14` (hours are half-open: 9-18 means 09:00 to 17:59).
-    pub fn parse(s: &str) -> Result<Schedule, String> {
+    pub fn parse(s: &str) -> Result<Schedule, ScheduleError> {
         let s = s.trim().to_ascii_lowercase();
         match s.as_str() {
             "always" | "24/7" | "" => return Ok(Schedule::Always),
@@ -49,7 +49,7 @@ impl Schedule {
         for part in s.split(';').map(str::trim).filter(|p| !p.is_empty()) {
             let (days, hours) = part
                 .split_once(' ')
-                .ok_or_else(|| format!("{part:?}: expected `DAYS HOURS`, like `mon-fri 9-18`"))?;
+                .ok_or_else(|| ScheduleError::Shape(part.to_string()))?;
             let days = parse_range(days.trim(), day_index, 7)?;
             let hours = parse_range(
                 hours.trim(),
@@ -58,9 +58,7 @@ impl Schedule {
             )?;
             let (h0, h1) = hours;
             if h0 >= h1 {
-                return Err(format!(
-                    "{part:?}: hours must be like 9-18, start before end"
-                ));
+                return Err(ScheduleError::HourOrder(part.to_string()));
             }
             let mask: u32 = (h0..h1).fold(0, |m, h| m | (1 << h));
             let (d0, d1) = days;
@@ -69,6 +67,38 @@ impl Schedule {
             }
         }
         Ok(Schedule::Grid(grid))
+    }
+}
+
+/// Why a schedule text was refused; typed so the bot can say it in Russian and
+/// English. `Display` is the CLI's English.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScheduleError {
+    /// A part that is not `DAYS HOURS`.
+    Shape(String),
+    /// Hours whose start is not before their end.
+    HourOrder(String),
+    /// A day or hour that is not one.
+    BadValue(String),
+    /// A range that runs backwards or past the end.
+    BadRange(String),
+    /// An hour past 23.
+    BadHour(String),
+}
+
+impl std::fmt::Display for ScheduleError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ScheduleError::Shape(p) => {
+                write!(f, "{p:?}: expected `DAYS HOURS`, like `mon-fri 9-18`")
+            }
+            ScheduleError::HourOrder(p) => {
+                write!(f, "{p:?}: hours must be like 9-18, start before end")
+            }
+            ScheduleError::BadValue(v) => write!(f, "bad value {v:?}"),
+            ScheduleError::BadRange(r) => write!(f, "bad range {r:?}"),
+            ScheduleError::BadHour(h) => write!(f, "bad hour {h:?}"),
+        }
     }
 }
 
@@ -84,22 +114,22 @@ fn parse_range(
     s: &str,
     f: impl Fn(&str) -> Option<usize>,
     limit: usize,
-) -> Result<(usize, usize), String> {
+) -> Result<(usize, usize), ScheduleError> {
     let is_days = limit == 7;
     match s.split_once('-') {
         Some((a, b)) => {
-            let a = f(a).ok_or_else(|| format!("bad value {a:?}"))?;
-            let b = f(b).ok_or_else(|| format!("bad value {b:?}"))?;
+            let a = f(a).ok_or_else(|| ScheduleError::BadValue(a.to_string()))?;
+            let b = f(b).ok_or_else(|| ScheduleError::BadValue(b.to_string()))?;
             let end = if is_days { b + 1 } else { b };
             if a >= end || end > limit {
-                return Err(format!("bad range {s:?}"));
+                return Err(ScheduleError::BadRange(s.to_string()));
             }
             Ok((a, end))
         }
         None => {
-            let a = f(s).ok_or_else(|| format!("bad value {s:?}"))?;
+            let a = f(s).ok_or_else(|| ScheduleError::BadValue(s.to_string()))?;
             if !is_days && a >= 24 {
-                return Err(format!("bad hour {s:?}"));
+                return Err(ScheduleError::BadHour(s.to_string()));
             }
             Ok((a, a + 1))
         }

@@ -77,9 +77,9 @@ pub fn relay(ctx: &Context, rq: &Request, body: &[u8]) -> Result<Reply, HttpErro
         RelayOutcome::Done(out) => {
             let c = out.conversion();
             let reason = match c.status {
-                ConversionStatus::Rejected => {
-                    serde_json::Value::String(c.reason.clone().unwrap_or_default())
-                }
+                ConversionStatus::Rejected => serde_json::Value::String(
+                    c.reason.map(|r| r.as_str()).unwrap_or_default().to_string(),
+                ),
                 _ => serde_json::Value::Null,
             };
             let body = serde_json::json!({

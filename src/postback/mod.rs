@@ -20,6 +20,7 @@ pub mod guard;
 pub mod policy;
 pub mod preset;
 pub mod sender;
+pub mod spec;
 pub mod template;
 pub mod worker;
 

@@ -3,7 +3,7 @@
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::{ConversionId, LeadId, OfferId, Result, StoreError};
-use crate::domain::conversion::Usage;
+use crate::domain::conversion::{RejectReason, Usage};
 use crate::domain::offer::{Action, ConversionStatus};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,7 +17,7 @@ pub struct Conversion {
     pub is_premium: bool,
     pub price: i64,
     pub hold_until: Option<i64>,
-    pub reason: Option<String>,
+    pub reason: Option<RejectReason>,
     pub created_at: i64,
     pub accepted_at: Option<i64>,
     pub updated_at: i64,
@@ -46,7 +46,10 @@ fn row(r: &Row<'_>) -> rusqlite::Result<Conversion> {
         is_premium: r.get(6)?,
         price: r.get(7)?,
         hold_until: r.get(8)?,
-        reason: r.get(9)?,
+        reason: match r.get::<_, Option<String>>(9)? {
+            Some(s) => Some(s.parse().map_err(|e| bad("reason", e))?),
+            None => None,
+        },
         created_at: r.get(10)?,
         accepted_at: r.get(11)?,
         updated_at: r.get(12)?,
@@ -125,13 +128,18 @@ pub fn set_status(
     c: &Connection,
     id: ConversionId,
     status: ConversionStatus,
-    reason: Option<&str>,
+    reason: Option<RejectReason>,
     now: i64,
 ) -> Result<()> {
     c.prepare_cached(
         "UPDATE conversions SET status = ?2, reason = ?3, updated_at = ?4 WHERE id = ?1",
     )?
-    .execute(params![id, status.as_str(), reason, now])?;
+    .execute(params![
+        id,
+        status.as_str(),
+        reason.map(RejectReason::as_str),
+        now
+    ])?;
     Ok(())
 }
 

@@ -7,7 +7,11 @@
 use rusqlite::Connection;
 
 /// Migration `i` brings the database from user_version `i` to `i + 1`.
-pub const MIGRATIONS: &[&str] = &[include_str!("../../schema.sql")];
+pub const MIGRATIONS: &[&str] = &[
+    include_str!("../../schema.sql"),
+    include_str!("migration_2_campaigns.sql"),
+    include_str!("migration_stats.sql"),
+];
 
 pub fn current_version(conn: &Connection) -> rusqlite::Result<i64> {
     conn.query_row("PRAGMA user_version", [], |r| r.get(0))

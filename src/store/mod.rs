@@ -12,11 +12,15 @@
 //! copying the WAL back into the database, which was the p99 of /click.
 
 pub mod audit;
+pub mod bot_chats;
 pub mod clicks;
 pub mod conversions;
+pub mod dialogues;
 pub mod events;
 pub mod leads;
+pub mod ledger;
 pub mod migrations;
+pub mod notifications;
 pub mod offers;
 pub mod payments;
 pub mod postbacks;

@@ -31,7 +31,7 @@ pub struct NewOffer {
 const COLUMNS: &str = "id, name, advertiser_id, action, target, status, price_regular, price_premium, payout, currency,
      cap_total, cap_hour, cap_day, cap_week, schedule, timezone, hold_seconds, budget_total, budget_spent,
      postback_url, postback_method, postback_preset, postback_statuses, send_user_id, relay_secret,
-     created_at, updated_at";
+     created_at, updated_at, slug, revision, credit_applied";
 
 fn corrupt(id: i64, what: &str, e: impl std::fmt::Display) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(
@@ -85,6 +85,9 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Offer> {
         relay_secret: r.get(24)?,
         created_at: r.get(25)?,
         updated_at: r.get(26)?,
+        slug: r.get(27)?,
+        revision: r.get(28)?,
+        credit_applied: r.get(29)?,
     })
 }
 
@@ -226,8 +229,113 @@ pub fn spend_budget(c: &Connection, id: OfferId, delta: i64, now: i64) -> Result
     )? == 1)
 }
 
+/// Gives a campaign its slug; false if another offer already has it.
+pub fn set_slug(c: &Connection, id: OfferId, slug: &str, now: i64) -> Result<bool> {
+    match c.execute(
+        "UPDATE offers SET slug = ?2, updated_at = ?3 WHERE id = ?1",
+        params![id, slug, now],
+    ) {
+        Ok(n) => Ok(n == 1),
+        Err(rusqlite::Error::SqliteFailure(e, _))
+            if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// How much of the advertiser's credit a draft's budget uses.
+pub fn set_credit_applied(c: &Connection, id: OfferId, stars: i64) -> Result<()> {
+    c.execute(
+        "UPDATE offers SET credit_applied = ?2 WHERE id = ?1",
+        params![id, stars],
+    )?;
+    Ok(())
+}
+
+/// Whether a slug is used by an offer other than `except`.
+pub fn slug_taken(c: &Connection, slug: &str, except: Option<OfferId>) -> Result<bool> {
+    Ok(
+        c.prepare_cached("SELECT count(*) FROM offers WHERE slug = ?1 AND id IS NOT ?2")?
+            .query_row(params![slug, except], |r| r.get::<_, i64>(0))?
+            > 0,
+    )
+}
+
+pub fn offer_by_slug(c: &Connection, slug: &str) -> Result<Option<Offer>> {
+    Ok(
+        c.prepare_cached(&format!("SELECT {COLUMNS} FROM offers WHERE slug = ?1"))?
+            .query_row([slug], from_row)
+            .optional()?,
+    )
+}
+
+/// Replaces a draft's terms (an advertiser edited it after asking to pay) and
+/// bumps its revision, so an invoice sent for the older terms is refused.
+/// Only drafts still waiting for payment can change.
+pub fn replace_draft(c: &Connection, id: OfferId, o: &NewOffer, now: i64) -> Result<bool> {
+    Ok(c.execute(
+        "UPDATE offers SET name = ?2, action = ?3, target = ?4, price_regular = ?5, price_premium = ?6,
+            cap_total = ?7, cap_hour = ?8, cap_day = ?9, cap_week = ?10, schedule = ?11, timezone = ?12,
+            hold_seconds = ?13, budget_total = ?14, revision = revision + 1, updated_at = ?15
+          WHERE id = ?1 AND status IN ('draft', 'awaiting_payment')",
+        params![
+            id,
+            o.name,
+            o.action.as_str(),
+            serde_json::to_string(&o.target).expect("target serializes"),
+            o.price.regular,
+            o.price.premium,
+            o.caps.total,
+            o.caps.hour,
+            o.caps.day,
+            o.caps.week,
+            serde_json::to_string(&o.schedule).expect("schedule serializes"),
+            o.timezone,
+            o.hold_seconds,
+            o.budget_total,
+            now,
+        ],
+    )? == 1)
+}
+
+/// Changes a status only from `from`: two admins deciding at once, or an
+/// advertiser pausing while an admin finishes, cannot both win.
+pub fn move_status(
+    c: &Connection,
+    id: OfferId,
+    from: OfferStatus,
+    to: OfferStatus,
+    now: i64,
+) -> Result<bool> {
+    Ok(c.execute(
+        "UPDATE offers SET status = ?3, revision = revision + 1, updated_at = ?4 WHERE id = ?1 AND status = ?2",
+        params![id, from.as_str(), to.as_str(), now],
+    )? == 1)
+}
+
+/// Remembers the review card sent to an admin for a campaign.
+pub fn add_review_card(c: &Connection, offer: OfferId, admin: i64, msg_id: i32) -> Result<()> {
+    c.execute(
+        "INSERT INTO review_cards (offer_id, admin_id, msg_id) VALUES (?1, ?2, ?3)
+         ON CONFLICT(offer_id, admin_id) DO UPDATE SET msg_id = excluded.msg_id",
+        params![offer, admin, msg_id],
+    )?;
+    Ok(())
+}
+
+/// The review cards sent for a campaign: (admin, message id).
+pub fn review_cards(c: &Connection, offer: OfferId) -> Result<Vec<(i64, i32)>> {
+    let mut st = c.prepare_cached(
+        "SELECT admin_id, msg_id FROM review_cards WHERE offer_id = ?1 ORDER BY admin_id",
+    )?;
+    let rows = st.query_map([offer], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::domain::offer::{Action, PostbackMethod};
 

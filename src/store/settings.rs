@@ -42,3 +42,19 @@ pub fn set_min_price(c: &Connection, action: Action, price: PricePair) -> Result
         &serde_json::to_string(&price).expect("prices serialize"),
     )
 }
+
+fn default_hold_key(action: Action) -> String {
+    format!("default_hold.{}", action.as_str())
+}
+
+/// The hold window new campaigns of an action start with: an admin's override, else the catalog's.
+pub fn default_hold(store: &Store, action: Action) -> Result<i64> {
+    let stored = store.read(|c| get(c, &default_hold_key(action)))?;
+    Ok(stored
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| action.default_hold_seconds()))
+}
+
+pub fn set_default_hold(c: &Connection, action: Action, seconds: i64) -> Result<()> {
+    set(c, &default_hold_key(action), &seconds.to_string())
+}

@@ -19,6 +19,13 @@ use crate::store::leads::{Bind, Lead};
 use crate::store::users::TgUser;
 use crate::store::{self, Connection, ConversionId, LeadId, OfferId, Store, StoreError};
 
+pub mod notify;
+mod payments;
+mod seen;
+
+pub use payments::{Decline, Paid, PaymentOutcome, Refunded, Verdict};
+pub use seen::Seen;
+
 #[derive(Clone)]
 pub struct Engine {
     store: Store,
@@ -34,6 +41,10 @@ pub enum StartOutcome {
         offer: Offer,
         first_time: bool,
         conversion: Conversion,
+        /// Why the task would not count right now (a cap, the schedule, the
+        /// budget): the user is told at once instead of being asked for work
+        /// that will be refused. The lead is kept, so they may come back.
+        closed: Option<RejectReason>,
     },
     /// Another user already started with this token.
     TakenByOther,
@@ -178,11 +189,31 @@ impl Engine {
             if !offer.accepts_clicks() {
                 return Ok(StartOutcome::OfferClosed(offer));
             }
+            let mut closed = None;
+            if conversion.status == ConversionStatus::Lead && offer.action != Action::StartBot {
+                let (total, since) = usage_needed(&offer.caps, now, &offer.timezone);
+                let usage = store::conversions::usage(tx, OfferId(offer.id), total, since)?;
+                if let Decision::Reject(r) = decide_action(&offer, usage, user.is_premium, now) {
+                    store::audit::record(
+                        tx,
+                        Subject {
+                            conversion: Some(conversion.id),
+                            lead: Some(lead.id),
+                            ..Default::default()
+                        },
+                        now,
+                        "task not shown",
+                        &format!("the task would not count now: {r}"),
+                    )?;
+                    closed = Some(r);
+                }
+            }
             Ok(StartOutcome::Bound {
                 lead,
                 offer,
                 first_time,
                 conversion,
+                closed,
             })
         })?;
         self.waker.wake();
@@ -191,6 +222,7 @@ impl Engine {
             lead,
             offer,
             first_time,
+            closed,
             ..
         } = &out
         {
@@ -198,7 +230,6 @@ impl Engine {
                 let decided = self.action_observed(
                     lead.id,
                     Action::StartBot,
-                    user.is_premium,
                     "started the bot from the click",
                     now,
                 )?;
@@ -207,6 +238,7 @@ impl Engine {
                     offer: offer.clone(),
                     first_time: *first_time,
                     conversion: decided.conversion().clone(),
+                    closed: *closed,
                 });
             }
         }
@@ -219,13 +251,18 @@ impl Engine {
         &self,
         lead: LeadId,
         action: Action,
-        premium: bool,
         evidence: &str,
         now: i64,
     ) -> Result<ActionOutcome> {
-        let out = self
-            .store
-            .write(|tx| observe(tx, lead, action, premium, evidence, now))?;
+        // Premium at decision time: the stored flag, which the bot refreshes
+        // from the update's user object before reporting the action.
+        let out = self.store.write(|tx| {
+            let user = store::leads::get_lead(tx, lead)?
+                .ok_or_else(|| StoreError::Corrupt(format!("no lead {lead}")))?
+                .tg_user_id;
+            let premium = seen::premium(tx, user)?;
+            observe(tx, lead, action, premium, evidence, now)
+        })?;
         if matches!(out, ActionOutcome::Decided(_)) {
             self.waker.wake();
         }
@@ -300,22 +337,9 @@ impl Engine {
         evidence: &str,
         now: i64,
     ) -> Result<ActionOutcome> {
-        let out = self.store.write(|tx| -> Result<ActionOutcome> {
-            let premium = store::leads::get_lead(tx, lead)?.is_some_and(|l| l.premium_at_start);
-            let (offer, conv, subject) = match open(tx, lead, action, premium, now)? {
-                Open::Pending(offer, conv, subject) => (offer, conv, subject),
-                Open::Decided(conv) => return Ok(ActionOutcome::AlreadyDecided(conv)),
-            };
-            store::audit::record(tx, subject, now, "check", evidence)?;
-            Ok(ActionOutcome::Decided(reject(
-                tx,
-                &offer,
-                &conv,
-                RejectReason::AlreadyDone,
-                false,
-                now,
-            )?))
-        })?;
+        let out = self
+            .store
+            .write(|tx| seen::already_done(tx, lead, action, evidence, now))?;
         self.waker.wake();
         Ok(out)
     }
@@ -411,6 +435,13 @@ impl Engine {
         Ok(changed)
     }
 
+    /// Moves a conversion to the back of the scheduler's queue: Telegram could
+    /// not be asked about it now, or it was just checked.
+    pub fn postpone(&self, conversion: ConversionId, until: i64) -> Result<()> {
+        self.store
+            .write(|tx| store::conversions::postpone(tx, conversion, until))
+    }
+
     /// Records a check that changed nothing (e.g. "Check" pressed before joining).
     pub fn note(
         &self,
@@ -460,6 +491,7 @@ fn observe(
             decision = Decision::Reject(RejectReason::BudgetExhausted);
         }
     }
+    notify::after_decision(tx, &offer, usage, since, &decision, now)?;
     match decision {
         Decision::Accept {
             price,
@@ -472,11 +504,20 @@ fn observe(
                 ConversionStatus::Hold
             };
             store::conversions::accept(tx, conv.id, status, price, premium, hold_until, now)?;
+            // A Stars-payment task is paid by the user; say what they paid, not only the advertiser's price.
+            let paid = match offer.action {
+                Action::StarsPayment | Action::PaidMedia => offer
+                    .target
+                    .stars
+                    .map(|s| format!("; the user paid {s} Stars"))
+                    .unwrap_or_default(),
+                _ => String::new(),
+            };
             let detail = if approve_now {
-                format!("approved at {price} Stars (premium: {premium}); no hold window")
+                format!("approved at {price} Stars (premium: {premium}){paid}; no hold window")
             } else {
                 format!(
-                    "accepted into hold at {price} Stars (premium: {premium}) until {}",
+                    "accepted into hold at {price} Stars (premium: {premium}){paid} until {}",
                     fmt_time(hold_until)
                 )
             };
@@ -540,13 +581,7 @@ fn reject(
     refund: bool,
     now: i64,
 ) -> Result<Conversion> {
-    store::conversions::set_status(
-        tx,
-        conv.id,
-        ConversionStatus::Rejected,
-        Some(reason.as_str()),
-        now,
-    )?;
+    store::conversions::set_status(tx, conv.id, ConversionStatus::Rejected, Some(reason), now)?;
     if refund && conv.price > 0 {
         store::offers::spend_budget(tx, conv.offer_id, -conv.price, now)?;
     }
@@ -602,3 +637,6 @@ fn fmt_time(t: i64) -> String {
         .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
         .unwrap_or_else(|| t.to_string())
 }
+
+#[cfg(test)]
+mod tests;
