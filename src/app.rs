@@ -38,7 +38,7 @@ impl Default for StartOptions {
             listener: None,
             clock: Clock::new(),
             tick: Duration::from_secs(10),
-            checkpoint_every: Duration::from_secs(1),
+            checkpoint_every: Duration::from_millis(100),
         }
     }
 }

@@ -5,12 +5,14 @@
 //! commit returns, so every redirect we send has a durable row behind it.
 //!
 //! Group commit: each commit appends every page it touched (the table and
-//! three index leaves) to the WAL, and that volume, not the SQL, was the cost
+//! its index leaves) to the WAL, and that volume, not the SQL, was the cost
 //! of a click. So clicks that arrive together share one write transaction:
-//! a worker queues its click, and whichever worker takes the store's writer
-//! commits everything queued so far and hands each worker its own result
-//! ([`ClickCommitter`]). A worker never answers before the transaction holding
-//! its click has committed. Batches are bounded by the number of workers.
+//! an HTTP worker takes every request already queued (up to 256, see
+//! `server.rs`), validates its clicks ([`prepare`]) and queues them as one
+//! job, and whichever worker takes the store's writer commits every job
+//! queued so far and hands each worker its results ([`ClickCommitter`]). A
+//! worker never answers before the transaction holding its clicks has
+//! committed ([`answer`]).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
@@ -29,21 +31,29 @@ use crate::store::offers::offer_click_info;
 use crate::store::{unix_now, Connection, OfferId, Store, StoreError};
 
 pub fn click(ctx: &Context, rq: &Request, offer: &str, query: &str) -> Result<Reply, HttpError> {
+    let Some(click) = prepare(ctx, rq, offer, query)? else {
+        return head(ctx, offer);
+    };
+    let mut outcomes = ctx.clicks.commit(&ctx.store, vec![click], unix_now());
+    answer(ctx, outcomes.pop().expect("one outcome per click"))
+}
+
+/// Validates a click request into what the group commit stores: `Ok(None)`
+/// for a HEAD, which [`head`] answers read-only.
+pub fn prepare(
+    ctx: &Context,
+    rq: &Request,
+    offer: &str,
+    query: &str,
+) -> Result<Option<OwnedClick>, HttpError> {
     let offer = parse_offer_id(offer).ok_or(HttpError::NotFound("unknown offer"))?;
     let params = ClickParams::parse(query)?;
-    let bot = ctx
-        .bot_username
-        .as_deref()
-        .ok_or(HttpError::BotNotConfigured)?;
-
-    // A HEAD (link checkers, previews) must not create a click: it gets what a
-    // GET would, read-only, and the redirect goes to the bot without a token.
+    if ctx.bot_username.is_none() {
+        return Err(HttpError::BotNotConfigured);
+    }
+    // A HEAD (link checkers, previews) must not create a click.
     if *rq.method() == tiny_http::Method::Head {
-        return match ctx.store.read(|c| offer_click_info(c, offer))? {
-            None => Err(HttpError::NotFound("unknown offer")),
-            Some(OfferStatus::Active) => Ok(Reply::redirect(format!("https://t.me/{bot}"))),
-            Some(other) => Err(HttpError::OfferUnavailable(other)),
-        };
+        return Ok(None);
     }
 
     let ip = client_ip(
@@ -61,28 +71,52 @@ pub fn click(ctx: &Context, rq: &Request, offer: &str, query: &str) -> Result<Re
         .find(|h| h.field.equiv("User-Agent"))
         .map(|h| truncate(h.value.as_str(), MAX_USER_AGENT).to_string());
     let ClickParams { uid, subs } = params;
-    let click = OwnedClick {
+    Ok(Some(OwnedClick {
         offer,
         uid: uid.into_owned(),
         subs: subs.map(|s| s.map(|v| v.into_owned())),
         ip,
         user_agent,
-    };
+    }))
+}
 
-    let recorded = match ctx.clicks.commit(&ctx.store, click, unix_now())? {
+/// A HEAD gets what a GET would, read-only, and the redirect goes to the bot
+/// without a token.
+fn head(ctx: &Context, offer: &str) -> Result<Reply, HttpError> {
+    let offer = parse_offer_id(offer).ok_or(HttpError::NotFound("unknown offer"))?;
+    let bot = ctx
+        .bot_username
+        .as_deref()
+        .ok_or(HttpError::BotNotConfigured)?;
+    match ctx.store.read(|c| offer_click_info(c, offer))? {
+        None => Err(HttpError::NotFound("unknown offer")),
+        Some(OfferStatus::Active) => Ok(Reply::redirect(format!("https://t.me/{bot}"))),
+        Some(other) => Err(HttpError::OfferUnavailable(other)),
+    }
+}
+
+/// The answer to one committed click.
+pub fn answer(ctx: &Context, outcome: Result<Outcome, HttpError>) -> Result<Reply, HttpError> {
+    let bot = ctx
+        .bot_username
+        .as_deref()
+        .ok_or(HttpError::BotNotConfigured)?;
+    let recorded = match outcome? {
         Outcome::Recorded(r) => r,
         Outcome::UnknownOffer => return Err(HttpError::NotFound("unknown offer")),
         Outcome::Unavailable(status) => return Err(HttpError::OfferUnavailable(status)),
     };
     ctx.metrics.click_recorded(recorded.created);
-    Ok(Reply::redirect(format!(
-        "https://t.me/{bot}?start={}",
-        recorded.token
-    )))
+    let mut location = String::with_capacity(32 + bot.len() + recorded.token.len());
+    location.push_str("https://t.me/");
+    location.push_str(bot);
+    location.push_str("?start=");
+    location.push_str(&recorded.token);
+    Ok(Reply::redirect(location))
 }
 
 /// A validated click, owned so another worker can commit it.
-struct OwnedClick {
+pub struct OwnedClick {
     offer: OfferId,
     uid: String,
     subs: [Option<String>; 5],
@@ -92,29 +126,30 @@ struct OwnedClick {
 
 /// What committing one click led to.
 #[derive(Debug)]
-enum Outcome {
+pub enum Outcome {
     Recorded(RecordedClick),
     UnknownOffer,
     Unavailable(OfferStatus),
 }
 
+/// The clicks one worker took off the queue together, waiting for a commit.
 struct Job {
-    click: OwnedClick,
+    clicks: Vec<OwnedClick>,
     now: i64,
     /// Set (under the queue lock) when a committer takes the job: from then on
     /// only that committer may finish it.
     taken: AtomicBool,
-    result: Mutex<Option<Result<Outcome, HttpError>>>,
+    result: Mutex<Option<Result<Vec<Outcome>, Arc<StoreError>>>>,
     done: Condvar,
 }
 
 impl Job {
-    fn finish(&self, r: Result<Outcome, HttpError>) {
+    fn finish(&self, r: Result<Vec<Outcome>, Arc<StoreError>>) {
         *self.result.lock().unwrap_or_else(|p| p.into_inner()) = Some(r);
         self.done.notify_one();
     }
 
-    fn wait(&self) -> Result<Outcome, HttpError> {
+    fn wait(&self) -> Result<Vec<Outcome>, Arc<StoreError>> {
         let mut slot = self.result.lock().unwrap_or_else(|p| p.into_inner());
         loop {
             if let Some(r) = slot.take() {
@@ -132,9 +167,21 @@ pub struct ClickCommitter {
 }
 
 impl ClickCommitter {
-    fn commit(&self, store: &Store, click: OwnedClick, now: i64) -> Result<Outcome, HttpError> {
+    /// Commits `clicks` (in one transaction with whatever else is queued) and
+    /// returns one outcome per click, in order. Returns only once the
+    /// transaction holding them has committed, or failed.
+    pub fn commit(
+        &self,
+        store: &Store,
+        clicks: Vec<OwnedClick>,
+        now: i64,
+    ) -> Vec<Result<Outcome, HttpError>> {
+        let n = clicks.len();
+        if n == 0 {
+            return Vec::new();
+        }
         let job = Arc::new(Job {
-            click,
+            clicks,
             now,
             taken: AtomicBool::new(false),
             result: Mutex::new(None),
@@ -148,10 +195,16 @@ impl ClickCommitter {
                 for j in &batch {
                     j.taken.store(true, Ordering::Release);
                 }
-                batch
+                let outcomes = batch
                     .iter()
-                    .map(|j| record(tx, j))
-                    .collect::<Result<Vec<_>, StoreError>>()
+                    .map(|j| {
+                        j.clicks
+                            .iter()
+                            .map(|c| record(tx, c, j.now))
+                            .collect::<Result<Vec<_>, StoreError>>()
+                    })
+                    .collect::<Result<Vec<_>, StoreError>>()?;
+                Ok::<_, StoreError>(outcomes)
             });
             match committed {
                 Ok(outcomes) => {
@@ -162,19 +215,22 @@ impl ClickCommitter {
                 Err(e) => {
                     let e = Arc::new(e);
                     for j in &batch {
-                        j.finish(Err(HttpError::Store(e.clone())));
+                        j.finish(Err(e.clone()));
                     }
                     // If the transaction never began, our job may still be queued:
                     // withdraw it and answer with the error ourselves.
                     let mut q = self.lock_queue();
                     if let Some(i) = q.iter().position(|j| Arc::ptr_eq(j, &job)) {
                         q.swap_remove(i);
-                        return Err(HttpError::Store(e));
+                        return (0..n).map(|_| Err(HttpError::Store(e.clone()))).collect();
                     }
                 }
             }
         }
-        job.wait()
+        match job.wait() {
+            Ok(outcomes) => outcomes.into_iter().map(Ok).collect(),
+            Err(e) => (0..n).map(|_| Err(HttpError::Store(e.clone()))).collect(),
+        }
     }
 
     fn lock_queue(&self) -> std::sync::MutexGuard<'_, Vec<Arc<Job>>> {
@@ -184,8 +240,11 @@ impl ClickCommitter {
 }
 
 /// One click inside the batch's transaction.
-fn record(tx: &Connection, job: &Job) -> Result<Outcome, StoreError> {
-    let c = &job.click;
+fn record(
+    tx: &Connection,
+    c: &OwnedClick,
+    now: i64,
+) -> Result<Outcome, StoreError> {
     Ok(match offer_click_info(tx, c.offer)? {
         None => Outcome::UnknownOffer,
         Some(OfferStatus::Active) => {
@@ -203,7 +262,7 @@ fn record(tx: &Connection, job: &Job) -> Result<Outcome, StoreError> {
                 ip: c.ip.as_deref(),
                 user_agent: c.user_agent.as_deref(),
             };
-            Outcome::Recorded(record_click(tx, &new, job.now, || click_token_at(job.now))?)
+            Outcome::Recorded(record_click(tx, &new, now, || click_token_at(now))?)
         }
         Some(other) => Outcome::Unavailable(other),
     })

@@ -22,14 +22,15 @@
 
 use std::net::TcpListener;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{mpsc, Arc, Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 
-use super::metrics::Metrics;
-use super::router::{dispatch, error_reply, HttpError};
+use super::click;
+use super::metrics::{Metrics, Route};
+use super::router::{dispatch, error_reply, HttpError, Reply};
 use crate::config::{HttpConfig, IpNet};
 use crate::store::shares::visitor_salt;
 use crate::store::Store;
@@ -217,26 +218,46 @@ pub fn run(listener: TcpListener, ctx: Context, shutdown: Shutdown) -> anyhow::R
         ctx.max_connections
     );
 
-    let workers = (0..ctx.threads)
-        .map(|i| {
-            let (server, ctx, shutdown) = (server.clone(), ctx.clone(), shutdown.clone());
-            thread::Builder::new()
-                .name(format!("http-{i}"))
-                .spawn(move || worker(&server, &ctx, &shutdown))
-                .context("spawning an HTTP worker")
-        })
-        .collect::<anyhow::Result<Vec<_>>>();
-    let workers = match workers {
-        Ok(w) => w,
+    // One intake thread takes every request off tiny_http's queue: it commits
+    // and answers clicks itself, in batches (the single-writer design of the
+    // benchmark's limit), and hands anything else to `threads` helpers.
+    let (to_helpers, helper_rx) = mpsc::channel::<(tiny_http::Request, Instant)>();
+    let helper_rx = Arc::new(Mutex::new(helper_rx));
+    let mut workers = Vec::with_capacity(ctx.threads + 1);
+    for i in 0..ctx.threads {
+        let (rx, ctx) = (helper_rx.clone(), ctx.clone());
+        let spawned = thread::Builder::new()
+            .name(format!("http-{}", i + 1))
+            .spawn(move || helper(&rx, &ctx))
+            .context("spawning an HTTP worker");
+        match spawned {
+            Ok(w) => workers.push(w),
+            Err(e) => {
+                // Stop whatever started before failing: helpers end when the channel closes.
+                drop(to_helpers);
+                for w in workers {
+                    let _ = w.join();
+                }
+                return Err(e);
+            }
+        }
+    }
+    let intake = {
+        let (server, ctx, shutdown) = (server.clone(), ctx.clone(), shutdown.clone());
+        thread::Builder::new()
+            .name("http-0".into())
+            .spawn(move || intake(&server, &ctx, &shutdown, to_helpers))
+            .context("spawning the HTTP intake thread")
+    };
+    match intake {
+        Ok(w) => workers.push(w),
         Err(e) => {
-            // Stop whatever started before failing.
-            shutdown.trigger();
-            for _ in 0..ctx.threads {
-                server.unblock();
+            for w in workers {
+                let _ = w.join();
             }
             return Err(e);
         }
-    };
+    }
 
     shutdown.wait();
     if let Some(why) = shutdown.failure() {
@@ -244,11 +265,11 @@ pub fn run(listener: TcpListener, ctx: Context, shutdown: Shutdown) -> anyhow::R
     } else {
         log::info!("http: shutting down; answering requests already received");
     }
-    for _ in 0..workers.len() {
-        server.unblock();
-    }
+    // The intake ends at its marker, behind the requests already queued;
+    // dropping its sender then ends the helpers once they have answered theirs.
+    server.unblock();
     for w in workers {
-        // A worker only ends by its marker; a panic was already caught per request.
+        // A panic was already caught per request.
         let _ = w.join();
     }
     // Dropping the last handle closes the listener: new connections are refused.
@@ -260,10 +281,20 @@ pub fn run(listener: TcpListener, ctx: Context, shutdown: Shutdown) -> anyhow::R
     Ok(())
 }
 
-fn worker(server: &tiny_http::Server, ctx: &Context, shutdown: &Shutdown) {
+/// At most this many requests are taken off the queue at once; their clicks
+/// share one commit (see [`handle_batch`]).
+const MAX_BATCH: usize = 256;
+
+fn intake(
+    server: &tiny_http::Server,
+    ctx: &Context,
+    shutdown: &Shutdown,
+    helpers: mpsc::Sender<(tiny_http::Request, Instant)>,
+) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
     loop {
         match server.recv() {
-            Ok(rq) => handle(ctx, rq),
+            Ok(rq) => batch.push(rq),
             // Our stop marker.
             Err(_) if shutdown.is_triggered() => return,
             // The patched tiny_http reports one error only: its accept thread stopped.
@@ -272,20 +303,138 @@ fn worker(server: &tiny_http::Server, ctx: &Context, shutdown: &Shutdown) {
                 return;
             }
         }
+        // Whatever else is already queued joins this batch: the clicks that
+        // arrived during the previous commit share the next one. `try_recv`
+        // leaves a stop marker in place (PATCHES.md 7), so the next `recv`
+        // above sees it.
+        let mut failed = None;
+        while batch.len() < MAX_BATCH {
+            match server.try_recv() {
+                Ok(Some(rq)) => batch.push(rq),
+                Ok(None) => break,
+                Err(e) => {
+                    failed = Some(e);
+                    break;
+                }
+            }
+        }
+        handle_batch(ctx, &mut batch, &helpers);
+        if let Some(e) = failed {
+            shutdown.fail(format!("the listener stopped ({e})"));
+            return;
+        }
     }
 }
 
-fn handle(ctx: &Context, mut rq: tiny_http::Request) {
-    let started = Instant::now();
+/// A helper: answers the requests that are not click GETs, one at a time.
+fn helper(rx: &Mutex<mpsc::Receiver<(tiny_http::Request, Instant)>>, ctx: &Context) {
+    loop {
+        // The receiver is only read; a poisoned lock is still a receiver.
+        let next = rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
+        match next {
+            Ok((rq, started)) => handle(ctx, rq, started),
+            // The intake has stopped and everything handed over is answered.
+            Err(_) => return,
+        }
+    }
+}
+
+/// Answers `batch` (emptying it). Click GETs are validated and set aside;
+/// they are committed together, then answered, when the batch ends. Other
+/// requests go to the helpers. Errors of a click are answered in order: the
+/// clicks set aside are committed and answered first, because tiny_http
+/// writes the answers of one connection in order and would make this thread
+/// wait on itself.
+fn handle_batch(
+    ctx: &Context,
+    batch: &mut Vec<tiny_http::Request>,
+    helpers: &mpsc::Sender<(tiny_http::Request, Instant)>,
+) {
+    let mut pending: Vec<(tiny_http::Request, Instant)> = Vec::new();
+    let mut clicks = Vec::new();
+    for rq in batch.drain(..) {
+        let started = Instant::now();
+        if let Some((offer, query)) = click_get(&rq) {
+            match catch_unwind(AssertUnwindSafe(|| {
+                click::prepare(ctx, &rq, offer, query)
+            })) {
+                Ok(Ok(Some(click))) => {
+                    clicks.push(click);
+                    pending.push((rq, started));
+                    continue;
+                }
+                Ok(Ok(None)) => {} // not a GET after all: the router answers it
+                Ok(Err(e)) => {
+                    commit_clicks(ctx, &mut pending, &mut clicks);
+                    respond(ctx, rq, Route::Click, error_reply(e), started);
+                    continue;
+                }
+                Err(_) => {
+                    commit_clicks(ctx, &mut pending, &mut clicks);
+                    let reply = panicked(&rq);
+                    respond(ctx, rq, Route::Click, reply, started);
+                    continue;
+                }
+            }
+        }
+        // tiny_http writes one (pipelining) connection's answers in order, so
+        // a helper may wait for a click's answer from this thread, or this
+        // thread for a helper's earlier answer; never both ways at once.
+        if let Err(mpsc::SendError((rq, started))) = helpers.send((rq, started)) {
+            handle(ctx, rq, started);
+        }
+    }
+    commit_clicks(ctx, &mut pending, &mut clicks);
+}
+
+/// `(offer, query)` of a `GET /click/{offer}?...`; HEAD and other routes go
+/// through the router one by one.
+fn click_get(rq: &tiny_http::Request) -> Option<(&str, &str)> {
+    if *rq.method() != tiny_http::Method::Get {
+        return None;
+    }
+    let (path, query) = rq.url().split_once('?').unwrap_or((rq.url(), ""));
+    path.strip_prefix("/click/").map(|offer| (offer, query))
+}
+
+/// Commits the clicks set aside (one transaction with whatever other
+/// workers queued meanwhile), then answers their requests.
+fn commit_clicks(
+    ctx: &Context,
+    pending: &mut Vec<(tiny_http::Request, Instant)>,
+    clicks: &mut Vec<click::OwnedClick>,
+) {
+    if pending.is_empty() {
+        return;
+    }
+    let n = pending.len();
+    let outcomes = catch_unwind(AssertUnwindSafe(|| {
+        ctx.clicks
+            .commit(&ctx.store, std::mem::take(clicks), crate::store::unix_now())
+    }));
+    clicks.clear();
+    let mut outcomes = match outcomes {
+        Ok(o) => o.into_iter().map(Some).collect::<Vec<_>>(),
+        Err(_) => {
+            log::error!("http: the click commit panicked ({n} clicks)");
+            (0..n).map(|_| None).collect()
+        }
+    };
+    for ((rq, started), outcome) in pending.drain(..).zip(outcomes.drain(..)) {
+        let reply = match outcome {
+            Some(o) => click::answer(ctx, o).unwrap_or_else(error_reply),
+            None => panicked_reply(),
+        };
+        respond(ctx, rq, Route::Click, reply, started);
+    }
+}
+
+fn handle(ctx: &Context, mut rq: tiny_http::Request, started: Instant) {
     // A handler bug must cost one answer (500), not a worker thread.
     let outcome = catch_unwind(AssertUnwindSafe(|| dispatch(ctx, &mut rq)));
     let (route, reply) = match outcome {
         Ok(answer) => answer,
-        Err(_) => {
-            log::error!("http: handler panicked on {} {}", rq.method(), rq.url());
-            let e = HttpError::from(crate::store::StoreError::Corrupt("handler panicked".into()));
-            (super::metrics::Route::Other, error_reply(e))
-        }
+        Err(_) => (Route::Other, panicked(&rq)),
     };
     // Counted before writing, so a client that reads its answer and then asks
     // /metrics sees it; the latency is recorded once the answer is written.
@@ -294,6 +443,25 @@ fn handle(ctx: &Context, mut rq: tiny_http::Request) {
         log::debug!("http: could not write the answer: {e}");
     }
     ctx.metrics.observe_latency(started.elapsed());
+}
+
+fn respond(ctx: &Context, rq: tiny_http::Request, route: Route, reply: Reply, started: Instant) {
+    ctx.metrics.count(route, reply.status);
+    if let Err(e) = rq.respond(reply.into_response()) {
+        log::debug!("http: could not write the answer: {e}");
+    }
+    ctx.metrics.observe_latency(started.elapsed());
+}
+
+fn panicked(rq: &tiny_http::Request) -> Reply {
+    log::error!("http: handler panicked on {} {}", rq.method(), rq.url());
+    panicked_reply()
+}
+
+fn panicked_reply() -> Reply {
+    error_reply(HttpError::from(crate::store::StoreError::Corrupt(
+        "handler panicked".into(),
+    )))
 }
 
 #[cfg(test)]

@@ -268,14 +268,28 @@ impl Store {
     }
 
     /// Starts the background checkpointer on its own read-write connection
-    /// (not the writer's: a checkpoint must never hold the lock request threads
-    /// wait on). PASSIVE copies what it can without blocking readers or the
-    /// writer. It stops, after a last checkpoint, when the sender is dropped.
+    /// (not the writer's: the bulk of a checkpoint must never hold the lock
+    /// request threads wait on). PASSIVE copies what it can without blocking
+    /// readers or the writer. It stops, after a last checkpoint, when the
+    /// sender is dropped.
+    ///
+    /// A passive checkpoint alone never lets the WAL start over under
+    /// sustained writes: SQLite rewinds the WAL only when a write transaction
+    /// begins with every frame already copied back, and a writer that commits
+    /// continuously is always a few frames ahead. The WAL then grew without
+    /// bound (3 GB after 10 s of clicks), every commit appended to new blocks
+    /// of the file (the kernel zeroes each one: a third of all CPU), and the
+    /// wal-index grew with it. So when the WAL passes [`RESTART_FRAMES`], a
+    /// second pass copies what arrived during the first, and a last one runs
+    /// holding the writer, so no commit lands meanwhile: it copies only the
+    /// frames of the last few milliseconds, and the next write transaction
+    /// rewinds the WAL.
     pub fn spawn_checkpointer(
         &self,
         every: Duration,
     ) -> (mpsc::Sender<()>, thread::JoinHandle<()>) {
         let (tx, rx) = mpsc::channel::<()>();
+        let store = self.clone();
         let path = self.inner.path.clone();
         let handle = thread::Builder::new()
             .name("checkpoint".into())
@@ -290,9 +304,9 @@ impl Store {
                         return;
                     }
                 };
-                let checkpoint = || {
-                    if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
-                    {
+                let mut rewound = None;
+                let mut checkpoint = || {
+                    if let Err(e) = checkpoint_and_rewind(&store, &conn, &mut rewound) {
                         log::warn!("wal checkpoint failed: {e}");
                     }
                 };
@@ -345,6 +359,69 @@ fn refuse_foreign_database(conn: &Connection, path: &Path) -> anyhow::Result<()>
         path.display(),
         names.join(", ")
     )
+}
+
+/// WAL size (frames of one page) from which the checkpointer makes sure the
+/// WAL starts over: 4,096 frames of 4 KiB, 16 MiB.
+const RESTART_FRAMES: i64 = 4096;
+
+/// The checkpoint that holds the writer starts once fewer frames than this
+/// arrived during the previous pass: 512 frames (2 MiB, at most 512 pages to
+/// copy and sync), a millisecond or two.
+const REWIND_LEFT_FRAMES: i64 = 128;
+
+/// Unlocked passes before the one that holds the writer, at most.
+const MAX_PASSES: usize = 12;
+
+/// A PASSIVE checkpoint on `conn`; returns the WAL's size in frames when it
+/// began (it copies up to there).
+fn passive_checkpoint(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get(1))
+}
+
+/// One round of the checkpointer (see [`Store::spawn_checkpointer`]): a
+/// passive pass on `conn`; if the WAL is over [`RESTART_FRAMES`], more passes
+/// until few frames arrive during one, then a last pass holding the writer,
+/// which copies only those, so the next write transaction rewinds the WAL.
+/// `rewound` is the WAL's size after the last rewinding pass: while no write
+/// came since (the WAL rewinds at the next one), there is nothing to do.
+fn checkpoint_and_rewind(
+    store: &Store,
+    conn: &Connection,
+    rewound: &mut Option<i64>,
+) -> rusqlite::Result<()> {
+    let t0 = Instant::now();
+    let mut frames = passive_checkpoint(conn)?;
+    if frames < RESTART_FRAMES || *rewound == Some(frames) {
+        return Ok(());
+    }
+    let first = frames;
+    let mut passes = 1;
+    loop {
+        let now = passive_checkpoint(conn)?;
+        passes += 1;
+        // A rewind happened meanwhile (the WAL starts over): nothing to do.
+        if now < frames {
+            return Ok(());
+        }
+        let arrived = now - frames;
+        frames = now;
+        if arrived <= REWIND_LEFT_FRAMES || passes >= MAX_PASSES {
+            break;
+        }
+    }
+    let t1 = Instant::now();
+    let writer = store.writer();
+    let last = passive_checkpoint(&writer)?;
+    drop(writer);
+    *rewound = Some(last);
+    log::debug!(
+        "checkpoint: {first} frames, {passes} passes in {:?}, then {} more holding the writer for {:?}",
+        t1 - t0,
+        last - frames,
+        t1.elapsed()
+    );
+    Ok(())
 }
 
 /// Current unix time in seconds: the one place the store's callers read the clock.

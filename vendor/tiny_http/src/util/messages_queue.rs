@@ -60,10 +60,18 @@ where
     }
 
     /// Tries to pop an element without blocking.
+    ///
+    /// tgtrack patch: an unblock marker at the front is left in place (upstream
+    /// consumed it and returned `None`), so a thread that drains the queue with
+    /// `try_pop` after a blocking `pop` cannot swallow the marker meant to stop
+    /// it or another thread: its next `pop` sees it.
     pub fn try_pop(&self) -> Option<T> {
         let mut queue = self.queue.lock().unwrap_or_else(|p| p.into_inner());
-        match queue.pop_front() {
-            Some(Control::Elem(value)) => Some(value),
+        match queue.front() {
+            Some(Control::Elem(_)) => match queue.pop_front() {
+                Some(Control::Elem(value)) => Some(value),
+                _ => unreachable!("the front was an element"),
+            },
             Some(Control::Unblock) | None => None,
         }
     }
