@@ -26,7 +26,7 @@ use crate::domain::offer::OfferStatus;
 use crate::domain::token::click_token_at;
 use crate::store::clicks::{record_click, NewClick, RecordedClick};
 use crate::store::offers::offer_click_info;
-use crate::store::{unix_now, Connection, OfferId, Store, StoreError};
+use crate::store::{Connection, OfferId, Store, StoreError};
 
 pub fn click(ctx: &Context, rq: &Request, offer: &str, query: &str) -> Result<Reply, HttpError> {
     let offer = parse_offer_id(offer).ok_or(HttpError::NotFound("unknown offer"))?;
@@ -69,7 +69,7 @@ pub fn click(ctx: &Context, rq: &Request, offer: &str, query: &str) -> Result<Re
         user_agent,
     };
 
-    let recorded = match ctx.clicks.commit(&ctx.store, click, unix_now())? {
+    let recorded = match ctx.clicks.commit(&ctx.store, click, ctx.clock.now())? {
         Outcome::Recorded(r) => r,
         Outcome::UnknownOffer => return Err(HttpError::NotFound("unknown offer")),
         Outcome::Unavailable(status) => return Err(HttpError::OfferUnavailable(status)),

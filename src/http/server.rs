@@ -51,6 +51,8 @@ pub struct Context {
     /// The conversion engine and clock for `POST /postbacks/relay`; None when
     /// the daemon runs without them (the route then answers 501).
     pub(crate) relay: Option<(crate::engine::Engine, crate::clock::Clock)>,
+    /// Stamps clicks and share visits: the clock decisions use (set with the relay).
+    pub(crate) clock: crate::clock::Clock,
 }
 
 impl Context {
@@ -84,6 +86,7 @@ impl Context {
             metrics: Metrics::default(),
             clicks: Default::default(),
             relay: None,
+            clock: crate::clock::Clock::new(),
         })
     }
 
@@ -93,6 +96,9 @@ impl Context {
         engine: crate::engine::Engine,
         clock: crate::clock::Clock,
     ) -> Context {
+        // Clicks and shares are stamped with the same clock as the decisions
+        // (the demo runs it ahead): one clock, so stats never split a day.
+        self.clock = clock.clone();
         self.relay = Some((engine, clock));
         self
     }

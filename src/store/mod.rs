@@ -348,9 +348,4 @@ fn refuse_foreign_database(conn: &Connection, path: &Path) -> anyhow::Result<()>
 }
 
 /// Current unix time in seconds: the one place the store's callers read the clock.
-pub fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
+pub use crate::clock::unix_now;
