@@ -242,6 +242,13 @@ pub enum PriceCmd {
         #[arg(long)]
         premium: i64,
     },
+    /// Set the hold window new campaigns of an action start with (e.g. 72h, 3d, 0).
+    SetHold {
+        #[arg(long)]
+        action: String,
+        #[arg(long)]
+        hold: String,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -432,7 +439,10 @@ fn postback_cmd(cfg: &Config, store: &Store, cmd: &PostbackCmd) -> anyhow::Resul
 fn price_cmd(cfg: &Config, store: &Store, cmd: &PriceCmd) -> anyhow::Result<()> {
     match cmd {
         PriceCmd::Show => {
-            println!("{:<16} {:>8} {:>8}  source", "action", "regular", "premium");
+            println!(
+                "{:<16} {:>8} {:>8}  {:<8}  default hold",
+                "action", "regular", "premium", "source"
+            );
             for action in crate::domain::offer::ALL_ACTIONS {
                 let p = store::settings::min_price(store, &cfg.pricing, action)?;
                 let source = if p == cfg.pricing.minimum(action) {
@@ -440,11 +450,13 @@ fn price_cmd(cfg: &Config, store: &Store, cmd: &PriceCmd) -> anyhow::Result<()> 
                 } else {
                     "override"
                 };
+                let hold = store::settings::default_hold(store, action)?;
                 println!(
-                    "{:<16} {:>8} {:>8}  {source}",
+                    "{:<16} {:>8} {:>8}  {source:<8}  {}",
                     action.as_str(),
                     p.regular,
-                    p.premium
+                    p.premium,
+                    humantime::format_duration(std::time::Duration::from_secs(hold.max(0) as u64))
                 );
             }
             Ok(())
@@ -472,7 +484,28 @@ fn price_cmd(cfg: &Config, store: &Store, cmd: &PriceCmd) -> anyhow::Result<()> 
             println!("minimum price of {action}: {regular} / {premium} Stars (regular / Premium)");
             Ok(())
         }
+        PriceCmd::SetHold { action, hold } => set_hold_cmd(store, action, hold),
     }
+}
+
+fn set_hold_cmd(store: &Store, action: &str, hold: &str) -> anyhow::Result<()> {
+    let action: Action = action
+        .parse()
+        .map_err(|e| usage(format!("--action: {e}")))?;
+    let secs = humantime::parse_duration(hold)
+        .map(|d| d.as_secs() as i64)
+        .or_else(|_| if hold.trim() == "0" { Ok(0) } else { Err(()) })
+        .map_err(|_| usage(format!("--hold: {hold:?} is not a duration like 72h or 3d")))?;
+    crate::service::settings::set_default_hold(
+        store,
+        action,
+        secs,
+        crate::service::offers::Actor::Cli,
+        store::unix_now(),
+    )
+    .map_err(|e| usage(format!("--hold: {e}")))?;
+    println!("default hold of {action}: {hold}");
+    Ok(())
 }
 
 fn backup_cmd(cfg: &Config, dest: &Path) -> anyhow::Result<()> {
