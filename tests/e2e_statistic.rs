@@ -392,3 +392,59 @@ fn admins_ledger_reconciles_after_payment_refund_and_spend() {
         .iter()
         .any(|m| m.text.contains("Stars ledger")));
 }
+
+/// A budget that can no longer pay the cheapest action pauses its campaign and
+/// tells the advertiser, once; so does a bot that lost its admin rights.
+#[test]
+fn an_exhausted_budget_and_lost_rights_pause_the_campaign_once() {
+    let w = World::new();
+    let adv = w.sim.add_user(UserSpec::new("Adv").lang("en")).unwrap();
+    w.sim.user_start_bot(adv, None).unwrap();
+    w.wait_message(adv, "Hi");
+    let poor = w.offer(Action::StartBot, Target::default(), |o| {
+        o.advertiser_id = Some(adv);
+        o.budget_total = Some(7);
+    });
+    let u = w.sim.add_user(UserSpec::new("U")).unwrap();
+    let token = w.click(poor, "b-1");
+    w.sim.user_start_bot(u, Some(&token)).unwrap();
+    w.wait_status(poor, u, Action::StartBot, ConversionStatus::Hold);
+    // 2 Stars left cannot pay 5: paused, and the advertiser is told once.
+    w.wait_message(adv, "budget is exhausted");
+    assert!(wait_until(|| w
+        .store()
+        .read(|c| tgtrack::store::offers::get_offer(c, poor))
+        .unwrap()
+        .is_some_and(
+            |o| o.status == tgtrack::domain::offer::OfferStatus::Paused
+        )));
+    w.daemon().poke_scheduler();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let told = w
+        .sim
+        .sent_to(adv)
+        .iter()
+        .filter(|m| m.text.contains("budget is exhausted"))
+        .count();
+    assert_eq!(told, 1);
+
+    // The bot loses its rights in a join campaign's channel: the re-check pauses it.
+    let (ch, target) = channel(&w, "lostrights");
+    let join = w.offer(Action::JoinChannel, target, |o| o.advertiser_id = Some(adv));
+    let v = w.sim.add_user(UserSpec::new("V")).unwrap();
+    let token = w.click(join, "j-1");
+    w.sim.user_start_bot(v, Some(&token)).unwrap();
+    w.wait_message(v, "join");
+    w.sim.remove_bot(ch).unwrap();
+    let v2 = w.sim.add_user(UserSpec::new("V2")).unwrap();
+    let token = w.click(join, "j-2");
+    w.sim.user_start_bot(v2, Some(&token)).unwrap();
+    w.wait_message(adv, "no longer an administrator");
+    assert!(wait_until(|| w
+        .store()
+        .read(|c| tgtrack::store::offers::get_offer(c, join))
+        .unwrap()
+        .is_some_and(
+            |o| o.status == tgtrack::domain::offer::OfferStatus::Paused
+        )));
+}
