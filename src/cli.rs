@@ -34,7 +34,7 @@ pub enum Command {
     /// Run the daemon: HTTP sidecar, postback worker and (with [telegram]) the bot.
     Run,
     /// Offline demo: simulated Telegram, the real daemon, a mock CPA receiver. No credentials needed.
-    Demo(DemoArgs),
+    Demo(crate::demo::DemoArgs),
     /// Create or upgrade the database schema, then exit.
     Migrate,
     /// Validate the config and print the effective values, secrets redacted.
@@ -65,19 +65,6 @@ pub enum Command {
     },
     /// Online backup of the database to PATH, safe while the daemon runs.
     Backup { path: PathBuf },
-}
-
-#[derive(Args, Debug)]
-pub struct DemoArgs {
-    /// Stay up after the story and print the links and the simulator's control API.
-    #[arg(long)]
-    pub keep: bool,
-    /// Keep the demo database here instead of a temporary directory.
-    #[arg(long, value_name = "PATH")]
-    pub db: Option<PathBuf>,
-    /// The demo advertiser's Telegram language: the bot answers in Russian (ru) or English (en).
-    #[arg(long, value_name = "LANG", default_value = "ru", value_parser = ["ru", "en"])]
-    pub lang: String,
 }
 
 #[derive(Subcommand, Debug)]
@@ -753,83 +740,7 @@ pub fn stats_at(
         return Err(usage("--from must not be after --to"));
     }
     let rows = crate::service::stats::daily(store, a.offer.map(OfferId), from, to)?;
-    let total = crate::service::stats::total(&rows);
-    if a.csv {
-        writeln!(out, "day,offer_id,clicks,hits,leads,holds,approved,rejected,premium,spent_stars,cr_percent,postbacks_sent,postbacks_failed")?;
-        for r in rows.iter().chain(std::iter::once(&total)) {
-            let offer = if r.day == "total" {
-                String::new()
-            } else {
-                r.offer_id.to_string()
-            };
-            let n = &r.n;
-            writeln!(
-                out,
-                "{},{},{},{},{},{},{},{},{},{},{:.2},{},{}",
-                r.day,
-                offer,
-                n.clicks,
-                n.hits,
-                n.leads,
-                n.holds,
-                n.approved,
-                n.rejected,
-                n.premium,
-                n.spent,
-                r.cr(),
-                n.postbacks_sent,
-                n.postbacks_failed
-            )?;
-        }
-        return Ok(());
-    }
-    if rows.is_empty() {
-        writeln!(out, "no activity in this period")?;
-        return Ok(());
-    }
-    writeln!(
-        out,
-        "{:<10} {:>5} {:>7} {:>6} {:>6} {:>6} {:>8} {:>8} {:>7} {:>6} {:>6} {:>5}/{:<5}",
-        "day",
-        "offer",
-        "clicks",
-        "leads",
-        "holds",
-        "appr",
-        "rejected",
-        "premium",
-        "spent",
-        "CR%",
-        "",
-        "pb ok",
-        "fail"
-    )?;
-    for r in rows.iter().chain(std::iter::once(&total)) {
-        let offer = if r.day == "total" {
-            String::new()
-        } else {
-            r.offer_id.to_string()
-        };
-        let n = &r.n;
-        writeln!(
-            out,
-            "{:<10} {:>5} {:>7} {:>6} {:>6} {:>6} {:>8} {:>8} {:>7} {:>6.2} {:>6} {:>5}/{:<5}",
-            r.day,
-            offer,
-            n.clicks,
-            n.leads,
-            n.holds,
-            n.approved,
-            n.rejected,
-            n.premium,
-            n.spent,
-            r.cr(),
-            "",
-            n.postbacks_sent,
-            n.postbacks_failed
-        )?;
-    }
-    Ok(())
+    crate::report::table::write_daily(out, &rows, a.csv)
 }
 
 /// `tgtrack ledger`: the same figures as the admins' `/ledger` (`service::ledger`).
