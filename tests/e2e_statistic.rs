@@ -246,6 +246,9 @@ fn figures_chart_and_csv_match_a_scripted_campaign() {
     press(&w, adv, "📄 Conversions CSV");
     let conv = wait_file(&w, adv, "conversions.csv");
     let conv = String::from_utf8(conv.bytes.clone()).unwrap();
+    if let Some(path) = std::env::var_os("TGTRACK_SAVE_CSV") {
+        std::fs::write(path, &conv).unwrap();
+    }
     let mut lines = conv.lines();
     let header = lines.next().unwrap();
     assert!(!header.contains("tg_user_id"), "{header}");
