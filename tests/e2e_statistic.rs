@@ -451,3 +451,62 @@ fn an_exhausted_budget_and_lost_rights_pause_the_campaign_once() {
             |o| o.status == tgtrack::domain::offer::OfferStatus::Paused
         )));
 }
+
+/// Postbacks that fail for good are told to the advertiser once; a long list pages.
+#[test]
+fn failing_postbacks_are_told_once_and_a_long_list_pages() {
+    let mut w = World::new();
+    w.stop_daemon();
+    w.cfg.postback.max_attempts = 1;
+    w.start_daemon();
+    let adv = w.sim.add_user(UserSpec::new("Adv").lang("en")).unwrap();
+    w.sim.user_start_bot(adv, None).unwrap();
+    w.wait_message(adv, "Hi");
+    // Nothing listens on port 9 of loopback: every attempt fails, and with one attempt it is dead.
+    let offer = w.offer(Action::StartBot, Target::default(), |o| {
+        o.advertiser_id = Some(adv);
+        o.postback.url = Some("http://127.0.0.1:9/pb?cid={click_id}&s={status}".into());
+    });
+    for i in 0..8 {
+        w.offer(Action::StartBot, Target::default(), |o| {
+            o.advertiser_id = Some(adv);
+            o.name = format!("Extra {i}");
+        });
+    }
+    let u = w.sim.add_user(UserSpec::new("U")).unwrap();
+    let token = w.click(offer, "pb-1");
+    w.sim.user_start_bot(u, Some(&token)).unwrap();
+    w.wait_status(offer, u, Action::StartBot, ConversionStatus::Hold);
+    w.wait_message(adv, "postbacks to the CPA network are failing");
+    w.daemon().poke_scheduler();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let told = w
+        .sim
+        .sent_to(adv)
+        .iter()
+        .filter(|m| m.text.contains("are failing"))
+        .count();
+    assert_eq!(told, 1);
+
+    // Nine campaigns: page 1 of 2, then the next page has the last one.
+    w.sim.user_send_text(adv, "/statistic").unwrap();
+    let list = w.wait_message(adv, "page 1/2");
+    assert_eq!(
+        list.buttons
+            .iter()
+            .flatten()
+            .filter(|b| b.text.starts_with('#'))
+            .count(),
+        8
+    );
+    press(&w, adv, "▶");
+    let next = w.wait_message(adv, "page 2/2");
+    assert_eq!(
+        next.buttons
+            .iter()
+            .flatten()
+            .filter(|b| b.text.starts_with('#'))
+            .count(),
+        1
+    );
+}
