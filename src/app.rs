@@ -73,9 +73,17 @@ pub fn start(cfg: Config, opts: StartOptions) -> anyhow::Result<Daemon> {
     let worker_stop = inbox.stopper();
     let worker = {
         let (store, pcfg) = (store.clone(), cfg.postback.clone());
+        // Due times are written in business time: the worker reads the same clock.
+        let clock = opts.clock.clone();
         std::thread::Builder::new()
             .name("postback".into())
-            .spawn(move || postback::worker::run(store, pcfg, inbox))?
+            .spawn(move || {
+                let options = postback::worker::Options {
+                    clock,
+                    ..Default::default()
+                };
+                postback::worker::run_with(store, pcfg, options, inbox)
+            })?
     };
     let engine = Engine::new(store.clone(), waker);
 

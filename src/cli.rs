@@ -34,7 +34,7 @@ pub enum Command {
     /// Run the daemon: HTTP sidecar, postback worker and (with [telegram]) the bot.
     Run,
     /// Offline demo: simulated Telegram, the real daemon, a mock CPA receiver. No credentials needed.
-    Demo(DemoArgs),
+    Demo(crate::demo::DemoArgs),
     /// Create or upgrade the database schema, then exit.
     Migrate,
     /// Validate the config and print the effective values, secrets redacted.
@@ -65,19 +65,6 @@ pub enum Command {
     },
     /// Online backup of the database to PATH, safe while the daemon runs.
     Backup { path: PathBuf },
-}
-
-#[derive(Args, Debug)]
-pub struct DemoArgs {
-    /// Stay up after the story and print the links and the simulator's control API.
-    #[arg(long)]
-    pub keep: bool,
-    /// Keep the demo database here instead of a temporary directory.
-    #[arg(long, value_name = "PATH")]
-    pub db: Option<PathBuf>,
-    /// The demo advertiser's Telegram language: the bot answers in Russian (ru) or English (en).
-    #[arg(long, value_name = "LANG", default_value = "ru", value_parser = ["ru", "en"])]
-    pub lang: String,
 }
 
 #[derive(Subcommand, Debug)]
@@ -241,6 +228,13 @@ pub enum PriceCmd {
         regular: i64,
         #[arg(long)]
         premium: i64,
+    },
+    /// Set the hold window new campaigns of an action start with (e.g. 72h, 3d, 0).
+    SetHold {
+        #[arg(long)]
+        action: String,
+        #[arg(long)]
+        hold: String,
     },
 }
 
@@ -432,7 +426,10 @@ fn postback_cmd(cfg: &Config, store: &Store, cmd: &PostbackCmd) -> anyhow::Resul
 fn price_cmd(cfg: &Config, store: &Store, cmd: &PriceCmd) -> anyhow::Result<()> {
     match cmd {
         PriceCmd::Show => {
-            println!("{:<16} {:>8} {:>8}  source", "action", "regular", "premium");
+            println!(
+                "{:<16} {:>8} {:>8}  {:<8}  default hold",
+                "action", "regular", "premium", "source"
+            );
             for action in crate::domain::offer::ALL_ACTIONS {
                 let p = store::settings::min_price(store, &cfg.pricing, action)?;
                 let source = if p == cfg.pricing.minimum(action) {
@@ -440,11 +437,13 @@ fn price_cmd(cfg: &Config, store: &Store, cmd: &PriceCmd) -> anyhow::Result<()> 
                 } else {
                     "override"
                 };
+                let hold = store::settings::default_hold(store, action)?;
                 println!(
-                    "{:<16} {:>8} {:>8}  {source}",
+                    "{:<16} {:>8} {:>8}  {source:<8}  {}",
                     action.as_str(),
                     p.regular,
-                    p.premium
+                    p.premium,
+                    humantime::format_duration(std::time::Duration::from_secs(hold.max(0) as u64))
                 );
             }
             Ok(())
@@ -472,7 +471,28 @@ fn price_cmd(cfg: &Config, store: &Store, cmd: &PriceCmd) -> anyhow::Result<()> 
             println!("minimum price of {action}: {regular} / {premium} Stars (regular / Premium)");
             Ok(())
         }
+        PriceCmd::SetHold { action, hold } => set_hold_cmd(store, action, hold),
     }
+}
+
+fn set_hold_cmd(store: &Store, action: &str, hold: &str) -> anyhow::Result<()> {
+    let action: Action = action
+        .parse()
+        .map_err(|e| usage(format!("--action: {e}")))?;
+    let secs = humantime::parse_duration(hold)
+        .map(|d| d.as_secs() as i64)
+        .or_else(|_| if hold.trim() == "0" { Ok(0) } else { Err(()) })
+        .map_err(|_| usage(format!("--hold: {hold:?} is not a duration like 72h or 3d")))?;
+    crate::service::settings::set_default_hold(
+        store,
+        action,
+        secs,
+        crate::service::offers::Actor::Cli,
+        store::unix_now(),
+    )
+    .map_err(|e| usage(format!("--hold: {e}")))?;
+    println!("default hold of {action}: {hold}");
+    Ok(())
 }
 
 fn backup_cmd(cfg: &Config, dest: &Path) -> anyhow::Result<()> {
@@ -720,83 +740,7 @@ pub fn stats_at(
         return Err(usage("--from must not be after --to"));
     }
     let rows = crate::service::stats::daily(store, a.offer.map(OfferId), from, to)?;
-    let total = crate::service::stats::total(&rows);
-    if a.csv {
-        writeln!(out, "day,offer_id,clicks,hits,leads,holds,approved,rejected,premium,spent_stars,cr_percent,postbacks_sent,postbacks_failed")?;
-        for r in rows.iter().chain(std::iter::once(&total)) {
-            let offer = if r.day == "total" {
-                String::new()
-            } else {
-                r.offer_id.to_string()
-            };
-            let n = &r.n;
-            writeln!(
-                out,
-                "{},{},{},{},{},{},{},{},{},{},{:.2},{},{}",
-                r.day,
-                offer,
-                n.clicks,
-                n.hits,
-                n.leads,
-                n.holds,
-                n.approved,
-                n.rejected,
-                n.premium,
-                n.spent,
-                r.cr(),
-                n.postbacks_sent,
-                n.postbacks_failed
-            )?;
-        }
-        return Ok(());
-    }
-    if rows.is_empty() {
-        writeln!(out, "no activity in this period")?;
-        return Ok(());
-    }
-    writeln!(
-        out,
-        "{:<10} {:>5} {:>7} {:>6} {:>6} {:>6} {:>8} {:>8} {:>7} {:>6} {:>6} {:>5}/{:<5}",
-        "day",
-        "offer",
-        "clicks",
-        "leads",
-        "holds",
-        "appr",
-        "rejected",
-        "premium",
-        "spent",
-        "CR%",
-        "",
-        "pb ok",
-        "fail"
-    )?;
-    for r in rows.iter().chain(std::iter::once(&total)) {
-        let offer = if r.day == "total" {
-            String::new()
-        } else {
-            r.offer_id.to_string()
-        };
-        let n = &r.n;
-        writeln!(
-            out,
-            "{:<10} {:>5} {:>7} {:>6} {:>6} {:>6} {:>8} {:>8} {:>7} {:>6.2} {:>6} {:>5}/{:<5}",
-            r.day,
-            offer,
-            n.clicks,
-            n.leads,
-            n.holds,
-            n.approved,
-            n.rejected,
-            n.premium,
-            n.spent,
-            r.cr(),
-            "",
-            n.postbacks_sent,
-            n.postbacks_failed
-        )?;
-    }
-    Ok(())
+    crate::report::table::write_daily(out, &rows, a.csv)
 }
 
 /// `tgtrack ledger`: the same figures as the admins' `/ledger` (`service::ledger`).

@@ -16,7 +16,6 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 
 use crate::app::{self, Daemon, StartOptions};
-use crate::cli::{DemoArgs, StatsArgs};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::domain::offer::{
@@ -28,6 +27,20 @@ use crate::store::{self, OfferId};
 
 const WAIT: Duration = Duration::from_secs(15);
 const HOLD: i64 = 72 * 3600;
+
+/// `tgtrack demo`'s options.
+#[derive(clap::Args, Debug)]
+pub struct DemoArgs {
+    /// Stay up after the story and print the links and the simulator's control API.
+    #[arg(long)]
+    pub keep: bool,
+    /// Keep the demo database here instead of a temporary directory.
+    #[arg(long, value_name = "PATH")]
+    pub db: Option<std::path::PathBuf>,
+    /// The demo advertiser's Telegram language: the bot answers in Russian (ru) or English (en).
+    #[arg(long, value_name = "LANG", default_value = "ru", value_parser = ["ru", "en"])]
+    pub lang: String,
+}
 
 pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
     let tmp = tempfile::tempdir().context("creating a temporary directory")?;
@@ -140,17 +153,15 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
 
     println!();
     say("Final stats (tgtrack stats):");
-    let stats = StatsArgs {
-        offer: None,
-        from: None,
-        to: None,
-        csv: false,
-    };
-    // Business time ran 72 h ahead; show the period that includes it.
-    let until =
-        chrono::DateTime::from_timestamp(clock.now(), 0).map(|t| t.format("%Y-%m-%d").to_string());
-    let stats = StatsArgs { to: until, ..stats };
-    crate::cli::stats_cmd(&daemon.store, &stats, &mut std::io::stdout().lock())?;
+    // Business time ran 72 h ahead: the period ends on the clock's day.
+    let until = chrono::DateTime::from_timestamp(clock.now(), 0)
+        .map(|t| t.date_naive())
+        .unwrap_or_default()
+        .succ_opt()
+        .context("the demo's clock")?;
+    let rows =
+        crate::service::stats::daily(&daemon.store, None, until - chrono::Days::new(30), until)?;
+    crate::report::table::write_daily(&mut std::io::stdout().lock(), &rows, false)?;
     println!();
     let conv = daemon
         .store

@@ -380,3 +380,56 @@ fn catch_all_proxies_and_a_missing_key_file_are_config_errors() {
     let err = usage_error(&cfg, &["run"]);
     assert!(err.contains("no-such.key"), "{err}");
 }
+
+/// Default hold windows are run-time settings too, shared with /settings in the bot.
+#[test]
+fn default_holds_are_set_and_shown() {
+    let (_dir, cfg) = setup();
+    assert!(ok(&cfg, &["price", "show"]).contains("3days"));
+    ok(
+        &cfg,
+        &[
+            "price",
+            "set-hold",
+            "--action",
+            "join_channel",
+            "--hold",
+            "12h",
+        ],
+    );
+    let shown = ok(&cfg, &["price", "show"]);
+    let join = shown
+        .lines()
+        .find(|l| l.starts_with("join_channel"))
+        .unwrap();
+    assert!(join.ends_with("12h"), "{join}");
+    assert!(usage_error(
+        &cfg,
+        &[
+            "price",
+            "set-hold",
+            "--action",
+            "join_channel",
+            "--hold",
+            "soon"
+        ]
+    )
+    .contains("--hold"));
+    assert!(usage_error(
+        &cfg,
+        &[
+            "price",
+            "set-hold",
+            "--action",
+            "join_channel",
+            "--hold",
+            "100d"
+        ]
+    )
+    .contains("90 days"));
+    assert!(usage_error(
+        &cfg,
+        &["price", "set-hold", "--action", "fly", "--hold", "1h"]
+    )
+    .contains("--action"));
+}

@@ -511,9 +511,15 @@ fn caps_schedule_and_budget_reject_with_reasons() {
     };
     let capped = mk(&|o| o.caps.total = Some(1));
     let closed = mk(&|o| o.schedule = tgtrack::domain::schedule::Schedule::Grid([0; 7]));
-    let poor = mk(&|o| o.budget_total = Some(7));
+    // 12 Stars: a regular user's 5 leave 7, which cannot pay a Premium user's 10.
+    // (With less left than the cheapest price the campaign would pause itself.)
+    let poor = mk(&|o| o.budget_total = Some(12));
     let users: Vec<i64> = (0..4)
-        .map(|i| w.sim.add_user(UserSpec::new(&format!("U{i}"))).unwrap())
+        .map(|i| {
+            w.sim
+                .add_user(UserSpec::new(&format!("U{i}")).premium(i == 3))
+                .unwrap()
+        })
         .collect();
     start(&w, capped, users[0], "cap-0");
     w.wait_status(capped, users[0], Action::StartBot, ConversionStatus::Hold);

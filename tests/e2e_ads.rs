@@ -665,3 +665,69 @@ fn unspent_budget_of_a_finished_campaign_is_credit_for_the_next() {
     assert!(wait_until(|| credit(&w) == 0));
     assert_eq!(w.sim.payments_of(adv.user).len(), invoices_before + 1);
 }
+
+#[test]
+fn admin_settings_and_wiring_with_a_test_postback() {
+    let (w, admin) = world_with_admin();
+    channel(&w, "Set", "setchan");
+    let admin_ui = Ui { w: &w, user: admin };
+    // /settings: raise the minimum of joins; the wizard then names the new minimum.
+    let settings = admin_ui.send("/settings");
+    assert!(settings.text.contains("Settings"), "{}", settings.text);
+    admin_ui.press("Price: join a channel");
+    let updated = admin_ui.send("7 14");
+    assert!(updated.text.contains("7 / 14"), "{}", updated.text);
+    admin_ui.press("Price: join a channel");
+    assert!(admin_ui.send("14 7").text.contains("cannot be below"));
+    admin_ui.send("7 14");
+    admin_ui.send("/settings");
+    admin_ui.press("Hold");
+    admin_ui.send("2d");
+    let adv = Ui::new(&w, "Adv", "en");
+    adv.send("/ads");
+    adv.send("https://t.me/setchan");
+    let price = adv.press("Join");
+    assert!(price.text.contains("Minimum: 7 / 14"), "{}", price.text);
+    assert!(adv.send("6 14").text.contains("at least 7"));
+    adv.send("7 14");
+    adv.send("3");
+    adv.press("No hourly");
+    adv.press("24/7");
+    adv.press("UTC");
+    assert!(adv
+        .messages()
+        .last()
+        .unwrap()
+        .text
+        .contains("Default 2 days"));
+    // Non-admins get no settings, and /paysupport explains refunds.
+    assert!(adv.send("/settings").text.contains("administrators only"));
+    assert!(adv.send("/paysupport").text.contains("refunded"));
+
+    // The admin wires a campaign's postback and fires a test one at the receiver.
+    adv.send("/cancel");
+    tgtrack::service::settings::set_min_price(
+        &w.store(),
+        Action::JoinChannel,
+        tgtrack::domain::offer::PricePair {
+            regular: 5,
+            premium: 10,
+        },
+        tgtrack::service::offers::Actor::Cli,
+        0,
+    )
+    .unwrap();
+    let id = {
+        join_campaign_to_review(&adv, "https://t.me/setchan", "Wired");
+        pay_and_approve(&w, &adv, admin)
+    };
+    admin_ui.send("/campaigns");
+    admin_ui.press(&format!("#{id} "));
+    let report = admin_ui.press("Test postback");
+    assert!(
+        report.text.contains("HTTP 200") && report.text.contains("delivered"),
+        "{}",
+        report.text
+    );
+    assert!(w.receiver.wait_for(|h| h.contains("TEST-")));
+}

@@ -246,6 +246,9 @@ fn figures_chart_and_csv_match_a_scripted_campaign() {
     press(&w, adv, "📄 Conversions CSV");
     let conv = wait_file(&w, adv, "conversions.csv");
     let conv = String::from_utf8(conv.bytes.clone()).unwrap();
+    if let Some(path) = std::env::var_os("TGTRACK_SAVE_CSV") {
+        std::fs::write(path, &conv).unwrap();
+    }
     let mut lines = conv.lines();
     let header = lines.next().unwrap();
     assert!(!header.contains("tg_user_id"), "{header}");
@@ -391,4 +394,119 @@ fn admins_ledger_reconciles_after_payment_refund_and_spend() {
         .sent_to(ada)
         .iter()
         .any(|m| m.text.contains("Stars ledger")));
+}
+
+/// A budget that can no longer pay the cheapest action pauses its campaign and
+/// tells the advertiser, once; so does a bot that lost its admin rights.
+#[test]
+fn an_exhausted_budget_and_lost_rights_pause_the_campaign_once() {
+    let w = World::new();
+    let adv = w.sim.add_user(UserSpec::new("Adv").lang("en")).unwrap();
+    w.sim.user_start_bot(adv, None).unwrap();
+    w.wait_message(adv, "Hi");
+    let poor = w.offer(Action::StartBot, Target::default(), |o| {
+        o.advertiser_id = Some(adv);
+        o.budget_total = Some(7);
+    });
+    let u = w.sim.add_user(UserSpec::new("U")).unwrap();
+    let token = w.click(poor, "b-1");
+    w.sim.user_start_bot(u, Some(&token)).unwrap();
+    w.wait_status(poor, u, Action::StartBot, ConversionStatus::Hold);
+    // 2 Stars left cannot pay 5: paused, and the advertiser is told once.
+    w.wait_message(adv, "budget is exhausted");
+    assert!(wait_until(|| w
+        .store()
+        .read(|c| tgtrack::store::offers::get_offer(c, poor))
+        .unwrap()
+        .is_some_and(
+            |o| o.status == tgtrack::domain::offer::OfferStatus::Paused
+        )));
+    w.daemon().poke_scheduler();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let told = w
+        .sim
+        .sent_to(adv)
+        .iter()
+        .filter(|m| m.text.contains("budget is exhausted"))
+        .count();
+    assert_eq!(told, 1);
+
+    // The bot loses its rights in a join campaign's channel: the re-check pauses it.
+    let (ch, target) = channel(&w, "lostrights");
+    let join = w.offer(Action::JoinChannel, target, |o| o.advertiser_id = Some(adv));
+    let v = w.sim.add_user(UserSpec::new("V")).unwrap();
+    let token = w.click(join, "j-1");
+    w.sim.user_start_bot(v, Some(&token)).unwrap();
+    w.wait_message(v, "join");
+    w.sim.remove_bot(ch).unwrap();
+    let v2 = w.sim.add_user(UserSpec::new("V2")).unwrap();
+    let token = w.click(join, "j-2");
+    w.sim.user_start_bot(v2, Some(&token)).unwrap();
+    w.wait_message(adv, "no longer an administrator");
+    assert!(wait_until(|| w
+        .store()
+        .read(|c| tgtrack::store::offers::get_offer(c, join))
+        .unwrap()
+        .is_some_and(
+            |o| o.status == tgtrack::domain::offer::OfferStatus::Paused
+        )));
+}
+
+/// Postbacks that fail for good are told to the advertiser once; a long list pages.
+#[test]
+fn failing_postbacks_are_told_once_and_a_long_list_pages() {
+    let mut w = World::new();
+    w.stop_daemon();
+    w.cfg.postback.max_attempts = 1;
+    w.start_daemon();
+    let adv = w.sim.add_user(UserSpec::new("Adv").lang("en")).unwrap();
+    w.sim.user_start_bot(adv, None).unwrap();
+    w.wait_message(adv, "Hi");
+    // Nothing listens on port 9 of loopback: every attempt fails, and with one attempt it is dead.
+    let offer = w.offer(Action::StartBot, Target::default(), |o| {
+        o.advertiser_id = Some(adv);
+        o.postback.url = Some("http://127.0.0.1:9/pb?cid={click_id}&s={status}".into());
+    });
+    for i in 0..8 {
+        w.offer(Action::StartBot, Target::default(), |o| {
+            o.advertiser_id = Some(adv);
+            o.name = format!("Extra {i}");
+        });
+    }
+    let u = w.sim.add_user(UserSpec::new("U")).unwrap();
+    let token = w.click(offer, "pb-1");
+    w.sim.user_start_bot(u, Some(&token)).unwrap();
+    w.wait_status(offer, u, Action::StartBot, ConversionStatus::Hold);
+    w.wait_message(adv, "postbacks to the CPA network are failing");
+    w.daemon().poke_scheduler();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let told = w
+        .sim
+        .sent_to(adv)
+        .iter()
+        .filter(|m| m.text.contains("are failing"))
+        .count();
+    assert_eq!(told, 1);
+
+    // Nine campaigns: page 1 of 2, then the next page has the last one.
+    w.sim.user_send_text(adv, "/statistic").unwrap();
+    let list = w.wait_message(adv, "page 1/2");
+    assert_eq!(
+        list.buttons
+            .iter()
+            .flatten()
+            .filter(|b| b.text.starts_with('#'))
+            .count(),
+        8
+    );
+    press(&w, adv, "▶");
+    let next = w.wait_message(adv, "page 2/2");
+    assert_eq!(
+        next.buttons
+            .iter()
+            .flatten()
+            .filter(|b| b.text.starts_with('#'))
+            .count(),
+        1
+    );
 }

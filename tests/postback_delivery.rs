@@ -163,6 +163,7 @@ impl Worker {
             in_flight: 16,
             per_host,
             idle_poll: Duration::from_millis(50),
+            ..Default::default()
         };
         let handle = thread::spawn(move || worker::run_with(store, config, options, inbox));
         Worker {

@@ -49,10 +49,12 @@ pub async fn cancel(sh: &Shared, user: i64, l: Lang) -> anyhow::Result<()> {
 
 /// Plain text: consumed when a wizard is running in this chat.
 pub async fn text(sh: &Shared, user: i64, l: Lang, text: &str) -> anyhow::Result<bool> {
-    if matches!(load(sh, user), Ok(AdsState::Idle)) {
+    // Loaded once: this runs for every plain message of every user.
+    let state = load(sh, user);
+    if matches!(state, Ok(AdsState::Idle)) {
         return Ok(false);
     }
-    run(sh, user, l, Input::Text(text.to_string())).await?;
+    run_from(sh, user, l, state, Input::Text(text.to_string())).await?;
     Ok(true)
 }
 
@@ -101,6 +103,17 @@ fn save(sh: &Shared, user: i64, s: &AdsState) -> anyhow::Result<()> {
 
 /// Steps the wizard with `input`, and with the answers its effects produce.
 async fn run(sh: &Shared, user: i64, l: Lang, input: Input) -> anyhow::Result<()> {
+    run_from(sh, user, l, load(sh, user), input).await
+}
+
+/// [`run`] from a state already loaded.
+async fn run_from(
+    sh: &Shared,
+    user: i64,
+    l: Lang,
+    loaded: Result<AdsState, ()>,
+    input: Input,
+) -> anyhow::Result<()> {
     let now = sh.now();
     // A campaign's budget is what the advertiser prepays, and a Stars invoice
     // cannot be for 0: every action costs at least 1 Star, whatever the minimum.
@@ -118,7 +131,7 @@ async fn run(sh: &Shared, user: i64, l: Lang, input: Input) -> anyhow::Result<()
         AdsState::Active(w) => w.draft.offer_id,
         AdsState::Idle => None,
     };
-    let (mut state, mut effects) = match load(sh, user) {
+    let (mut state, mut effects) = match loaded {
         Ok(s) => (s, Vec::new()),
         Err(()) => {
             let (s, e) = ads::restart_after_bad_row();

@@ -95,7 +95,7 @@ fn visible(sh: &Shared, user: i64, advertiser: i64) -> anyhow::Result<Vec<Offer>
             .read(|c| store::offers::offers_of_advertiser(c, user))?
     };
     offers.retain(|o| o.status != OfferStatus::Draft);
-    offers.sort_by(|a, b| b.id.cmp(&a.id));
+    offers.sort_by_key(|o| std::cmp::Reverse(o.id));
     Ok(offers)
 }
 

@@ -108,6 +108,11 @@ pub fn task(l: Lang, offer: &Offer) -> String {
     format!("{body}{hold_note}")
 }
 
+/// The share task's card: the task and the user's personal link under it.
+pub fn share_task(l: Lang, offer: &Offer, link: &str) -> String {
+    format!("{}\n\n{link}", task(l, offer))
+}
+
 pub fn open_button(l: Lang, action: Action) -> &'static str {
     match action {
         Action::JoinChannel | Action::JoinRequest => t!(l, "Вступить", "Join"),

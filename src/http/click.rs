@@ -28,13 +28,13 @@ use crate::domain::offer::OfferStatus;
 use crate::domain::token::click_token_at;
 use crate::store::clicks::{record_click, NewClick, RecordedClick};
 use crate::store::offers::offer_click_info;
-use crate::store::{unix_now, Connection, OfferId, Store, StoreError};
+use crate::store::{Connection, OfferId, Store, StoreError};
 
 pub fn click(ctx: &Context, rq: &Request, offer: &str, query: &str) -> Result<Reply, HttpError> {
     let Some(click) = prepare(ctx, rq, offer, query)? else {
         return head(ctx, offer);
     };
-    let mut outcomes = ctx.clicks.commit(&ctx.store, vec![click], unix_now());
+    let mut outcomes = ctx.clicks.commit(&ctx.store, vec![click], ctx.clock.now());
     answer(ctx, outcomes.pop().expect("one outcome per click"))
 }
 

@@ -52,6 +52,8 @@ pub struct Context {
     /// The conversion engine and clock for `POST /postbacks/relay`; None when
     /// the daemon runs without them (the route then answers 501).
     pub(crate) relay: Option<(crate::engine::Engine, crate::clock::Clock)>,
+    /// Stamps clicks and share visits: the clock decisions use (set with the relay).
+    pub(crate) clock: crate::clock::Clock,
 }
 
 impl Context {
@@ -85,6 +87,7 @@ impl Context {
             metrics: Metrics::default(),
             clicks: Default::default(),
             relay: None,
+            clock: crate::clock::Clock::new(),
         })
     }
 
@@ -94,6 +97,9 @@ impl Context {
         engine: crate::engine::Engine,
         clock: crate::clock::Clock,
     ) -> Context {
+        // Clicks and shares are stamped with the same clock as the decisions
+        // (the demo runs it ahead): one clock, so stats never split a day.
+        self.clock = clock.clone();
         self.relay = Some((engine, clock));
         self
     }
@@ -410,7 +416,7 @@ fn commit_clicks(
     let n = pending.len();
     let outcomes = catch_unwind(AssertUnwindSafe(|| {
         ctx.clicks
-            .commit(&ctx.store, std::mem::take(clicks), crate::store::unix_now())
+            .commit(&ctx.store, std::mem::take(clicks), ctx.clock.now())
     }));
     clicks.clear();
     let mut outcomes = match outcomes {

@@ -15,7 +15,6 @@ use super::router::{HttpError, Reply};
 use super::server::Context;
 use crate::domain::token::is_start_payload as is_token_shaped;
 use crate::store::shares::{record_share_visit, share_by_token};
-use crate::store::unix_now;
 
 pub fn share(ctx: &Context, rq: &Request, token: &str) -> Result<Reply, HttpError> {
     if !is_token_shaped(token) {
@@ -50,7 +49,7 @@ pub fn share(ctx: &Context, rq: &Request, token: &str) -> Result<Reply, HttpErro
             .ok_or(HttpError::NotFound("unknown share link"))?;
         (link.id, link.target_url)
     } else {
-        let now = unix_now();
+        let now = ctx.clock.now();
         let visit = ctx
             .store
             .write(|tx| record_share_visit(tx, token, &hash, now))?

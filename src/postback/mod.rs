@@ -185,7 +185,8 @@ pub fn enqueue(
             is_test: false,
             // Due at once by the wall clock the worker runs on: `now` is the
             // business time of the status change (the demo's clock runs ahead).
-            due_at_ms: crate::store::unix_now() * 1000,
+            // Business time, like every stamp of the decision it reports.
+            due_at_ms: now * 1000,
         },
         now,
     )?;

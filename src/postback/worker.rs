@@ -20,7 +20,7 @@ use std::collections::HashMap;
 use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use super::policy::RetryPolicy;
 use super::preset::Preset;
@@ -33,7 +33,7 @@ use crate::store::{PostbackId, Store};
 const DEEP_SCAN: usize = 2048;
 
 /// Tuning knobs; the defaults are what `tgtrack run` uses.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Options {
     /// Sender threads. Throughput is about senders / receiver latency (8 senders
     /// against a 5 ms receiver: ~1,500/s; see BENCHMARKS.md), and one slow
@@ -49,6 +49,8 @@ pub struct Options {
     /// Longest sleep when nothing is due: the delay before rows queued by
     /// another process are noticed.
     pub idle_poll: Duration,
+    /// The daemon's clock: due times are written in it (the demo runs it ahead).
+    pub clock: crate::clock::Clock,
 }
 
 impl Default for Options {
@@ -58,6 +60,7 @@ impl Default for Options {
             in_flight: 32,
             per_host: 8,
             idle_poll: Duration::from_secs(1),
+            clock: crate::clock::Clock::new(),
         }
     }
 }
@@ -148,13 +151,6 @@ pub fn channel() -> (Waker, Inbox) {
     )
 }
 
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
-
 /// Runs the worker until stopped, with the default [`Options`].
 pub fn run(store: Store, config: PostbackConfig, inbox: Inbox) {
     run_with(store, config, Options::default(), inbox)
@@ -174,9 +170,10 @@ pub fn run_with(store: Store, config: PostbackConfig, options: Options, inbox: I
     let handles: Vec<_> = (0..senders)
         .map(|i| {
             let (job_rx, shared, sender) = (job_rx.clone(), shared.clone(), sender.clone());
+            let clock = options.clock.clone();
             thread::Builder::new()
                 .name(format!("postback-send-{i}"))
-                .spawn(move || send_loop(&job_rx, &shared, &sender))
+                .spawn(move || send_loop(&job_rx, &shared, &sender, &clock))
                 .expect("spawning a postback sender thread")
         })
         .collect();
@@ -216,7 +213,7 @@ pub fn run_with(store: Store, config: PostbackConfig, options: Options, inbox: I
             break;
         }
 
-        let now = now_ms();
+        let now = options.clock.now_ms();
         let mut next_due = None;
         let room = capacity.saturating_sub(in_flight.len());
         if room > 0 {
@@ -295,7 +292,12 @@ fn host_of(url: &str) -> &str {
     &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())]
 }
 
-fn send_loop(job_rx: &Mutex<mpsc::Receiver<DueRow>>, shared: &Shared, sender: &Sender) {
+fn send_loop(
+    job_rx: &Mutex<mpsc::Receiver<DueRow>>,
+    shared: &Shared,
+    sender: &Sender,
+    clock: &crate::clock::Clock,
+) {
     loop {
         let job = job_rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
         let Ok(row) = job else { return };
@@ -316,7 +318,7 @@ fn send_loop(job_rx: &Mutex<mpsc::Receiver<DueRow>>, shared: &Shared, sender: &S
         shared.lock().finished.push(Finished {
             row,
             answer,
-            at_ms: now_ms(),
+            at_ms: clock.now_ms(),
         });
         shared.cv.notify_all();
     }

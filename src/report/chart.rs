@@ -45,6 +45,9 @@ fn draw_err<E: std::fmt::Debug>(e: E) -> ChartError {
 }
 
 /// Draws `days` (oldest first, one row per day) as a PNG of `WIDTH` x `HEIGHT`.
+/// One panel of the chart: its title and its lines (label, colour, daily values).
+type Panel<'a> = (&'a str, Vec<(&'a str, RGBColor, Vec<i64>)>);
+
 pub fn png(days: &[DayRow], l: &Labels<'_>) -> Result<Vec<u8>, ChartError> {
     register_font();
     let mut rgb = vec![255u8; (WIDTH * HEIGHT * 3) as usize];
@@ -64,7 +67,7 @@ pub fn png(days: &[DayRow], l: &Labels<'_>) -> Result<Vec<u8>, ChartError> {
                 .unwrap_or("")
                 .to_string()
         };
-        let series: [(&str, Vec<(&str, RGBColor, Vec<i64>)>); 3] = [
+        let series: [Panel; 3] = [
             (
                 l.clicks,
                 vec![(l.clicks, BLUE, days.iter().map(|d| d.n.hits).collect())],

@@ -10,8 +10,8 @@ use rusqlite::Connection;
 pub const MIGRATIONS: &[&str] = &[
     include_str!("../../schema.sql"),
     include_str!("migration_2_campaigns.sql"),
-    include_str!("migration_stats.sql"),
-    include_str!("migration_click_path.sql"),
+    include_str!("migration_3_stats.sql"),
+    include_str!("migration_4_click_path.sql"),
 ];
 
 pub fn current_version(conn: &Connection) -> rusqlite::Result<i64> {

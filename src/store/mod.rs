@@ -425,9 +425,4 @@ fn checkpoint_and_rewind(
 }
 
 /// Current unix time in seconds: the one place the store's callers read the clock.
-pub fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
+pub use crate::clock::unix_now;

@@ -214,7 +214,8 @@ mod tests {
                         tx.execute("INSERT OR IGNORE INTO tg_users (id, first_seen, updated_at) VALUES (?1, 0, 0)", [i])?;
                         tx.execute(
                             "INSERT INTO leads (click_id, offer_id, tg_user_id, started_at) VALUES (?1, ?2, ?3, ?4)",
-                            params![tx.last_insert_rowid() * 0 + i + 1, offer, i, t + 100],
+                            // The click inserted just before has id i + 1.
+                            params![i + 1, offer, i, t + 100],
                         )?;
                         tx.execute(
                             "INSERT INTO conversions (offer_id, tg_user_id, action, status, created_at, updated_at) VALUES (?1, ?2, 'join_channel', 'lead', ?3, ?3)",

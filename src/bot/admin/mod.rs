@@ -248,13 +248,7 @@ async fn apply(sh: &Shared, admin: i64, l: Lang, e: Effect) -> anyhow::Result<Op
     let now = sh.now();
     match e {
         Effect::Ask(q) => sh.say(admin, texts::ask(l, q)).await.map(|_| None),
-        Effect::Invalid(q, p) => sh
-            .say(
-                admin,
-                format!("{}\n\n{}", texts::problem(l, p), texts::ask(l, q)),
-            )
-            .await
-            .map(|_| None),
+        Effect::Invalid(q, p) => sh.say(admin, texts::reask(l, p, q)).await.map(|_| None),
         Effect::Card(id) => {
             let Some(o) = offer(sh, id)? else {
                 return Ok(Some(texts::no_campaign(l).into()));
@@ -362,15 +356,7 @@ async fn apply(sh: &Shared, admin: i64, l: Lang, e: Effect) -> anyhow::Result<Op
                 }
                 Err(e) => {
                     save(sh, admin, &step::AdminState::Postback { offer: id })?;
-                    sh.say(
-                        admin,
-                        format!(
-                            "{}\n\n{}",
-                            texts::bad_postback(l, &e),
-                            texts::ask(l, step::Ask::Postback(id))
-                        ),
-                    )
-                    .await?;
+                    sh.say(admin, texts::bad_postback(l, &e, id)).await?;
                 }
             }
             Ok(None)

@@ -288,6 +288,11 @@ pub fn ask(l: Lang, q: Ask) -> String {
     }
 }
 
+/// What was wrong with the answer, then the question again.
+pub fn reask(l: Lang, p: Problem, q: Ask) -> String {
+    format!("{}\n\n{}", problem(l, p), ask(l, q))
+}
+
 pub fn problem(l: Lang, p: Problem) -> &'static str {
     match p {
         Problem::ReasonLength => t!(
@@ -421,12 +426,14 @@ pub fn postback_set(l: Lang, id: i64, s: &PostbackSpec) -> String {
         format!("Postback of campaign #{id}: {} {} (preset {}, statuses {statuses}). Try it with \"Test postback\".", s.method.as_str(), s.url.as_deref().unwrap_or(""), s.preset))
 }
 
-pub fn bad_postback(l: Lang, e: &str) -> String {
-    t!(
+/// The postback line was refused: why, then the question again.
+pub fn bad_postback(l: Lang, e: &str, offer: i64) -> String {
+    let why = t!(
         l,
         format!("Постбэк не сохранён: {e}"),
         format!("Postback not saved: {e}")
-    )
+    );
+    format!("{why}\n\n{}", ask(l, Ask::Postback(offer)))
 }
 
 pub fn test_report(l: Lang, report: &str) -> String {

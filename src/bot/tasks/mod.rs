@@ -185,7 +185,7 @@ async fn show_task(
                 percent_encoding::utf8_percent_encode(&link, percent_encoding::NON_ALPHANUMERIC)
             );
             rows.push(open(share));
-            let text = format!("{}\n\n{link}", texts::task(l, offer));
+            let text = texts::share_task(l, offer, &link);
             return sh
                 .send(
                     user,
