@@ -240,11 +240,7 @@ impl ClickCommitter {
 }
 
 /// One click inside the batch's transaction.
-fn record(
-    tx: &Connection,
-    c: &OwnedClick,
-    now: i64,
-) -> Result<Outcome, StoreError> {
+fn record(tx: &Connection, c: &OwnedClick, now: i64) -> Result<Outcome, StoreError> {
     Ok(match offer_click_info(tx, c.offer)? {
         None => Outcome::UnknownOffer,
         Some(OfferStatus::Active) => {

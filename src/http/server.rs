@@ -361,9 +361,7 @@ fn handle_batch(
     for rq in batch.drain(..) {
         let started = Instant::now();
         if let Some((offer, query)) = click_get(&rq) {
-            match catch_unwind(AssertUnwindSafe(|| {
-                click::prepare(ctx, &rq, offer, query)
-            })) {
+            match catch_unwind(AssertUnwindSafe(|| click::prepare(ctx, &rq, offer, query))) {
                 Ok(Ok(Some(click))) => {
                     clicks.push(click);
                     pending.push((rq, started));
