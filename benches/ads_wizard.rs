@@ -53,7 +53,6 @@ mod common;
 use common::*;
 
 use std::collections::HashMap;
-use std::net::TcpListener;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Barrier, Condvar, Mutex};
@@ -398,25 +397,7 @@ fn one_run(a: &Args, bin: &str) -> RunResult {
         .collect();
 
     // The daemon, as an operator runs it.
-    let http = {
-        let l = TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap()
-    };
-    let cfg = dir.path().join("config.toml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "[database]\npath = {db:?}\n[http]\nlisten = \"{http}\"\npublic_base_url = \"http://{http}\"\nthreads = 2\n\
-             [telegram]\napi_id = 1\napi_hash = \"0123456789abcdef0123456789abcdef\"\nbot_token = {token:?}\nbot_username = {name:?}\n\
-             [telegram.test_dc]\naddress = \"{addr}\"\nauth_key_file = {key:?}\n",
-            db = db.display().to_string(),
-            token = sim.bot_token(),
-            name = sim.bot_username(),
-            addr = sim.addr(),
-            key = key.display().to_string(),
-        ),
-    )
-    .unwrap();
+    let (cfg, http) = common::daemon_config(dir.path(), &db, &key, &sim);
     let log = dir.path().join("daemon.log");
     let wrapper: Vec<String> = std::env::var("BENCH_DAEMON_WRAPPER")
         .map(|w| w.split_whitespace().map(String::from).collect())

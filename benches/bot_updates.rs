@@ -43,7 +43,7 @@ mod common;
 use common::*;
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -200,25 +200,7 @@ fn one_run(a: &Args, bin: &str) -> RunResult {
     let starters: Vec<i64> = (0..a.start_users).map(|i| mk_user(a.users + i)).collect();
 
     // The daemon, as an operator runs it.
-    let http = {
-        let l = TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap()
-    };
-    let cfg = dir.path().join("config.toml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "[database]\npath = {db:?}\n[http]\nlisten = \"{http}\"\npublic_base_url = \"http://{http}\"\nthreads = 2\n\
-             [telegram]\napi_id = 1\napi_hash = \"0123456789abcdef0123456789abcdef\"\nbot_token = {token:?}\nbot_username = {name:?}\n\
-             [telegram.test_dc]\naddress = \"{addr}\"\nauth_key_file = {key:?}\n",
-            db = db.display().to_string(),
-            token = sim.bot_token(),
-            name = sim.bot_username(),
-            addr = sim.addr(),
-            key = key.display().to_string(),
-        ),
-    )
-    .unwrap();
+    let (cfg, http) = common::daemon_config(dir.path(), &db, &key, &sim);
     let log = dir.path().join("daemon.log");
     let t_spawn = Instant::now();
     // For profiling only: BENCH_DAEMON_WRAPPER="heaptrack -o /tmp/x" or "perf record -g -o /tmp/p"

@@ -107,3 +107,34 @@ pub fn mem_total_mib() -> u64 {
         })
         .map_or(0, |k| k / 1024)
 }
+
+/// Writes the daemon's config for a bench into `dir`: the database `db`, an
+/// HTTP port free at the time of the call, and the bot on `sim` with the auth
+/// key in `key`. Returns the config's path and the HTTP address.
+pub fn daemon_config(
+    dir: &std::path::Path,
+    db: &std::path::Path,
+    key: &std::path::Path,
+    sim: &tgsim::Sim,
+) -> (std::path::PathBuf, SocketAddr) {
+    let http = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+        l.local_addr().expect("its address")
+    };
+    let cfg = dir.join("config.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[database]\npath = {db:?}\n[http]\nlisten = \"{http}\"\npublic_base_url = \"http://{http}\"\nthreads = 2\n\
+             [telegram]\napi_id = 1\napi_hash = \"0123456789abcdef0123456789abcdef\"\nbot_token = {token:?}\nbot_username = {name:?}\n\
+             [telegram.test_dc]\naddress = \"{addr}\"\nauth_key_file = {key:?}\n",
+            db = db.display().to_string(),
+            token = sim.bot_token(),
+            name = sim.bot_username(),
+            addr = sim.addr(),
+            key = key.display().to_string(),
+        ),
+    )
+    .expect("write the bench config");
+    (cfg, http)
+}
