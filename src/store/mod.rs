@@ -202,9 +202,11 @@ impl Store {
         let out = f(&tx)?;
         match tx.commit() {
             Ok(()) => {
-                let mut h = self.write_health();
-                h.ok_at = Some(Instant::now());
-                h.failed = None;
+                // A success does not clear a recent failure: on a nearly full
+                // disk small writes can pass between failing ones (a rewound
+                // WAL reuses its space), and /healthz must not flap to ok
+                // while clicks fail. Only the probe in `writable` clears it.
+                self.write_health().ok_at = Some(Instant::now());
                 Ok(out)
             }
             Err(e) => Err(self.write_failed(e).into()),
@@ -248,7 +250,10 @@ impl Store {
             Ok::<_, StoreError>(())
         });
         match probe {
-            Ok(()) => Writable::Yes,
+            Ok(()) => {
+                self.write_health().failed = None;
+                Writable::Yes
+            }
             Err(e) => Writable::No(e.to_string()),
         }
     }
