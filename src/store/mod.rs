@@ -284,11 +284,12 @@ impl Store {
     /// continuously is always a few frames ahead. The WAL then grew without
     /// bound (3 GB after 10 s of clicks), every commit appended to new blocks
     /// of the file (the kernel zeroes each one: a third of all CPU), and the
-    /// wal-index grew with it. So when the WAL passes [`RESTART_FRAMES`], a
-    /// second pass copies what arrived during the first, and a last one runs
-    /// holding the writer, so no commit lands meanwhile: it copies only the
-    /// frames of the last few milliseconds, and the next write transaction
-    /// rewinds the WAL.
+    /// wal-index grew with it. So when the WAL passes [`RESTART_FRAMES`],
+    /// more passes copy what arrived during the previous one, each followed by
+    /// a sync of the database file, and a last one runs holding the writer, so
+    /// no commit lands meanwhile: it copies and syncs only the frames of the
+    /// last few milliseconds (about 3 ms under 30,000 clicks/s), and the next
+    /// write transaction rewinds the WAL.
     pub fn spawn_checkpointer(
         &self,
         every: Duration,
@@ -309,9 +310,19 @@ impl Store {
                         return;
                     }
                 };
+                let db_file = match std::fs::File::open(&path) {
+                    Ok(f) => f,
+                    Err(e) => {
+                        log::error!(
+                            "checkpointer: cannot open {}: {e}; the WAL will grow until restart",
+                            path.display()
+                        );
+                        return;
+                    }
+                };
                 let mut rewound = None;
                 let mut checkpoint = || {
-                    if let Err(e) = checkpoint_and_rewind(&store, &conn, &mut rewound) {
+                    if let Err(e) = checkpoint_and_rewind(&store, &conn, &db_file, &mut rewound) {
                         log::warn!("wal checkpoint failed: {e}");
                     }
                 };
@@ -371,8 +382,8 @@ fn refuse_foreign_database(conn: &Connection, path: &Path) -> anyhow::Result<()>
 const RESTART_FRAMES: i64 = 4096;
 
 /// The checkpoint that holds the writer starts once fewer frames than this
-/// arrived during the previous pass: 512 frames (2 MiB, at most 512 pages to
-/// copy and sync), a millisecond or two.
+/// arrived during the previous pass: 128 frames (512 KiB, at most 128 pages
+/// to copy and sync), a millisecond or two.
 const REWIND_LEFT_FRAMES: i64 = 128;
 
 /// Unlocked passes before the one that holds the writer, at most.
@@ -393,8 +404,9 @@ fn passive_checkpoint(conn: &Connection) -> rusqlite::Result<i64> {
 fn checkpoint_and_rewind(
     store: &Store,
     conn: &Connection,
+    db_file: &std::fs::File,
     rewound: &mut Option<i64>,
-) -> rusqlite::Result<()> {
+) -> anyhow::Result<()> {
     let t0 = Instant::now();
     let mut frames = passive_checkpoint(conn)?;
     if frames < RESTART_FRAMES || *rewound == Some(frames) {
@@ -403,6 +415,12 @@ fn checkpoint_and_rewind(
     let first = frames;
     let mut passes = 1;
     loop {
+        // SQLite syncs the database file only in a pass that reaches the end
+        // of the WAL, which under load is the one holding the writer: that
+        // pass then flushed every page the unlocked passes had copied (tens
+        // of MiB, 7-20 ms with the writer held). Flushing them here, unlocked,
+        // leaves it only the pages it copies itself.
+        db_file.sync_data()?;
         let now = passive_checkpoint(conn)?;
         passes += 1;
         // A rewind happened meanwhile (the WAL starts over): nothing to do.
@@ -415,6 +433,7 @@ fn checkpoint_and_rewind(
             break;
         }
     }
+    db_file.sync_data()?;
     let t1 = Instant::now();
     let writer = store.writer();
     let last = passive_checkpoint(&writer)?;
