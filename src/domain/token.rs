@@ -86,7 +86,10 @@ mod tests {
             assert_eq!(t.len(), 27);
             assert!(is_start_payload(t), "{t}");
         }
-        assert!(made.windows(2).all(|w| w[0] < w[1]), "tokens sort as they were made");
+        assert!(
+            made.windows(2).all(|w| w[0] < w[1]),
+            "tokens sort as they were made"
+        );
         // Same second and neighbouring sequence: a shared prefix, then 96
         // random bits (16 characters) that differ.
         assert_eq!(made[0][..6], made[1][..6]);

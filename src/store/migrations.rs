@@ -12,6 +12,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("migration_2_campaigns.sql"),
     include_str!("migration_3_stats.sql"),
     include_str!("migration_4_click_path.sql"),
+    include_str!("migration_5_stats_by_time.sql"),
 ];
 
 pub fn current_version(conn: &Connection) -> rusqlite::Result<i64> {
@@ -57,6 +58,50 @@ mod tests {
         );
         c.query_row("SELECT count(*) FROM offers", [], |r| r.get::<_, i64>(0))
             .unwrap();
+    }
+
+    /// Migration 5 rebuilds stats_buckets under the triggers of migration 3:
+    /// a file at version 4 keeps its figures, and the triggers go on counting
+    /// into the rebuilt table.
+    #[test]
+    fn stats_rollup_survives_the_rekey() {
+        let mut c = Connection::open_in_memory().unwrap();
+        let tx = c.transaction().unwrap();
+        for (i, sql) in MIGRATIONS[..4].iter().enumerate() {
+            tx.execute_batch(sql).unwrap();
+            tx.execute_batch(&format!("PRAGMA user_version = {}", i + 1))
+                .unwrap();
+        }
+        tx.commit().unwrap();
+        let click = |c: &Connection, n: i64, at: i64| {
+            c.execute(
+                "INSERT INTO clicks (offer_id, uid, token, created_at, last_seen_at) VALUES (1, ?1, ?1, ?2, ?2)",
+                rusqlite::params![format!("u{n}"), at],
+            )
+            .unwrap();
+        };
+        c.execute_batch(
+            "INSERT INTO offers (id, name, action, target, price_regular, price_premium, created_at, updated_at)
+             VALUES (1, 'o', 'join_channel', '{}', 10, 20, 0, 0)",
+        )
+        .unwrap();
+        click(&c, 1, 900);
+        click(&c, 2, 950);
+        assert_eq!(run(&mut c).unwrap(), (4, MIGRATIONS.len() as i64));
+        click(&c, 3, 1000);
+        click(&c, 4, 1800);
+        let rows: Vec<(i64, i64)> = c
+            .prepare("SELECT bucket, clicks FROM stats_buckets WHERE offer_id = 1 ORDER BY bucket")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(rows, [(1, 3), (2, 1)]);
+        let check: String = c
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(check, "ok");
     }
 
     #[test]
