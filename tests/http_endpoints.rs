@@ -308,9 +308,95 @@ fn share_links_count_unique_visitors_and_redirect() {
     for bad in ["/s/unknown", "/s/", "/s/a%2Fb", "/s/..%2F..%2Fetc"] {
         assert_eq!(c.get(bad, &[]).status, 404, "{bad}");
     }
+    // A link preview and a HEAD (link checkers) are redirected but not counted.
+    let preview = c.get(
+        "/s/Sh4re_tok-1",
+        &[("User-Agent", "TelegramBot (like TwitterBot)")],
+    );
+    let head = c.request("HEAD", "/s/Sh4re_tok-1", &[("User-Agent", "ua-three")]);
+    for r in [preview, head] {
+        assert_eq!(r.status, 302);
+        assert_eq!(r.header("Location"), Some(target));
+    }
+    let visits: i64 = db
+        .query_row(
+            "SELECT visits FROM share_links WHERE id = ?1",
+            [share.0],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(visits, 3);
     let m = c.get("/metrics", &[]).text();
     assert!(m.contains("tgtrack_share_visits_total 3"), "{m}");
     assert!(m.contains("tgtrack_share_unique_visitors_total 2"), "{m}");
+}
+
+/// Pipelined requests reach the intake together, so their clicks and visits
+/// share one commit; a refusal among them and a request for a helper are
+/// still answered in order, and every answered redirect has its row.
+#[test]
+fn pipelined_clicks_and_visits_are_answered_in_order() {
+    let srv = TestServer::start(Opts::default());
+    let offer = srv.offer(OfferStatus::Active);
+    srv.store
+        .write(|tx| {
+            insert_share(
+                tx,
+                &NewShare {
+                    token: "pipe",
+                    offer,
+                    lead_id: None,
+                    tg_user_id: None,
+                    target_url: "https://t.me/news/7",
+                },
+                unix_now(),
+            )
+        })
+        .unwrap();
+    let targets = [
+        "/s/pipe".to_string(),
+        format!("/click/{offer}?uid=p1"),
+        "/s/nosuchlink".to_string(),
+        "/healthz".to_string(),
+        format!("/click/{offer}?uid=p2"),
+        "/click/999999?uid=p3".to_string(),
+        "/s/pipe".to_string(),
+        format!("/click/{offer}?uid=p1"),
+    ];
+    let raw: String = targets
+        .iter()
+        .map(|t| format!("GET {t} HTTP/1.1\r\nHost: x\r\nUser-Agent: pipe\r\n\r\n"))
+        .collect();
+    let mut c = Conn::open(srv.addr);
+    c.send(raw.as_bytes());
+    let answers: Vec<_> = targets
+        .iter()
+        .map(|t| {
+            c.read_response(false)
+                .unwrap_or_else(|| panic!("no answer to {t}"))
+        })
+        .collect();
+    let statuses: Vec<u16> = answers.iter().map(|r| r.status).collect();
+    assert_eq!(statuses, [302, 302, 404, 200, 302, 404, 302, 302]);
+    assert_eq!(answers[0].header("Location"), Some("https://t.me/news/7"));
+    assert_eq!(start_token(&answers[1]), start_token(&answers[7]));
+    assert_ne!(start_token(&answers[1]), start_token(&answers[4]));
+
+    let db = srv.open_db();
+    let (clicks, hits): (i64, i64) = db
+        .query_row("SELECT count(*), sum(hits) FROM clicks", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert_eq!((clicks, hits), (2, 3));
+    let (visits, unique): (i64, i64) = db
+        .query_row(
+            "SELECT visits, (SELECT count(*) FROM share_visits) FROM share_links WHERE token = 'pipe'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((visits, unique), (2, 1));
 }
 
 #[test]

@@ -4,18 +4,10 @@
 //! `https://t.me/{bot}?start={token}`. The answer is built only after the
 //! commit returns, so every redirect we send has a durable row behind it.
 //!
-//! Group commit: each commit appends every page it touched (the table and
-//! its index leaves) to the WAL, and that volume, not the SQL, was the cost
-//! of a click. So clicks that arrive together share one write transaction:
-//! an HTTP worker takes every request already queued (up to 256, see
-//! `server.rs`), validates its clicks ([`prepare`]) and queues them as one
-//! job, and whichever worker takes the store's writer commits every job
-//! queued so far and hands each worker its results ([`ClickCommitter`]). A
-//! worker never answers before the transaction holding its clicks has
-//! committed ([`answer`]).
-
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+//! Clicks that arrive together share one write transaction (`batch.rs`):
+//! [`prepare`] validates a click without touching the store, [`record`] stores
+//! it inside the batch's transaction, and [`answer`] builds the redirect once
+//! that transaction has committed.
 
 use tiny_http::Request;
 
@@ -28,14 +20,16 @@ use crate::domain::offer::OfferStatus;
 use crate::domain::token::click_token_at;
 use crate::store::clicks::{record_click, NewClick, RecordedClick};
 use crate::store::offers::offer_click_info;
-use crate::store::{Connection, OfferId, Store, StoreError};
+use crate::store::{Connection, OfferId, StoreError};
 
 pub fn click(ctx: &Context, rq: &Request, offer: &str, query: &str) -> Result<Reply, HttpError> {
     let Some(click) = prepare(ctx, rq, offer, query)? else {
         return head(ctx, offer);
     };
-    let mut outcomes = ctx.clicks.commit(&ctx.store, vec![click], ctx.clock.now());
-    answer(ctx, outcomes.pop().expect("one outcome per click"))
+    // The intake batches click GETs; this is a helper's lone click.
+    let now = ctx.clock.now();
+    let outcome = ctx.store.write(|tx| record(tx, &click, now))?;
+    answer(ctx, outcome)
 }
 
 /// Validates a click request into what the group commit stores: `Ok(None)`
@@ -96,12 +90,12 @@ fn head(ctx: &Context, offer: &str) -> Result<Reply, HttpError> {
 }
 
 /// The answer to one committed click.
-pub fn answer(ctx: &Context, outcome: Result<Outcome, HttpError>) -> Result<Reply, HttpError> {
+pub fn answer(ctx: &Context, outcome: Outcome) -> Result<Reply, HttpError> {
     let bot = ctx
         .bot_username
         .as_deref()
         .ok_or(HttpError::BotNotConfigured)?;
-    let recorded = match outcome? {
+    let recorded = match outcome {
         Outcome::Recorded(r) => r,
         Outcome::UnknownOffer => return Err(HttpError::NotFound("unknown offer")),
         Outcome::Unavailable(status) => return Err(HttpError::OfferUnavailable(status)),
@@ -115,7 +109,7 @@ pub fn answer(ctx: &Context, outcome: Result<Outcome, HttpError>) -> Result<Repl
     Ok(Reply::redirect(location))
 }
 
-/// A validated click, owned so another worker can commit it.
+/// A validated click, owned so it can wait for the batch's commit.
 pub struct OwnedClick {
     offer: OfferId,
     uid: String,
@@ -132,115 +126,8 @@ pub enum Outcome {
     Unavailable(OfferStatus),
 }
 
-/// The clicks one worker took off the queue together, waiting for a commit.
-struct Job {
-    clicks: Vec<OwnedClick>,
-    now: i64,
-    /// Set (under the queue lock) when a committer takes the job: from then on
-    /// only that committer may finish it.
-    taken: AtomicBool,
-    result: Mutex<Option<Result<Vec<Outcome>, Arc<StoreError>>>>,
-    done: Condvar,
-}
-
-impl Job {
-    fn finish(&self, r: Result<Vec<Outcome>, Arc<StoreError>>) {
-        *self.result.lock().unwrap_or_else(|p| p.into_inner()) = Some(r);
-        self.done.notify_one();
-    }
-
-    fn wait(&self) -> Result<Vec<Outcome>, Arc<StoreError>> {
-        let mut slot = self.result.lock().unwrap_or_else(|p| p.into_inner());
-        loop {
-            if let Some(r) = slot.take() {
-                return r;
-            }
-            slot = self.done.wait(slot).unwrap_or_else(|p| p.into_inner());
-        }
-    }
-}
-
-/// Group commit of clicks; see the module docs.
-#[derive(Default)]
-pub struct ClickCommitter {
-    queue: Mutex<Vec<Arc<Job>>>,
-}
-
-impl ClickCommitter {
-    /// Commits `clicks` (in one transaction with whatever else is queued) and
-    /// returns one outcome per click, in order. Returns only once the
-    /// transaction holding them has committed, or failed.
-    pub fn commit(
-        &self,
-        store: &Store,
-        clicks: Vec<OwnedClick>,
-        now: i64,
-    ) -> Vec<Result<Outcome, HttpError>> {
-        let n = clicks.len();
-        if n == 0 {
-            return Vec::new();
-        }
-        let job = Arc::new(Job {
-            clicks,
-            now,
-            taken: AtomicBool::new(false),
-            result: Mutex::new(None),
-            done: Condvar::new(),
-        });
-        self.lock_queue().push(job.clone());
-        if !job.taken.load(Ordering::Acquire) {
-            let mut batch: Vec<Arc<Job>> = Vec::new();
-            let committed = store.write(|tx| {
-                batch = std::mem::take(&mut *self.lock_queue());
-                for j in &batch {
-                    j.taken.store(true, Ordering::Release);
-                }
-                let outcomes = batch
-                    .iter()
-                    .map(|j| {
-                        j.clicks
-                            .iter()
-                            .map(|c| record(tx, c, j.now))
-                            .collect::<Result<Vec<_>, StoreError>>()
-                    })
-                    .collect::<Result<Vec<_>, StoreError>>()?;
-                Ok::<_, StoreError>(outcomes)
-            });
-            match committed {
-                Ok(outcomes) => {
-                    for (j, o) in batch.iter().zip(outcomes) {
-                        j.finish(Ok(o));
-                    }
-                }
-                Err(e) => {
-                    let e = Arc::new(e);
-                    for j in &batch {
-                        j.finish(Err(e.clone()));
-                    }
-                    // If the transaction never began, our job may still be queued:
-                    // withdraw it and answer with the error ourselves.
-                    let mut q = self.lock_queue();
-                    if let Some(i) = q.iter().position(|j| Arc::ptr_eq(j, &job)) {
-                        q.swap_remove(i);
-                        return (0..n).map(|_| Err(HttpError::Store(e.clone()))).collect();
-                    }
-                }
-            }
-        }
-        match job.wait() {
-            Ok(outcomes) => outcomes.into_iter().map(Ok).collect(),
-            Err(e) => (0..n).map(|_| Err(HttpError::Store(e.clone()))).collect(),
-        }
-    }
-
-    fn lock_queue(&self) -> std::sync::MutexGuard<'_, Vec<Arc<Job>>> {
-        // The queue is only pushed to and drained; a panic cannot leave it half-changed.
-        self.queue.lock().unwrap_or_else(|p| p.into_inner())
-    }
-}
-
 /// One click inside the batch's transaction.
-fn record(tx: &Connection, c: &OwnedClick, now: i64) -> Result<Outcome, StoreError> {
+pub(super) fn record(tx: &Connection, c: &OwnedClick, now: i64) -> Result<Outcome, StoreError> {
     Ok(match offer_click_info(tx, c.offer)? {
         None => Outcome::UnknownOffer,
         Some(OfferStatus::Active) => {

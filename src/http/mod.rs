@@ -6,7 +6,8 @@
 //! - [`server`]: [`run`], the worker threads and graceful [`Shutdown`];
 //! - `router`: path and method dispatch, and the one place that maps an
 //!   [`HttpError`] to a status code and a short public reason;
-//! - `click`, `share`: the two redirects (clicks are group-committed);
+//! - `click`, `share`: the two redirects, whose writes `batch` commits
+//!   together;
 //!   `relay`: signed advertiser events; `health`, `metrics`: operations;
 //! - `client_ip`: the visitor's address, trusting `X-Forwarded-For` only from
 //!   configured proxies.
@@ -22,6 +23,7 @@
 //!   connection's own thread under a deadline, so slow clients pin nothing
 //!   shared.
 
+mod batch;
 mod click;
 mod client_ip;
 mod health;

@@ -28,9 +28,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 
-use super::click;
+use super::batch::{self, Write, Written};
 use super::metrics::{Metrics, Route};
 use super::router::{dispatch, error_reply, HttpError, Reply};
+use super::{click, share};
 use crate::config::{HttpConfig, IpNet};
 use crate::store::shares::visitor_salt;
 use crate::store::Store;
@@ -47,8 +48,6 @@ pub struct Context {
     /// Per-install salt of share visitor hashes, from `settings`.
     pub(crate) visitor_salt: [u8; 32],
     pub(crate) metrics: Metrics,
-    /// Group commit of clicks (see `click.rs`).
-    pub(crate) clicks: super::click::ClickCommitter,
     /// The conversion engine and clock for `POST /postbacks/relay`; None when
     /// the daemon runs without them (the route then answers 501).
     pub(crate) relay: Option<(crate::engine::Engine, crate::clock::Clock)>,
@@ -85,7 +84,6 @@ impl Context {
             max_connections: http.max_connections.unwrap_or_else(default_max_connections),
             visitor_salt,
             metrics: Metrics::default(),
-            clicks: Default::default(),
             relay: None,
             clock: crate::clock::Clock::new(),
         })
@@ -225,8 +223,9 @@ pub fn run(listener: TcpListener, ctx: Context, shutdown: Shutdown) -> anyhow::R
     );
 
     // One intake thread takes every request off tiny_http's queue: it commits
-    // and answers clicks itself, in batches (the single-writer design of the
-    // benchmark's limit), and hands anything else to `threads` helpers.
+    // and answers clicks and share visits itself, in batches (`batch.rs`, the
+    // single-writer design of the benchmark's limit), and hands anything else
+    // to `threads` helpers.
     let (to_helpers, helper_rx) = mpsc::channel::<(tiny_http::Request, Instant)>();
     let helper_rx = Arc::new(Mutex::new(helper_rx));
     let mut workers = Vec::with_capacity(ctx.threads + 1);
@@ -288,7 +287,7 @@ pub fn run(listener: TcpListener, ctx: Context, shutdown: Shutdown) -> anyhow::R
 }
 
 /// At most this many requests are taken off the queue at once; their clicks
-/// share one commit (see [`handle_batch`]).
+/// and visits share one commit (see [`handle_batch`]).
 const MAX_BATCH: usize = 256;
 
 fn intake(
@@ -332,7 +331,7 @@ fn intake(
     }
 }
 
-/// A helper: answers the requests that are not click GETs, one at a time.
+/// A helper: answers the requests that are not click or share GETs, one at a time.
 fn helper(rx: &Mutex<mpsc::Receiver<(tiny_http::Request, Instant)>>, ctx: &Context) {
     loop {
         // The receiver is only read; a poisoned lock is still a receiver.
@@ -345,38 +344,41 @@ fn helper(rx: &Mutex<mpsc::Receiver<(tiny_http::Request, Instant)>>, ctx: &Conte
     }
 }
 
-/// Answers `batch` (emptying it). Click GETs are validated and set aside;
-/// they are committed together, then answered, when the batch ends. Other
-/// requests go to the helpers. Errors of a click are answered in order: the
-/// clicks set aside are committed and answered first, because tiny_http
-/// writes the answers of one connection in order and would make this thread
-/// wait on itself.
+/// A request waiting for the batch's commit: its route, and when it was taken.
+type Pending = (tiny_http::Request, Route, Instant);
+
+/// Answers `batch` (emptying it). Click and share GETs are validated and their
+/// writes set aside; those are committed together, then answered, when the
+/// batch ends. Other requests go to the helpers. An error of a click or visit
+/// is answered in order: the writes set aside are committed and answered
+/// first, because tiny_http writes the answers of one connection in order and
+/// would make this thread wait on itself.
 fn handle_batch(
     ctx: &Context,
     batch: &mut Vec<tiny_http::Request>,
     helpers: &mpsc::Sender<(tiny_http::Request, Instant)>,
 ) {
-    let mut pending: Vec<(tiny_http::Request, Instant)> = Vec::new();
-    let mut clicks = Vec::new();
+    let mut pending: Vec<Pending> = Vec::new();
+    let mut writes = Vec::new();
     for rq in batch.drain(..) {
         let started = Instant::now();
-        if let Some((offer, query)) = click_get(&rq) {
-            match catch_unwind(AssertUnwindSafe(|| click::prepare(ctx, &rq, offer, query))) {
-                Ok(Ok(Some(click))) => {
-                    clicks.push(click);
-                    pending.push((rq, started));
+        if let Some((route, prepared)) = prepare_write(ctx, &rq) {
+            match prepared {
+                Ok(Ok(Some(write))) => {
+                    writes.push(write);
+                    pending.push((rq, route, started));
                     continue;
                 }
-                Ok(Ok(None)) => {} // not a GET after all: the router answers it
+                Ok(Ok(None)) => {} // read-only after all (a preview fetcher): the router answers it
                 Ok(Err(e)) => {
-                    commit_clicks(ctx, &mut pending, &mut clicks);
-                    respond(ctx, rq, Route::Click, error_reply(e), started);
+                    commit_writes(ctx, &mut pending, &mut writes);
+                    respond(ctx, rq, route, error_reply(e), started);
                     continue;
                 }
                 Err(_) => {
-                    commit_clicks(ctx, &mut pending, &mut clicks);
+                    commit_writes(ctx, &mut pending, &mut writes);
                     let reply = panicked(&rq);
-                    respond(ctx, rq, Route::Click, reply, started);
+                    respond(ctx, rq, route, reply, started);
                     continue;
                 }
             }
@@ -388,48 +390,63 @@ fn handle_batch(
             handle(ctx, rq, started);
         }
     }
-    commit_clicks(ctx, &mut pending, &mut clicks);
+    commit_writes(ctx, &mut pending, &mut writes);
 }
 
-/// `(offer, query)` of a `GET /click/{offer}?...`; HEAD and other routes go
-/// through the router one by one.
-fn click_get(rq: &tiny_http::Request) -> Option<(&str, &str)> {
+/// A request's validated write, `None` if it makes none; `Err` if validating panicked.
+type Prepared = std::thread::Result<Result<Option<Write>, HttpError>>;
+
+/// The write a `GET /click/{offer}?...` or `GET /s/{token}` asks for
+/// (validated, with a caught panic as `Err`); `None` for every other request,
+/// HEAD included, which the router answers one by one.
+fn prepare_write(ctx: &Context, rq: &tiny_http::Request) -> Option<(Route, Prepared)> {
     if *rq.method() != tiny_http::Method::Get {
         return None;
     }
     let (path, query) = rq.url().split_once('?').unwrap_or((rq.url(), ""));
-    path.strip_prefix("/click/").map(|offer| (offer, query))
+    if let Some(offer) = path.strip_prefix("/click/") {
+        let prepared = catch_unwind(AssertUnwindSafe(|| {
+            click::prepare(ctx, rq, offer, query).map(|c| c.map(Write::Click))
+        }));
+        Some((Route::Click, prepared))
+    } else if let Some(token) = path.strip_prefix("/s/") {
+        let prepared = catch_unwind(AssertUnwindSafe(|| {
+            share::prepare(ctx, rq, token).map(|v| v.map(Write::Visit))
+        }));
+        Some((Route::Share, prepared))
+    } else {
+        None
+    }
 }
 
-/// Commits the clicks set aside (one transaction with whatever other
-/// workers queued meanwhile), then answers their requests.
-fn commit_clicks(
-    ctx: &Context,
-    pending: &mut Vec<(tiny_http::Request, Instant)>,
-    clicks: &mut Vec<click::OwnedClick>,
-) {
+/// Commits the writes set aside in one transaction, then answers their requests.
+fn commit_writes(ctx: &Context, pending: &mut Vec<Pending>, writes: &mut Vec<Write>) {
     if pending.is_empty() {
         return;
     }
     let n = pending.len();
-    let outcomes = catch_unwind(AssertUnwindSafe(|| {
-        ctx.clicks
-            .commit(&ctx.store, std::mem::take(clicks), ctx.clock.now())
+    let committed = catch_unwind(AssertUnwindSafe(|| {
+        batch::commit(&ctx.store, writes, ctx.clock.now())
     }));
-    clicks.clear();
-    let mut outcomes = match outcomes {
-        Ok(o) => o.into_iter().map(Some).collect::<Vec<_>>(),
+    writes.clear();
+    let mut outcomes: Vec<Result<Written, HttpError>> = match committed {
+        Ok(Ok(written)) => written.into_iter().map(Ok).collect(),
+        Ok(Err(e)) => {
+            let e = Arc::new(e);
+            (0..n).map(|_| Err(HttpError::Store(e.clone()))).collect()
+        }
         Err(_) => {
-            log::error!("http: the click commit panicked ({n} clicks)");
-            (0..n).map(|_| None).collect()
+            log::error!("http: the batch commit panicked ({n} writes)");
+            (0..n).map(|_| Err(panicked_error())).collect()
         }
     };
-    for ((rq, started), outcome) in pending.drain(..).zip(outcomes.drain(..)) {
+    for ((rq, route, started), outcome) in pending.drain(..).zip(outcomes.drain(..)) {
         let reply = match outcome {
-            Some(o) => click::answer(ctx, o).unwrap_or_else(error_reply),
-            None => panicked_reply(),
+            Ok(Written::Click(o)) => click::answer(ctx, o),
+            Ok(Written::Visit(v)) => share::answer(ctx, v),
+            Err(e) => Err(e),
         };
-        respond(ctx, rq, Route::Click, reply, started);
+        respond(ctx, rq, route, reply.unwrap_or_else(error_reply), started);
     }
 }
 
@@ -463,9 +480,11 @@ fn panicked(rq: &tiny_http::Request) -> Reply {
 }
 
 fn panicked_reply() -> Reply {
-    error_reply(HttpError::from(crate::store::StoreError::Corrupt(
-        "handler panicked".into(),
-    )))
+    error_reply(panicked_error())
+}
+
+fn panicked_error() -> HttpError {
+    HttpError::from(crate::store::StoreError::Corrupt("handler panicked".into()))
 }
 
 #[cfg(test)]

@@ -1,6 +1,10 @@
 //! `GET /s/{token}`: count a visitor of a personal share link, then redirect
 //! to the link's stored target.
 //!
+//! Visits are counted like clicks are stored: the intake validates them
+//! ([`prepare`]), commits a batch of them in one transaction (`batch.rs`) and
+//! answers each once it has committed ([`answer`]).
+//!
 //! The visitor is identified by a salted hash of (IP, user agent) and the raw
 //! IP is never stored. The redirect target comes only from the stored row,
 //! never from the request, and is checked again before it becomes a header.
@@ -14,11 +18,48 @@ use super::client_ip::client_ip;
 use super::router::{HttpError, Reply};
 use super::server::Context;
 use crate::domain::token::is_start_payload as is_token_shaped;
-use crate::store::shares::{record_share_visit, share_by_token};
+use crate::store::shares::{record_share_visit, share_by_token, ShareVisit};
+use crate::store::{Connection, ShareId, StoreError};
 
 pub fn share(ctx: &Context, rq: &Request, token: &str) -> Result<Reply, HttpError> {
+    match prepare(ctx, rq, token)? {
+        // The intake batches visits; this is a helper's lone one.
+        Some(visit) => {
+            let now = ctx.clock.now();
+            let visited = ctx.store.write(|tx| record(tx, &visit, now))?;
+            answer(ctx, visited)
+        }
+        None => {
+            let link = ctx
+                .store
+                .read(|c| share_by_token(c, token))?
+                .ok_or(HttpError::NotFound("unknown share link"))?;
+            redirect(link.id, &link.target_url)
+        }
+    }
+}
+
+/// A visit validated and hashed, owned so it can wait for the batch's commit.
+pub struct OwnedVisit {
+    token: String,
+    visitor_hash: String,
+}
+
+/// Validates a share request: `Ok(None)` when it is not a visit to count, a
+/// HEAD (link checkers) or a link-preview fetcher or crawler (Telegram fetches
+/// every pasted link, so pasting a link somewhere is not a visit); those are
+/// redirected read-only.
+pub fn prepare(ctx: &Context, rq: &Request, token: &str) -> Result<Option<OwnedVisit>, HttpError> {
     if !is_token_shaped(token) {
         return Err(HttpError::NotFound("unknown share link"));
+    }
+    let user_agent = rq
+        .headers()
+        .iter()
+        .find(|h| h.field.equiv("User-Agent"))
+        .map_or("", |h| h.value.as_str());
+    if *rq.method() == tiny_http::Method::Head || is_preview_bot(user_agent) {
+        return Ok(None);
     }
     let ip = client_ip(
         rq.remote_addr().map(|a| a.ip()),
@@ -28,40 +69,38 @@ pub fn share(ctx: &Context, rq: &Request, token: &str) -> Result<Reply, HttpErro
             .filter(|h| h.field.equiv("X-Forwarded-For"))
             .map(|h| h.value.as_str()),
     );
-    let user_agent = rq
-        .headers()
-        .iter()
-        .find(|h| h.field.equiv("User-Agent"))
-        .map_or("", |h| h.value.as_str());
-    let hash = visitor_hash(
-        &ctx.visitor_salt,
-        &ip.map(|i| i.to_string()).unwrap_or_default(),
-        user_agent,
-    );
+    Ok(Some(OwnedVisit {
+        token: token.to_string(),
+        visitor_hash: visitor_hash(
+            &ctx.visitor_salt,
+            &ip.map(|i| i.to_string()).unwrap_or_default(),
+            user_agent,
+        ),
+    }))
+}
 
-    // Link previews (Telegram fetches every pasted link) and crawlers are not
-    // visitors: they are redirected but not counted, so pasting the link
-    // somewhere is not a "visit".
-    let (share, target) = if is_preview_bot(user_agent) {
-        let link = ctx
-            .store
-            .read(|c| share_by_token(c, token))?
-            .ok_or(HttpError::NotFound("unknown share link"))?;
-        (link.id, link.target_url)
-    } else {
-        let now = ctx.clock.now();
-        let visit = ctx
-            .store
-            .write(|tx| record_share_visit(tx, token, &hash, now))?
-            .ok_or(HttpError::NotFound("unknown share link"))?;
-        ctx.metrics.share_visited(visit.unique);
-        (visit.share, visit.target_url)
-    };
-    if !safe_target(&target) {
+/// One visit inside the batch's transaction; `None` if no link has the token.
+pub(super) fn record(
+    tx: &Connection,
+    v: &OwnedVisit,
+    now: i64,
+) -> Result<Option<ShareVisit>, StoreError> {
+    record_share_visit(tx, &v.token, &v.visitor_hash, now)
+}
+
+/// The answer to one committed visit.
+pub fn answer(ctx: &Context, visited: Option<ShareVisit>) -> Result<Reply, HttpError> {
+    let visit = visited.ok_or(HttpError::NotFound("unknown share link"))?;
+    ctx.metrics.share_visited(visit.unique);
+    redirect(visit.share, &visit.target_url)
+}
+
+fn redirect(share: ShareId, target: &str) -> Result<Reply, HttpError> {
+    if !safe_target(target) {
         log::error!("share {share} has an unusable target URL; not redirecting");
         return Err(HttpError::NotFound("share link has no valid target"));
     }
-    Ok(Reply::redirect(target))
+    Ok(Reply::redirect(target.to_string()))
 }
 
 /// Whether a user agent is a link-preview fetcher or crawler rather than a person.
