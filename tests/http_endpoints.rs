@@ -6,7 +6,21 @@ mod http_common;
 use http_common::{start_token, Conn, Opts, TestServer};
 use tgtrack::domain::offer::OfferStatus;
 use tgtrack::store::shares::{insert_share, NewShare};
-use tgtrack::store::unix_now;
+use tgtrack::store::{unix_now, OfferId, ShareId};
+
+/// A share link on `offer` with `token`, leading to `target`.
+fn share_link(srv: &TestServer, offer: OfferId, token: &str, target: &str) -> ShareId {
+    let share = NewShare {
+        token,
+        offer,
+        lead_id: None,
+        tg_user_id: Some(7),
+        target_url: target,
+    };
+    srv.store
+        .write(|tx| insert_share(tx, &share, unix_now()))
+        .unwrap()
+}
 
 fn assert_private(r: &http_common::Response) {
     assert_eq!(r.header("Cache-Control"), Some("no-store"), "{r:?}");
@@ -258,22 +272,7 @@ fn share_links_count_unique_visitors_and_redirect() {
     let srv = TestServer::start(Opts::default());
     let offer = srv.offer(OfferStatus::Active);
     let target = "https://t.me/news/42";
-    let share = srv
-        .store
-        .write(|tx| {
-            insert_share(
-                tx,
-                &NewShare {
-                    token: "Sh4re_tok-1",
-                    offer,
-                    lead_id: None,
-                    tg_user_id: Some(7),
-                    target_url: target,
-                },
-                unix_now(),
-            )
-        })
-        .unwrap();
+    let share = share_link(&srv, offer, "Sh4re_tok-1", target);
     let mut c = Conn::open(srv.addr);
     for ua in ["ua-one", "ua-one", "ua-two"] {
         let r = c.get("/s/Sh4re_tok-1", &[("User-Agent", ua)]);
@@ -338,21 +337,7 @@ fn share_links_count_unique_visitors_and_redirect() {
 fn pipelined_clicks_and_visits_are_answered_in_order() {
     let srv = TestServer::start(Opts::default());
     let offer = srv.offer(OfferStatus::Active);
-    srv.store
-        .write(|tx| {
-            insert_share(
-                tx,
-                &NewShare {
-                    token: "pipe",
-                    offer,
-                    lead_id: None,
-                    tg_user_id: None,
-                    target_url: "https://t.me/news/7",
-                },
-                unix_now(),
-            )
-        })
-        .unwrap();
+    share_link(&srv, offer, "pipe", "https://t.me/news/7");
     let targets = [
         "/s/pipe".to_string(),
         format!("/click/{offer}?uid=p1"),
@@ -403,21 +388,7 @@ fn pipelined_clicks_and_visits_are_answered_in_order() {
 fn share_with_unsafe_stored_target_is_not_followed() {
     let srv = TestServer::start(Opts::default());
     let offer = srv.offer(OfferStatus::Active);
-    srv.store
-        .write(|tx| {
-            insert_share(
-                tx,
-                &NewShare {
-                    token: "bad",
-                    offer,
-                    lead_id: None,
-                    tg_user_id: None,
-                    target_url: "javascript:alert(1)",
-                },
-                0,
-            )
-        })
-        .unwrap();
+    share_link(&srv, offer, "bad", "javascript:alert(1)");
     let r = srv.get("/s/bad");
     assert_eq!(r.status, 404);
     assert!(r.header("Location").is_none());
