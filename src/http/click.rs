@@ -26,7 +26,8 @@ pub fn click(ctx: &Context, rq: &Request, offer: &str, query: &str) -> Result<Re
     let Some(click) = prepare(ctx, rq, offer, query)? else {
         return head(ctx, offer);
     };
-    // The intake batches click GETs; this is a helper's lone click.
+    // The intake batches clicks; one reaches the router only if no helper
+    // is left to take it (see `server.rs`): its own transaction.
     let now = ctx.clock.now();
     let outcome = ctx.store.write(|tx| record(tx, &click, now))?;
     answer(ctx, outcome)

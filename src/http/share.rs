@@ -23,7 +23,8 @@ use crate::store::{Connection, ShareId, StoreError};
 
 pub fn share(ctx: &Context, rq: &Request, token: &str) -> Result<Reply, HttpError> {
     match prepare(ctx, rq, token)? {
-        // The intake batches visits; this is a helper's lone one.
+        // The intake batches visits; one reaches the router only if no helper
+        // is left to take it (see `server.rs`): its own transaction.
         Some(visit) => {
             let now = ctx.clock.now();
             let visited = ctx.store.write(|tx| record(tx, &visit, now))?;

@@ -9,6 +9,10 @@
 -- changes only when an offer gets a new bucket (at most once per 15 minutes
 -- each): an upsert updates counts, never the key.
 --
+-- SQLite cannot change a table's primary key in place, so the table is
+-- rebuilt with migration 3's columns restated (a released migration is never
+-- edited, so this one cannot share its text).
+--
 -- The triggers of migration 3 name the table and their ON CONFLICT targets
 -- match the new key too (a conflict target is a set of columns), so they stay.
 -- legacy_alter_table: a rename otherwise checks every trigger, and those fail
